@@ -1,0 +1,733 @@
+//! The one typed configuration of the repository.
+//!
+//! Repo-wide settings live in the workspace manifest under `[workspace.metadata.xtask]`; each
+//! environment has its own `environments/<name>/xtask.toml`. Every value is written once: role ARNs,
+//! resource ARNs and the names Terraform uses are derived from these files, never typed again.
+//!
+//! Deserialization is strict (`deny_unknown_fields`, validated newtypes), so a misspelt key, a wrong
+//! type or a missing value is reported with the file, the key and the line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::failure::{Classify, FailureKind, fail};
+
+/// The file, relative to an environment directory, that configures that environment.
+pub const ENV_CONFIG_FILE: &str = "xtask.toml";
+/// The directory, relative to the repository root, that holds one directory per environment.
+pub const ENVIRONMENTS_DIR: &str = "environments";
+
+/// The resolved configuration: the repo-wide settings and every environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The repository root (the directory of the workspace `Cargo.toml`).
+    #[serde(skip)]
+    pub root: PathBuf,
+    pub repo: RepoSettings,
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// `[workspace.metadata.xtask]` in the workspace `Cargo.toml`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoSettings {
+    pub github: GitHubSettings,
+    pub terraform: TerraformSettings,
+    pub review: ReviewSettings,
+    #[serde(default)]
+    pub plan: PlanSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubSettings {
+    pub owner: Name,
+    pub repo: Name,
+    /// The branch migrations run from and pull requests target.
+    #[serde(default = "default_branch")]
+    pub default_branch: String,
+    /// The `runs-on` label of every generated job.
+    #[serde(default = "default_runner")]
+    pub runner: String,
+}
+
+fn default_branch() -> String {
+    "main".to_owned()
+}
+
+fn default_runner() -> String {
+    "ubuntu-24.04".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerraformSettings {
+    /// The Terraform version CI installs (and `required_version` should accept).
+    pub version: Version,
+    /// Local modules shared by environments, relative to the repository root.
+    #[serde(default = "default_modules_dir")]
+    pub modules_dir: PathBuf,
+}
+
+fn default_modules_dir() -> PathBuf {
+    PathBuf::from("modules")
+}
+
+/// Settings of `cargo xtask plan`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSettings {
+    /// Values masked in every comment and log besides Terraform's own sensitive values: a literal,
+    /// `env:NAME` (the value of an environment variable) or `regex:PATTERN`.
+    #[serde(default)]
+    pub masks: Vec<String>,
+}
+
+/// Settings of `cargo xtask review`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSettings {
+    pub provider: LlmProvider,
+    /// The model (or deployment-backed model name) asked first.
+    pub model: String,
+    /// Models tried in order when the first one is unavailable.
+    #[serde(default)]
+    pub fallback_models: Vec<String>,
+    /// The language of the review text and of our own headings, as a BCP 47 tag (`en-US`, `ja-JP`).
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Prompt budget in tokens, the output reserve included.
+    #[serde(default = "default_token_budget")]
+    pub token_budget: u32,
+    /// Tokens kept free for the model's answer.
+    #[serde(default = "default_output_reserve")]
+    pub output_reserve: u32,
+    #[serde(default = "default_max_findings")]
+    pub max_findings: u32,
+    #[serde(default = "default_max_suggestions")]
+    pub max_suggestions: u32,
+    /// Per-request timeout.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: HumanDuration,
+}
+
+fn default_language() -> String {
+    "en-US".to_owned()
+}
+fn default_token_budget() -> u32 {
+    32_000
+}
+fn default_output_reserve() -> u32 {
+    4_000
+}
+fn default_max_findings() -> u32 {
+    5
+}
+fn default_max_suggestions() -> u32 {
+    8
+}
+fn default_request_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(120))
+}
+
+/// Where the review's model runs. Keys are environment variable names (in CI: GitHub secrets
+/// exposed under that name), never the keys themselves.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LlmProvider {
+    /// api.openai.com, or `base_url` for a proxy.
+    Openai {
+        #[serde(default = "default_openai_key_env")]
+        api_key_env: SecretName,
+        #[serde(default)]
+        base_url: Option<String>,
+    },
+    /// An Azure OpenAI resource: `https://<resource>.openai.azure.com`.
+    AzureOpenai {
+        endpoint: String,
+        deployment: String,
+        api_version: String,
+        #[serde(default = "default_azure_key_env")]
+        api_key_env: SecretName,
+    },
+    /// Amazon Bedrock's Converse API, signed with SigV4 from the ambient AWS credentials.
+    Bedrock {
+        region: Region,
+        #[serde(default)]
+        endpoint: Option<String>,
+    },
+    /// Any server that speaks OpenAI's chat completions (Ollama, vLLM, LM Studio, a gateway).
+    OpenaiCompatible {
+        base_url: String,
+        #[serde(default)]
+        api_key_env: Option<SecretName>,
+    },
+}
+
+fn default_openai_key_env() -> SecretName {
+    SecretName("OPENAI_API_KEY".to_owned())
+}
+
+fn default_azure_key_env() -> SecretName {
+    SecretName("AZURE_OPENAI_API_KEY".to_owned())
+}
+
+impl LlmProvider {
+    /// The environment variable that holds the provider's key, if it uses one.
+    pub fn api_key_env(&self) -> Option<&SecretName> {
+        match self {
+            LlmProvider::Openai { api_key_env, .. }
+            | LlmProvider::AzureOpenai { api_key_env, .. } => Some(api_key_env),
+            LlmProvider::OpenaiCompatible { api_key_env, .. } => api_key_env.as_ref(),
+            LlmProvider::Bedrock { .. } => None,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            LlmProvider::Openai { .. } => "OpenAI",
+            LlmProvider::AzureOpenai { .. } => "Azure OpenAI",
+            LlmProvider::Bedrock { .. } => "Amazon Bedrock",
+            LlmProvider::OpenaiCompatible { .. } => "OpenAI-compatible endpoint",
+        }
+    }
+}
+
+/// One environment: `environments/<name>/xtask.toml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub name: String,
+    /// The environment directory, relative to the repository root.
+    pub dir: PathBuf,
+    #[serde(flatten)]
+    pub settings: EnvSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSettings {
+    pub aws: AwsSettings,
+    pub github: EnvGitHubSettings,
+    pub roles: RoleNames,
+    pub terraform: EnvTerraformSettings,
+    pub migration: MigrationSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    pub account_id: AccountId,
+    pub region: Region,
+}
+
+/// What the generated workflows need from GitHub for this environment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvGitHubSettings {
+    /// The protected GitHub environment (required reviewers, branch rule) that migrations run in.
+    pub environment: Name,
+    /// Names of the GitHub secrets holding the external id of each chained role.
+    pub external_id_secrets: ExternalIdSecrets,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIdSecrets {
+    pub plan: SecretName,
+    pub backend: SecretName,
+    pub deploy: SecretName,
+    pub migrate: SecretName,
+}
+
+/// IAM role names. ARNs are derived from them and the account id.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleNames {
+    /// OIDC entry role for pull-request workflows (plan, review); it can only reach `plan`.
+    pub pull_request_entry: Name,
+    /// OIDC entry role for jobs in the protected environment; it can reach `backend`, `deploy`
+    /// and `migrate`.
+    pub protected_entry: Name,
+    /// Read-only Terraform role: reads the state, writes only the state lock, describes resources.
+    pub plan: Name,
+    /// Terraform state read/write (apply).
+    pub backend: Name,
+    /// Terraform provider role for apply.
+    pub deploy: Name,
+    /// Pushes the migration image and starts/follows the state machine.
+    pub migrate: Name,
+    /// Assumed by Step Functions to run the task and call the notifier.
+    pub state_machine: Name,
+    /// ECS task execution role: pulls the image, writes logs, reads the database secret.
+    pub ecs_execution: Name,
+    /// ECS task role: what the migration container itself may call (nothing by default).
+    pub ecs_task: Name,
+    /// The notification Lambda's execution role.
+    pub notifier: Name,
+    /// Extra principals (for example an SSO admin role) that may assume the chained roles from a
+    /// workstation, with the same external id. Empty by default: only the entry roles may.
+    #[serde(default)]
+    pub local_principals: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvTerraformSettings {
+    /// The Terraform root module, relative to the environment directory.
+    #[serde(default = "default_terraform_dir")]
+    pub dir: PathBuf,
+    pub state_bucket: Name,
+    pub state_key: String,
+}
+
+fn default_terraform_dir() -> PathBuf {
+    PathBuf::from(".")
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationSettings {
+    pub ecr_repository: Name,
+    pub ecs_cluster: Name,
+    pub task_family: Name,
+    pub container_name: Name,
+    pub state_machine: Name,
+    pub log_group: String,
+    pub notifier_function: Name,
+    /// Secrets Manager secret holding `DATABASE_URL`.
+    pub database_secret: Name,
+    pub subnets: Vec<String>,
+    /// Security groups besides the one Terraform creates for the task.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    #[serde(default)]
+    pub assign_public_ip: bool,
+    /// How long `cargo xtask migrate` follows an execution before giving up.
+    #[serde(default = "default_migration_timeout")]
+    pub timeout: HumanDuration,
+}
+
+fn default_migration_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30 * 60))
+}
+
+impl Config {
+    /// Loads the configuration of the repository whose root is `root`.
+    pub fn load(root: &Path) -> anyhow::Result<Config> {
+        let manifest_path = root.join("Cargo.toml");
+        let repo = load_repo_settings(&manifest_path)?;
+        let environments = load_environments(root)?;
+        Ok(Config {
+            root: root.to_path_buf(),
+            repo,
+            environments,
+        })
+    }
+
+    /// Finds the repository root from `start` (the first ancestor whose `Cargo.toml` has
+    /// `[workspace.metadata.xtask]`) and loads it.
+    pub fn discover(start: &Path) -> anyhow::Result<Config> {
+        Config::load(&find_root(start)?)
+    }
+
+    pub fn environment(&self, name: &str) -> anyhow::Result<&Environment> {
+        self.environments.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+            fail(
+                FailureKind::Config,
+                format!(
+                    "unknown environment `{name}`: there is no {ENVIRONMENTS_DIR}/{name}/{ENV_CONFIG_FILE} (known: {})",
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                ),
+            )
+        })
+    }
+
+    /// `owner/repo`.
+    pub fn repository(&self) -> String {
+        format!("{}/{}", self.repo.github.owner, self.repo.github.repo)
+    }
+}
+
+impl Environment {
+    /// The Terraform root module, relative to the repository root.
+    pub fn terraform_dir(&self) -> PathBuf {
+        normalize(&self.dir.join(&self.settings.terraform.dir))
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.settings.aws.account_id.0
+    }
+
+    pub fn region(&self) -> &str {
+        &self.settings.aws.region.0
+    }
+
+    pub fn role_arn(&self, role_name: &Name) -> String {
+        format!("arn:aws:iam::{}:role/{}", self.account_id(), role_name)
+    }
+
+    pub fn state_machine_arn(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{}",
+            self.region(),
+            self.account_id(),
+            self.settings.migration.state_machine
+        )
+    }
+
+    pub fn ecr_registry(&self) -> String {
+        format!(
+            "{}.dkr.ecr.{}.amazonaws.com",
+            self.account_id(),
+            self.region()
+        )
+    }
+
+    /// `<registry>/<repository>`, the image name without tag or digest.
+    pub fn ecr_image(&self) -> String {
+        format!(
+            "{}/{}",
+            self.ecr_registry(),
+            self.settings.migration.ecr_repository
+        )
+    }
+
+    /// The migration image's build context, relative to the repository root.
+    pub fn docker_dir(&self) -> PathBuf {
+        self.dir.join("docker")
+    }
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+fn find_root(start: &Path) -> anyhow::Result<PathBuf> {
+    for dir in start.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest)
+            && text.contains("[workspace.metadata.xtask")
+        {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    Err(fail(
+        FailureKind::Config,
+        format!(
+            "no Cargo.toml with [workspace.metadata.xtask] in {} or any parent directory; run cargo xtask from inside the repository",
+            start.display()
+        ),
+    ))
+}
+
+fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        workspace: Option<Workspace>,
+    }
+    #[derive(Deserialize)]
+    struct Workspace {
+        metadata: Option<Metadata>,
+    }
+    #[derive(Deserialize)]
+    struct Metadata {
+        xtask: Option<RepoSettings>,
+    }
+
+    let text = std::fs::read_to_string(manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))
+        .classify(FailureKind::Config)?;
+    let manifest: Manifest =
+        toml::from_str(&text).map_err(|error| config_error(manifest_path, error))?;
+    manifest
+        .workspace
+        .and_then(|workspace| workspace.metadata)
+        .and_then(|metadata| metadata.xtask)
+        .ok_or_else(|| {
+            fail(
+                FailureKind::Config,
+                format!(
+                    "{}: missing table [workspace.metadata.xtask]",
+                    manifest_path.display()
+                ),
+            )
+        })
+}
+
+fn load_environments(root: &Path) -> anyhow::Result<BTreeMap<String, Environment>> {
+    let environments_dir = root.join(ENVIRONMENTS_DIR);
+    let mut environments = BTreeMap::new();
+    let entries = match std::fs::read_dir(&environments_dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(environments),
+        Err(error) => {
+            return Err(anyhow::Error::new(error))
+                .with_context(|| format!("listing {}", environments_dir.display()))
+                .classify(FailureKind::Config);
+        }
+    };
+    for entry in entries {
+        let entry = entry
+            .with_context(|| format!("listing {}", environments_dir.display()))
+            .classify(FailureKind::Config)?;
+        let config_path = entry.path().join(ENV_CONFIG_FILE);
+        if !config_path.is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        validate_environment_name(&name).map_err(|why| {
+            fail(
+                FailureKind::Config,
+                format!(
+                    "{}: invalid environment name: {why}",
+                    entry.path().display()
+                ),
+            )
+        })?;
+        let text = std::fs::read_to_string(&config_path)
+            .with_context(|| format!("reading {}", config_path.display()))
+            .classify(FailureKind::Config)?;
+        let settings: EnvSettings =
+            toml::from_str(&text).map_err(|error| config_error(&config_path, error))?;
+        let dir = PathBuf::from(ENVIRONMENTS_DIR).join(&name);
+        environments.insert(
+            name.clone(),
+            Environment {
+                name,
+                dir,
+                settings,
+            },
+        );
+    }
+    Ok(environments)
+}
+
+/// Environment names become directory names, GitHub environment names, label prefixes and parts
+/// of AWS resource names, so they are kept to what all of those accept.
+pub fn validate_environment_name(name: &str) -> Result<(), String> {
+    let valid = (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` must be 1-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-'"
+        ))
+    }
+}
+
+fn config_error(path: &Path, error: toml::de::Error) -> anyhow::Error {
+    fail(
+        FailureKind::Config,
+        format!("invalid configuration in {}: {error}", path.display()),
+    )
+}
+
+macro_rules! validated_string {
+    ($(#[$meta:meta])* $name:ident, $check:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, String> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&value)?;
+                Ok($name(value))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+validated_string!(
+    /// A twelve-digit AWS account id.
+    AccountId,
+    |value| {
+        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(())
+        } else {
+            Err(format!("`{value}` is not an AWS account id (12 digits)"))
+        }
+    }
+);
+
+validated_string!(
+    /// An AWS region such as `ap-northeast-1`.
+    Region,
+    |value| {
+        let parts: Vec<&str> = value.split('-').collect();
+        let valid = parts.len() >= 3
+            && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        if valid { Ok(()) } else { Err(format!("`{value}` is not an AWS region (like ap-northeast-1)")) }
+    }
+);
+
+validated_string!(
+    /// A resource name: IAM role, bucket, repository, cluster, GitHub owner. Letters, digits and
+    /// `-_./+=@`, no spaces.
+    Name,
+    |value| {
+        let valid = !value.is_empty()
+            && value.len() <= 128
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./+=@".contains(c));
+        if valid { Ok(()) } else { Err(format!("`{value}` is not a valid name (1-128 characters of letters, digits and -_./+=@)")) }
+    }
+);
+
+validated_string!(
+    /// The name of a GitHub secret or environment variable: upper case, digits and `_`.
+    SecretName,
+    |value| {
+        let valid = !value.is_empty()
+            && value.starts_with(|c: char| c.is_ascii_uppercase())
+            && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && !value.starts_with("GITHUB_");
+        if valid { Ok(()) } else { Err(format!("`{value}` is not a secret name (A-Z, 0-9 and _, starting with a letter, not GITHUB_)")) }
+    }
+);
+
+validated_string!(
+    /// A dotted version number such as `1.11.4`.
+    Version,
+    |value| {
+        let valid = !value.is_empty()
+            && value.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if valid { Ok(()) } else { Err(format!("`{value}` is not a version number like 1.11.4")) }
+    }
+);
+
+/// A duration written as `90s`, `15m`, `2h` or `1h30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HumanDuration(pub Duration);
+
+impl TryFrom<String> for HumanDuration {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        parse_duration(&value).map(HumanDuration)
+    }
+}
+
+impl From<HumanDuration> for String {
+    fn from(value: HumanDuration) -> String {
+        format_duration(value.0)
+    }
+}
+
+impl std::str::FromStr for HumanDuration {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        parse_duration(value).map(HumanDuration)
+    }
+}
+
+/// Parses `90s`, `15m`, `2h`, `1h30m`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("`{text}` is not a duration (like 90s, 15m, 1h30m)");
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(number),
+            "s" => Duration::from_secs(number),
+            "m" => Duration::from_secs(number.saturating_mul(60)),
+            "h" => Duration::from_secs(number.saturating_mul(3600)),
+            _ => return Err(invalid()),
+        };
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
+/// Formats a duration the way [`parse_duration`] reads it: `1h30m`, `45s`, `0s`.
+pub fn format_duration(duration: Duration) -> String {
+    let millis = duration.subsec_millis();
+    let secs = duration.as_secs();
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || (out.is_empty() && millis == 0) {
+        out.push_str(&format!("{s}s"));
+    }
+    if millis > 0 {
+        out.push_str(&format!("{millis}ms"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_trip() {
+        for (text, secs) in [("90s", 90), ("15m", 900), ("1h30m", 5400), ("0s", 0)] {
+            let parsed = parse_duration(text).unwrap();
+            assert_eq!(parsed, Duration::from_secs(secs));
+            assert_eq!(parse_duration(&format_duration(parsed)).unwrap(), parsed);
+        }
+        assert!(parse_duration("15").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("3 days").is_err());
+    }
+
+    #[test]
+    fn environment_names() {
+        assert!(validate_environment_name("dev").is_ok());
+        assert!(validate_environment_name("stg-2").is_ok());
+        for bad in ["", "Dev", "2dev", "dev-", "dev_x", "a/b"] {
+            assert!(validate_environment_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! `cargo xtask`: repo automation for teams that run Terraform on AWS from GitHub.
+//!
+//! The binary (`main.rs`) only parses the command line and dispatches to [`commands`]. Everything
+//! else lives here so that it can be tested:
+//!
+//! - [`config`]: the typed configuration (`Cargo.toml` metadata + one file per environment).
+//! - [`models`]: typed GitHub workflow, composite action, IAM policy and state machine documents.
+//! - [`generate`]: turns the configuration into those documents and writes or checks the files.
+//! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
+
+pub mod commands;
+pub mod config;
+pub mod failure;
+pub mod generate;
+pub mod models;
