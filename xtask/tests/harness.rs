@@ -1,5 +1,7 @@
 //! The stand-ins the other integration tests rely on start, answer and stop.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use support::{Moto, Postgres};

@@ -6,7 +6,7 @@
 //! (`XTASK_REQUIRE_SERVICES=1`) a missing stand-in fails the test instead, so CI cannot pass by
 //! skipping.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
