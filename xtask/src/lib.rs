@@ -12,4 +12,6 @@ pub mod commands;
 pub mod config;
 pub mod failure;
 pub mod generate;
+pub mod github;
+pub mod github_actions;
 pub mod models;
