@@ -1,6 +1,8 @@
 //! `cargo xtask affected`: the environments whose files, or whose local modules, changed.
 
-use crate::failure::{FailureKind, fail};
+use anyhow::Context;
+
+use crate::failure::{Classify, FailureKind};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -9,9 +11,13 @@ pub struct Args {
     pub base: String,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(fail(
-        FailureKind::Config,
-        "`cargo xtask affected` is not implemented yet",
-    ))
+/// Prints the affected environments as a JSON list (a workflow matrix).
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = super::load_config()?;
+    let envs = crate::affected::affected_since(&config, &args.base)?;
+    let json = serde_json::to_string(&envs)
+        .context("serializing the environment list")
+        .classify(FailureKind::OperationFailed)?;
+    println!("{json}");
+    Ok(())
 }

@@ -1,0 +1,95 @@
+//! Masks secret values in everything the plan command writes: configured literals, the values of
+//! named environment variables, regular expressions, and Terraform's own sensitive values.
+
+use regex::Regex;
+
+use crate::failure::{FailureKind, fail};
+
+/// What a masked value is replaced with.
+pub const MASK: &str = "***";
+/// Literals shorter than this are not masked: masking `a` would mangle the whole comment, and
+/// such a value is no secret.
+const MIN_LITERAL: usize = 3;
+
+#[derive(Debug, Clone, Default)]
+pub struct Masker {
+    /// Longest first, so that a secret containing another is replaced whole.
+    literals: Vec<String>,
+    patterns: Vec<Regex>,
+}
+
+impl Masker {
+    /// Builds the masker from configured masks (`literal`, `env:NAME`, `regex:PATTERN`);
+    /// `env` looks variables up (the process environment in the command, a map in tests).
+    pub fn new(masks: &[String], env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Masker> {
+        let mut masker = Masker::default();
+        for mask in masks {
+            if let Some(name) = mask.strip_prefix("env:") {
+                if let Some(value) = env(name) {
+                    masker.add_literal(&value);
+                }
+            } else if let Some(pattern) = mask.strip_prefix("regex:") {
+                let regex = Regex::new(pattern).map_err(|error| {
+                    fail(
+                        FailureKind::Config,
+                        format!(
+                            "[workspace.metadata.xtask.plan].masks: `regex:{pattern}` is not a valid regular expression: {error}"
+                        ),
+                    )
+                })?;
+                masker.patterns.push(regex);
+            } else {
+                masker.add_literal(mask);
+            }
+        }
+        Ok(masker)
+    }
+
+    pub fn add_literal(&mut self, value: &str) {
+        let value = value.trim();
+        if value.chars().count() >= MIN_LITERAL && !self.literals.iter().any(|l| l == value) {
+            self.literals.push(value.to_owned());
+            self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        }
+    }
+
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for literal in &self.literals {
+            if out.contains(literal.as_str()) {
+                out = out.replace(literal.as_str(), MASK);
+            }
+        }
+        for pattern in &self.patterns {
+            if pattern.is_match(&out) {
+                out = pattern.replace_all(&out, MASK).into_owned();
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_env_values_and_patterns() {
+        let masker = Masker::new(
+            &[
+                "plain-secret".into(),
+                "env:EXTERNAL_ID".into(),
+                "env:UNSET".into(),
+                "regex:AKIA[0-9A-Z]{16}".into(),
+                "ab".into(),
+            ],
+            |name| (name == "EXTERNAL_ID").then(|| "ext-123456".to_owned()),
+        )
+        .unwrap();
+        assert_eq!(
+            masker.mask("a plain-secret, ext-123456 and AKIAABCDEFGHIJKLMNOP; ab stays"),
+            "a ***, *** and ***; ab stays"
+        );
+        assert!(Masker::new(&["regex:(".into()], |_| None).is_err());
+    }
+}

@@ -1,0 +1,334 @@
+//! The parts of `terraform show -json` that the summary and the comment need.
+//!
+//! Plans of tens of thousands of resources are common in big monorepos, so nothing here holds the
+//! whole document as a `serde_json::Value`: `planned_values`, `prior_state` and `configuration`
+//! are skipped while parsing, and resource attribute values are reduced to a digest per top-level
+//! attribute (enough to name the attributes that change, never enough to leak a value). Only
+//! output values are kept, because the comment shows them (masked when sensitive).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A `terraform show -json <planfile>` document.
+#[derive(Debug, Default, Deserialize)]
+pub struct Plan {
+    #[serde(default)]
+    pub terraform_version: String,
+    #[serde(default)]
+    pub resource_changes: Vec<ResourceChange>,
+    #[serde(default)]
+    pub resource_drift: Vec<ResourceChange>,
+    #[serde(default)]
+    pub output_changes: BTreeMap<String, OutputChange>,
+    #[serde(default)]
+    pub errored: bool,
+}
+
+impl Plan {
+    pub fn from_slice(bytes: &[u8]) -> Result<Plan, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResourceChange {
+    pub address: String,
+    #[serde(default)]
+    pub previous_address: Option<String>,
+    /// `managed` or `data`.
+    #[serde(default)]
+    pub mode: String,
+    #[serde(rename = "type", default)]
+    pub resource_type: String,
+    pub change: Change,
+    #[serde(default)]
+    pub action_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Change {
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub before: Option<Attributes>,
+    #[serde(default)]
+    pub after: Option<Attributes>,
+    #[serde(default)]
+    pub after_unknown: Option<Attributes>,
+    #[serde(default)]
+    pub importing: Option<Importing>,
+    /// Attribute paths that force the replacement; only the first step of each path is kept.
+    #[serde(default, deserialize_with = "first_path_steps")]
+    pub replace_paths: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Importing {
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// Terraform's change actions (`actions` is a list of these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Read,
+    Update,
+    Delete,
+    Forget,
+    #[serde(other)]
+    Unknown,
+}
+
+/// What a resource change does, from its `actions` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    NoOp,
+    Create,
+    Read,
+    Update,
+    /// `["delete", "create"]`: destroy, then create.
+    DeleteThenCreate,
+    /// `["create", "delete"]` (`create_before_destroy`).
+    CreateThenDelete,
+    Delete,
+    Forget,
+    Unknown,
+}
+
+impl Change {
+    pub fn kind(&self) -> Kind {
+        match self.actions.as_slice() {
+            [] | [Action::NoOp] => Kind::NoOp,
+            [Action::Create] => Kind::Create,
+            [Action::Read] => Kind::Read,
+            [Action::Update] => Kind::Update,
+            [Action::Delete] => Kind::Delete,
+            [Action::Forget] => Kind::Forget,
+            [Action::Delete, Action::Create] => Kind::DeleteThenCreate,
+            [Action::Create, Action::Delete] => Kind::CreateThenDelete,
+            _ => Kind::Unknown,
+        }
+    }
+
+    /// Top-level attributes whose value changes or becomes unknown, sorted.
+    pub fn changed_attributes(&self) -> Vec<String> {
+        let empty = Attributes::default();
+        let before = self.before.as_ref().unwrap_or(&empty);
+        let after = self.after.as_ref().unwrap_or(&empty);
+        let unknown = self.after_unknown.as_ref().unwrap_or(&empty);
+        let mut names: Vec<String> = before
+            .0
+            .keys()
+            .chain(after.0.keys())
+            .chain(unknown.0.keys())
+            .filter(|name| {
+                let unknown_now = unknown
+                    .0
+                    .get(*name)
+                    .is_some_and(|d| *d != Digest::of_false());
+                unknown_now || before.0.get(*name) != after.0.get(*name)
+            })
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OutputChange {
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub before: serde_json::Value,
+    #[serde(default)]
+    pub after: serde_json::Value,
+    #[serde(default)]
+    pub after_unknown: serde_json::Value,
+    #[serde(default)]
+    pub before_sensitive: serde_json::Value,
+    #[serde(default)]
+    pub after_sensitive: serde_json::Value,
+}
+
+/// Whether a `*_sensitive` mask marks anything at all as sensitive.
+pub fn any_sensitive(mask: &serde_json::Value) -> bool {
+    match mask {
+        serde_json::Value::Bool(flag) => *flag,
+        serde_json::Value::Array(items) => items.iter().any(any_sensitive),
+        serde_json::Value::Object(map) => map.values().any(any_sensitive),
+        _ => false,
+    }
+}
+
+/// Every string inside a value, so that sensitive values can be added to the masks.
+pub fn strings_in(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) => out.push(text.clone()),
+        serde_json::Value::Number(number) => out.push(number.to_string()),
+        serde_json::Value::Array(items) => items.iter().for_each(|item| strings_in(item, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|item| strings_in(item, out)),
+        _ => {}
+    }
+}
+
+/// A resource object reduced to one digest per top-level attribute. Anything that is not an
+/// object (null, or a shape we do not expect) becomes empty.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Attributes(pub BTreeMap<String, Digest>);
+
+impl<'de> Deserialize<'de> for Attributes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AttributesVisitor;
+        impl<'de> Visitor<'de> for AttributesVisitor {
+            type Value = Attributes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a resource object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attributes, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((key, digest)) = map.next_entry::<String, Digest>()? {
+                    out.insert(key, digest);
+                }
+                Ok(Attributes(out))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Attributes, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Attributes::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+        }
+        deserializer.deserialize_any(AttributesVisitor)
+    }
+}
+
+/// A 64-bit digest of a JSON value, computed while parsing (the value is never stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest(u64);
+
+impl Digest {
+    fn of<T: Hash>(tag: u8, value: T) -> Digest {
+        let mut hasher = DefaultHasher::new();
+        tag.hash(&mut hasher);
+        value.hash(&mut hasher);
+        Digest(hasher.finish())
+    }
+
+    fn of_false() -> Digest {
+        Digest::of(1, false)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DigestVisitor;
+        impl<'de> Visitor<'de> for DigestVisitor {
+            type Value = Digest;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Digest, E> {
+                Ok(Digest::of(0, ()))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Digest, E> {
+                Ok(Digest::of(0, ()))
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Digest, E> {
+                Ok(Digest::of(1, value))
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Digest, E> {
+                Ok(Digest::of(2, value.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Digest, E> {
+                Ok(Digest::of(2, value.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Digest, E> {
+                Ok(Digest::of(2, value.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Digest, E> {
+                Ok(Digest::of(3, value))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Digest, A::Error> {
+                let mut hasher = DefaultHasher::new();
+                4u8.hash(&mut hasher);
+                while let Some(Digest(item)) = seq.next_element::<Digest>()? {
+                    item.hash(&mut hasher);
+                }
+                Ok(Digest(hasher.finish()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Digest, A::Error> {
+                // Order-independent, since JSON objects are unordered.
+                let mut combined: u64 = 0;
+                while let Some((key, Digest(value))) = map.next_entry::<String, Digest>()? {
+                    combined = combined.wrapping_add(Digest::of(5, (key, value)).0);
+                }
+                Ok(Digest::of(6, combined))
+            }
+        }
+        deserializer.deserialize_any(DigestVisitor)
+    }
+}
+
+fn first_path_steps<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let paths: Option<Vec<Vec<serde_json::Value>>> = Option::deserialize(deserializer)?;
+    let mut steps: Vec<String> = paths
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|path| match path.into_iter().next() {
+            Some(serde_json::Value::String(step)) => Some(step),
+            _ => None,
+        })
+        .collect();
+    steps.sort();
+    steps.dedup();
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_attributes_come_from_digests() {
+        let plan = Plan::from_slice(
+            br#"{"resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
+                "actions":["update"],
+                "before":{"id":"1","input":{"x":[1,2]},"same":{"k":"v","l":"w"}},
+                "after":{"id":"1","input":{"x":[2,1]},"same":{"l":"w","k":"v"}},
+                "after_unknown":{"output":true,"same":false},
+                "replace_paths":[["input","x"],["input"]]}}],
+              "planned_values":{"huge":[1,2,3]}}"#,
+        )
+        .unwrap();
+        let change = &plan.resource_changes[0].change;
+        assert_eq!(change.kind(), Kind::Update);
+        assert_eq!(change.changed_attributes(), ["input", "output"]);
+        assert_eq!(change.replace_paths, ["input"]);
+    }
+}

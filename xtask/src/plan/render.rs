@@ -1,0 +1,461 @@
+//! Renders a plan summary as the PR comment (and the job summary): pure functions of the summary,
+//! the human plan text and a [`Masker`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::mask::Masker;
+use super::summary::{Entry, Shown, Summary};
+
+/// GitHub refuses comment bodies over 65,536 characters; stay under with room to spare.
+pub const COMMENT_LIMIT: usize = 65_000;
+/// GitHub shows at most 1 MiB of job summary per step.
+pub const STEP_SUMMARY_LIMIT: usize = 1_000_000;
+/// Beyond this many resources the groups list counts per resource type instead of addresses.
+pub const LIST_LIMIT: usize = 300;
+/// Resources named in the destroy warning.
+const WARNING_NAMES: usize = 10;
+const DRIFT_LINES: usize = 50;
+const VALUE_CHARS: usize = 200;
+
+/// What the comment needs besides the summary.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub env: &'a str,
+    /// The link to the CI run, when running in Actions.
+    pub run_url: Option<&'a str>,
+    /// Upper bound of the body, in characters.
+    pub limit: usize,
+}
+
+/// The hidden marker that identifies an environment's plan comment on a pull request.
+pub fn marker(env: &str) -> String {
+    format!("<!-- xtask:plan env={env} -->")
+}
+
+/// `dev: 1 to add, 0 to change, 0 to destroy` and friends, for logs and the comment title.
+pub fn summary_line(summary: &Summary) -> String {
+    if !summary.has_changes() {
+        return "No changes.".to_owned();
+    }
+    let mut line = if summary.import + summary.add + summary.change + summary.destroy > 0
+        || summary.moved > 0
+    {
+        summary.plan_line()
+    } else {
+        "Only output values change.".to_owned()
+    };
+    for (count, what) in [
+        (summary.moved, "to move"),
+        (summary.forget, "to forget"),
+        (summary.outputs.len(), "output changes"),
+    ] {
+        if count > 0 {
+            let _ = write!(line, " {count} {what}.");
+        }
+    }
+    line
+}
+
+/// The comment of a plan that ran.
+pub fn render_plan(
+    summary: &Summary,
+    plan_text: Option<&str>,
+    masker: &Masker,
+    context: &Context,
+) -> String {
+    let env = context.env;
+    let (icon, result) = if !summary.has_changes() {
+        ("✅", "no changes".to_owned())
+    } else if summary.has_destroy() {
+        ("⚠️", format!("{} to destroy", summary.destroy))
+    } else {
+        ("📝", "changes".to_owned())
+    };
+    let mut head = format!("{}\n## {icon} Plan `{env}`: {result}\n\n", marker(env));
+    let _ = writeln!(head, "**{}**\n", summary_line(summary));
+    if summary.has_destroy() {
+        head.push_str(&destroy_warning(summary));
+    }
+
+    let lists = if summary.groups.len() > LIST_LIMIT {
+        groups_by_type(summary)
+    } else {
+        groups_listed(summary)
+    };
+    let mut middle = lists;
+    middle.push_str(&outputs_section(summary));
+    middle.push_str(&drift_section(summary));
+
+    let footer = footer(summary, context.run_url);
+    let head = masker.mask(&head);
+    let mut middle = masker.mask(&middle);
+    let footer = masker.mask(&footer);
+
+    let fixed = count(&head) + count(&middle) + count(&footer);
+    if fixed > context.limit {
+        // Even without details it does not fit (huge outputs or drift): keep the summary and the
+        // per-type counts, which are bounded by the number of resource types.
+        middle = masker.mask(&groups_by_type(summary));
+        middle.push_str("\n_Outputs and drift are left out to stay within GitHub's size limit; see the job summary._\n\n");
+    }
+    let details = plan_text
+        .map(|text| {
+            let budget = context
+                .limit
+                .saturating_sub(count(&head) + count(&middle) + count(&footer));
+            details_block(&masker.mask(text), budget)
+        })
+        .unwrap_or_default();
+    let body = format!("{head}{middle}{details}{footer}");
+    hard_cap(body, context.limit)
+}
+
+/// The comment of a plan that failed: the `Error:` blocks terraform printed.
+pub fn render_failure(
+    step: &str,
+    errors: &str,
+    hint: Option<&str>,
+    masker: &Masker,
+    context: &Context,
+) -> String {
+    let env = context.env;
+    let mut head = format!(
+        "{}\n## ❌ Plan `{env}`: failed\n\n`terraform {step}` failed; nothing was planned.\n\n",
+        marker(env)
+    );
+    if let Some(hint) = hint {
+        let _ = writeln!(head, "> [!TIP]\n> {hint}\n");
+    }
+    let footer = footer(&Summary::default(), context.run_url);
+    let head = masker.mask(&head);
+    let footer = masker.mask(&footer);
+    let budget = context
+        .limit
+        .saturating_sub(count(&head) + count(&footer) + 16);
+    let errors = cut_middle(&masker.mask(errors.trim()), budget);
+    hard_cap(
+        format!("{head}{}\n{footer}", fenced("text", &errors)),
+        context.limit,
+    )
+}
+
+fn destroy_warning(summary: &Summary) -> String {
+    let mut names: Vec<&str> = summary
+        .groups
+        .delete
+        .iter()
+        .chain(&summary.groups.replace)
+        .map(|entry| entry.address.as_str())
+        .collect();
+    let total = names.len();
+    names.truncate(WARNING_NAMES);
+    let mut text = format!(
+        "> [!WARNING]\n> This plan **destroys {}** resource{} and **replaces {}**: ",
+        summary.groups.delete.len(),
+        plural(summary.groups.delete.len()),
+        summary.groups.replace.len()
+    );
+    let listed: Vec<String> = names.iter().map(|name| code(name)).collect();
+    text.push_str(&listed.join(", "));
+    if total > WARNING_NAMES {
+        let _ = write!(text, " and {} more", total - WARNING_NAMES);
+    }
+    text.push_str(".\n\n");
+    text
+}
+
+fn groups_listed(summary: &Summary) -> String {
+    let mut out = String::new();
+    for (heading, entries) in summary.groups.named() {
+        if entries.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {heading} ({})\n", entries.len());
+        for entry in entries {
+            let _ = writeln!(out, "- {}", entry_line(heading, entry));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn entry_line(heading: &str, entry: &Entry) -> String {
+    let mut line = match heading {
+        "Move" => format!(
+            "{} => {}",
+            code(entry.previous_address.as_deref().unwrap_or("?")),
+            code(&entry.address)
+        ),
+        _ => code(&entry.address),
+    };
+    match heading {
+        "Update" if !entry.attributes.is_empty() => {
+            let _ = write!(line, ": {}", codes(&entry.attributes));
+        }
+        "Replace" => {
+            line.push_str(if entry.create_first {
+                " (create the new one first, then destroy)"
+            } else {
+                " (destroy, then create)"
+            });
+            if !entry.forces.is_empty() {
+                let _ = write!(line, ", forced by {}", codes(&entry.forces));
+            }
+        }
+        "Delete" => {
+            if let Some(reason) = entry.reason.as_deref().and_then(reason_text) {
+                let _ = write!(line, " ({reason})");
+            }
+        }
+        "Import" => {
+            if let Some(id) = &entry.import_id {
+                let _ = write!(line, " (id {})", code(id));
+            }
+        }
+        _ => {}
+    }
+    line
+}
+
+fn reason_text(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "delete_because_no_resource_config" => "not in the configuration",
+        "delete_because_no_module" => "its module is gone",
+        "delete_because_wrong_repetition" => "count/for_each changed",
+        "delete_because_count_index" => "count index out of range",
+        "delete_because_each_key" => "for_each key gone",
+        "delete_because_no_move_target" => "moved to an address that does not exist",
+        _ => return None,
+    })
+}
+
+/// Per group, how many resources of each type: bounded by the number of types, not resources.
+fn groups_by_type(summary: &Summary) -> String {
+    let mut out = format!(
+        "_{} resources: listed per type to stay within GitHub's size limit; the job summary and the CI log have every address._\n\n",
+        summary.groups.len()
+    );
+    for (heading, entries) in summary.groups.named() {
+        if entries.is_empty() {
+            continue;
+        }
+        let mut per_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for entry in entries {
+            *per_type.entry(entry.resource_type.as_str()).or_default() += 1;
+        }
+        let _ = writeln!(out, "### {heading} ({})\n", entries.len());
+        out.push_str("| resource type | count |\n| --- | ---: |\n");
+        for (resource_type, n) in per_type {
+            let _ = writeln!(out, "| {} | {n} |", code(resource_type));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn outputs_section(summary: &Summary) -> String {
+    if summary.outputs.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "### Outputs ({})\n\n| | output | before | after |\n| --- | --- | --- | --- |\n",
+        summary.outputs.len()
+    );
+    for line in &summary.outputs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            line.symbol,
+            code(&line.name),
+            shown(&line.before),
+            shown(&line.after)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+fn shown(value: &Shown) -> String {
+    match value {
+        Shown::Absent => String::new(),
+        Shown::Sensitive => "_(sensitive value)_".to_owned(),
+        Shown::Unknown => "_(known after apply)_".to_owned(),
+        Shown::Value(json) => {
+            let mut text: String = json.chars().take(VALUE_CHARS).collect();
+            if json.chars().count() > VALUE_CHARS {
+                text.push('…');
+            }
+            code(&text.replace('|', "\\|"))
+        }
+    }
+}
+
+fn drift_section(summary: &Summary) -> String {
+    if summary.drift.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<details><summary>🔀 Drift: {} resource{} changed outside of Terraform</summary>\n\n",
+        summary.drift.len(),
+        plural(summary.drift.len())
+    );
+    for line in summary.drift.iter().take(DRIFT_LINES) {
+        let _ = write!(out, "- {} was {}", code(&line.address), line.what);
+        if !line.attributes.is_empty() {
+            let _ = write!(out, ": {}", codes(&line.attributes));
+        }
+        out.push('\n');
+    }
+    if summary.drift.len() > DRIFT_LINES {
+        let _ = writeln!(out, "- … and {} more", summary.drift.len() - DRIFT_LINES);
+    }
+    out.push_str("\n</details>\n\n");
+    out
+}
+
+fn footer(summary: &Summary, run_url: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if let Some(url) = run_url {
+        parts.push(format!("[CI run]({url})"));
+    }
+    if !summary.terraform_version.is_empty() {
+        parts.push(format!("Terraform {}", summary.terraform_version));
+    }
+    parts.push("posted by `cargo xtask plan`".to_owned());
+    format!("\n{}\n", parts.join(" · "))
+}
+
+/// The human plan text in a collapsible diff block, cut in the middle to fit `budget`.
+fn details_block(text: &str, budget: usize) -> String {
+    const WRAPPER: &str = "<details><summary>Plan details</summary>\n\n\n\n</details>\n";
+    let fence_overhead = count(WRAPPER) + 16;
+    if budget <= fence_overhead + 200 {
+        return "_Plan details are left out to stay within GitHub's size limit; see the job summary._\n".to_owned();
+    }
+    let diff = as_diff(text);
+    let inner = cut_middle(&diff, budget - fence_overhead);
+    format!(
+        "<details><summary>Plan details</summary>\n\n{}\n</details>\n",
+        fenced("diff", &inner)
+    )
+}
+
+/// Moves terraform's change symbols to the first column so that GitHub colours them.
+fn as_diff(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let rest = &line[indent..];
+        if rest.starts_with("-/+") || rest.starts_with("+/-") {
+            // A replacement: mark the line, keep terraform's own symbol.
+            out.push('!');
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let symbol = if rest.starts_with("+ ") {
+            Some('+')
+        } else if rest.starts_with("- ") {
+            Some('-')
+        } else if rest.starts_with("~ ") {
+            Some('!')
+        } else {
+            None
+        };
+        match symbol {
+            Some(symbol) => {
+                out.push(symbol);
+                out.push_str(&line[..indent]);
+                out.push_str(&rest[1..]);
+            }
+            None => {
+                out.push(' ');
+                out.push_str(line);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Keeps the head and the tail of `text` (whole lines) within `budget` characters, with a note
+/// saying how many lines were cut.
+pub fn cut_middle(text: &str, budget: usize) -> String {
+    if count(text) <= budget {
+        return text.to_owned();
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let note_room = 120;
+    let half = budget.saturating_sub(note_room) / 2;
+    let mut head = Vec::new();
+    let mut used = 0;
+    for line in &lines {
+        let size = count(line) + 1;
+        if used + size > half {
+            break;
+        }
+        used += size;
+        head.push(*line);
+    }
+    let mut tail = Vec::new();
+    used = 0;
+    for line in lines.iter().skip(head.len()).rev() {
+        let size = count(line) + 1;
+        if used + size > half {
+            break;
+        }
+        used += size;
+        tail.push(*line);
+    }
+    tail.reverse();
+    let cut = lines.len() - head.len() - tail.len();
+    format!(
+        "{}\n… {cut} lines cut to stay within GitHub's comment size limit; the full plan is in the job summary and the CI log …\n{}",
+        head.join("\n"),
+        tail.join("\n")
+    )
+}
+
+/// Last resort: never hand GitHub a body it refuses.
+fn hard_cap(body: String, limit: usize) -> String {
+    if count(&body) <= limit {
+        return body;
+    }
+    let note = "\n\n_… cut to stay within GitHub's size limit._\n";
+    let keep = limit.saturating_sub(count(note));
+    let mut out: String = body.chars().take(keep).collect();
+    out.push_str(note);
+    out
+}
+
+fn fenced(language: &str, text: &str) -> String {
+    // A fence longer than any backtick run inside, so the text cannot close it.
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}{language}\n{text}\n{fence}\n")
+}
+
+fn code(text: &str) -> String {
+    if text.contains('`') {
+        format!("`` {text} ``")
+    } else {
+        format!("`{text}`")
+    }
+}
+
+fn codes(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| code(item))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn count(text: &str) -> usize {
+    text.chars().count()
+}

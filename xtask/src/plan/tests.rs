@@ -1,0 +1,137 @@
+use super::mask::Masker;
+use super::model::Plan;
+use super::render::{COMMENT_LIMIT, Context, render_failure, render_plan, summary_line};
+use super::summary::{Summary, sensitive_strings};
+use super::{errors, synthetic};
+
+const MIXED_JSON: &str = include_str!("testdata/mixed.plan.json");
+const MIXED_TEXT: &str = include_str!("testdata/mixed.plan.txt");
+const PLANTED: &str = "hunter2-planted";
+
+fn context(limit: usize) -> Context<'static> {
+    Context {
+        env: "dev",
+        run_url: Some("https://github.com/acme/infra/actions/runs/42"),
+        limit,
+    }
+}
+
+fn masker_for(plan: &Plan) -> Masker {
+    let mut masker = Masker::new(&["env:EXTERNAL_ID".into()], |name| {
+        (name == "EXTERNAL_ID").then(|| "ext-id-planted".to_owned())
+    })
+    .unwrap();
+    for value in sensitive_strings(plan) {
+        masker.add_literal(&value);
+    }
+    masker
+}
+
+#[test]
+fn mixed_plan_counts_like_terraform() {
+    let plan = Plan::from_slice(MIXED_JSON.as_bytes()).unwrap();
+    let summary = Summary::from_plan(&plan);
+    // The line terraform printed for this plan.
+    let terraform_line = MIXED_TEXT
+        .lines()
+        .find(|line| line.starts_with("Plan: "))
+        .unwrap();
+    assert_eq!(summary.plan_line(), terraform_line);
+    assert_eq!((summary.moved, summary.forget), (1, 1));
+    assert_eq!(
+        summary.replaced(),
+        ["terraform_data.rep", "terraform_data.rep2"]
+    );
+    assert_eq!(summary.destroyed(), ["terraform_data.del"]);
+    insta::assert_json_snapshot!(summary.to_json("dev"));
+}
+
+#[test]
+fn mixed_plan_comment() {
+    let plan = Plan::from_slice(MIXED_JSON.as_bytes()).unwrap();
+    let summary = Summary::from_plan(&plan);
+    let body = render_plan(
+        &summary,
+        Some(MIXED_TEXT),
+        &masker_for(&plan),
+        &context(COMMENT_LIMIT),
+    );
+    assert!(!body.contains(PLANTED));
+    insta::assert_snapshot!(body);
+}
+
+#[test]
+fn no_changes_comment() {
+    let plan = Plan::from_slice(br#"{"terraform_version":"1.11.4","resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{"actions":["no-op"]}}],"output_changes":{"o":{"actions":["no-op"],"before":"x","after":"x"}}}"#).unwrap();
+    let summary = Summary::from_plan(&plan);
+    assert!(!summary.has_changes());
+    assert_eq!(summary_line(&summary), "No changes.");
+    insta::assert_snapshot!(render_plan(
+        &summary,
+        None,
+        &Masker::default(),
+        &context(COMMENT_LIMIT)
+    ));
+}
+
+#[test]
+fn failure_comment_keeps_error_blocks_and_masks() {
+    let output = "Initializing...\n╷\n│ Error: Error acquiring the state lock\n│ \n│ Lock Info:\n│   ID:        0b1c\n│   Who:       ext-id-planted@host\n╵\n";
+    let blocks = errors::error_blocks(output);
+    let masker = masker_for(&Plan::default());
+    let body = render_failure(
+        "plan",
+        &blocks,
+        errors::hint_for(&blocks),
+        &masker,
+        &context(COMMENT_LIMIT),
+    );
+    assert!(!body.contains("ext-id-planted"));
+    insta::assert_snapshot!(body);
+}
+
+#[test]
+fn ten_thousand_resources_fit_and_keep_the_summary() {
+    let json = synthetic::plan_json(10_000, PLANTED);
+    let plan = Plan::from_slice(json.as_bytes()).unwrap();
+    let summary = Summary::from_plan(&plan);
+    // A long human text, as terraform would print for such a plan.
+    let text: String = (0..10_000)
+        .map(|i| format!("  # terraform_data.r[{i}] will be created\n  + resource \"terraform_data\" \"r\" {{\n      + input = \"{i}\"\n    }}\n"))
+        .collect();
+    let body = render_plan(
+        &summary,
+        Some(&text),
+        &masker_for(&plan),
+        &context(COMMENT_LIMIT),
+    );
+    assert!(
+        body.chars().count() <= COMMENT_LIMIT,
+        "{}",
+        body.chars().count()
+    );
+    assert!(body.contains(&summary.plan_line()));
+    assert!(body.contains("### Create (1667)"));
+    assert!(body.contains("| `terraform_data` |"));
+    assert!(body.contains("lines cut"));
+    assert!(body.contains("terraform_data.r[0] will be created"));
+    assert!(body.contains("terraform_data.r[9999] will be created"));
+    assert!(!body.contains(PLANTED));
+    assert_eq!(summary.add, 1667 + 1667 + 1667);
+    assert_eq!(summary.destroy, 1667 + 1667 + 1666);
+}
+
+#[test]
+fn a_small_limit_cuts_details_first() {
+    let plan = Plan::from_slice(MIXED_JSON.as_bytes()).unwrap();
+    let summary = Summary::from_plan(&plan);
+    let body = render_plan(
+        &summary,
+        Some(MIXED_TEXT),
+        &masker_for(&plan),
+        &context(3_000),
+    );
+    assert!(body.chars().count() <= 3_000);
+    assert!(body.contains("terraform_data.rep2"));
+    assert!(body.contains("lines cut"));
+}
