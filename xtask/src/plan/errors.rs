@@ -21,9 +21,28 @@ pub fn error_blocks(output: &str) -> String {
                 .or_else(|| trimmed.strip_prefix('│'))
                 .unwrap_or(trimmed);
             block.push(text.to_owned());
-        } else if trimmed.starts_with("Error: ") {
-            // Without the box (older versions, or -no-color in some paths).
-            blocks.push(trimmed.to_owned());
+        }
+    }
+    if blocks.is_empty() {
+        // Without a terminal, terraform prints diagnostics unboxed: from each `Error:` line to
+        // the next warning (or the end).
+        let mut unboxed: Option<Vec<&str>> = None;
+        for line in output.lines() {
+            if line.starts_with("Error: ") {
+                if let Some(block) = unboxed.take() {
+                    blocks.push(block.join("\n").trim().to_owned());
+                }
+                unboxed = Some(vec![line]);
+            } else if line.starts_with("Warning: ") {
+                if let Some(block) = unboxed.take() {
+                    blocks.push(block.join("\n").trim().to_owned());
+                }
+            } else if let Some(block) = unboxed.as_mut() {
+                block.push(line.trim_end());
+            }
+        }
+        if let Some(block) = unboxed {
+            blocks.push(block.join("\n").trim().to_owned());
         }
     }
     if blocks.is_empty() {
@@ -64,6 +83,12 @@ mod tests {
         assert_eq!(
             error_blocks(output),
             "Error: Unsupported argument\n\n  on main.tf line 3:\n   3:   foo = 1"
+        );
+        let unboxed =
+            "Warning: old\n\nx\nError: Error acquiring the state lock\n\nLock Info:\n  ID: 1\n";
+        assert_eq!(
+            error_blocks(unboxed),
+            "Error: Error acquiring the state lock\n\nLock Info:\n  ID: 1"
         );
     }
 }

@@ -45,14 +45,14 @@ pub fn summary_line(summary: &Summary) -> String {
     } else {
         "Only output values change.".to_owned()
     };
-    for (count, what) in [
-        (summary.moved, "to move"),
-        (summary.forget, "to forget"),
-        (summary.outputs.len(), "output changes"),
-    ] {
+    for (count, what) in [(summary.moved, "to move"), (summary.forget, "to forget")] {
         if count > 0 {
             let _ = write!(line, " {count} {what}.");
         }
+    }
+    let outputs = summary.outputs.len();
+    if outputs > 0 {
+        let _ = write!(line, " {outputs} output change{}.", plural(outputs));
     }
     line
 }

@@ -1,0 +1,474 @@
+//! `cargo xtask plan` with the real terraform against moto: state in S3 (path style, lockfile),
+//! reached through `assume_role` with an external id. Every scenario applies a base configuration
+//! directly with terraform, then runs the xtask binary on the changed configuration and checks
+//! its summary against terraform's own `Plan:` line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use support::Moto;
+
+const EXTERNAL_ID: &str = "ext-id-planted-7f3a9c";
+const SENSITIVE: &str = "sensitive-planted-4b1d";
+const MASKED_LITERAL: &str = "literal-planted-22e8";
+const BUCKET: &str = "xtask-tfstate";
+const ROLE: &str = "gha-dev-terraform-plan";
+
+struct Repo {
+    _temp: tempfile::TempDir,
+    root: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Repo {
+    /// A repository with the dev environment whose backend is this moto, state under `key`.
+    fn new(moto: &Moto, key: &str) -> Repo {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().to_path_buf();
+        let manifest = std::fs::read_to_string(support::repo_root().join("Cargo.toml")).unwrap();
+        let metadata = &manifest[manifest.find("[workspace.metadata.xtask").unwrap()..];
+        let metadata = metadata.replace(
+            "masks = [\"env:DEV_PLAN_EXTERNAL_ID\"]",
+            &format!("masks = [\"env:DEV_PLAN_EXTERNAL_ID\", \"{MASKED_LITERAL}\"]"),
+        );
+        assert!(metadata.contains(MASKED_LITERAL), "the masks line moved");
+        std::fs::write(
+            root.join("Cargo.toml"),
+            format!("[workspace]\nmembers = []\n\n{metadata}"),
+        )
+        .unwrap();
+        let dev = root.join("environments/dev");
+        std::fs::create_dir_all(&dev).unwrap();
+        std::fs::copy(
+            support::repo_root().join("environments/dev/xtask.toml"),
+            dev.join("xtask.toml"),
+        )
+        .unwrap();
+        std::fs::write(dev.join("backend.tf"), backend(moto, key)).unwrap();
+        let cli_config = support::terraform_cli_config(&root);
+        let mut env = moto.aws_env();
+        env.push((
+            "TF_CLI_CONFIG_FILE".into(),
+            cli_config.display().to_string(),
+        ));
+        env.push(("DEV_PLAN_EXTERNAL_ID".into(), EXTERNAL_ID.into()));
+        env.push((
+            "GITHUB_STEP_SUMMARY".into(),
+            root.join("step-summary.md").display().to_string(),
+        ));
+        env.push((
+            "GITHUB_OUTPUT".into(),
+            root.join("github-output").display().to_string(),
+        ));
+        Repo {
+            _temp: temp,
+            root,
+            env,
+        }
+    }
+
+    fn dev(&self) -> PathBuf {
+        self.root.join("environments/dev")
+    }
+
+    fn write_config(&self, resources: &str) {
+        std::fs::write(self.dev().join("main.tf"), resources).unwrap();
+    }
+
+    fn terraform(&self, args: &[&str]) -> Output {
+        Command::new("terraform")
+            .args(args)
+            .current_dir(self.dev())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    }
+
+    fn apply(&self, resources: &str) {
+        self.write_config(resources);
+        let init = self.terraform(&["init", "-input=false", "-no-color"]);
+        assert!(init.status.success(), "{}", text(&init));
+        let apply = self.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(apply.status.success(), "{}", text(&apply));
+    }
+
+    fn xtask(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .current_dir(&self.root)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_REPOSITORY")
+            .env_remove("GITHUB_SERVER_URL")
+            .env_remove("GITHUB_RUN_ID")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `cargo xtask plan`; returns (exit code, comment, summary objects, everything written).
+    fn plan(&self) -> (i32, String, serde_json::Value, String) {
+        let output = self.xtask(&[
+            "plan",
+            "--env",
+            "dev",
+            "--comment-file",
+            "comment.md",
+            "--summary-json",
+            "summary.json",
+        ]);
+        let comment = std::fs::read_to_string(self.root.join("comment.md")).unwrap_or_default();
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(self.root.join("summary.json")).unwrap_or("null".into()),
+        )
+        .unwrap();
+        let mut everything = text(&output);
+        for file in [
+            "comment.md",
+            "summary.json",
+            "step-summary.md",
+            "github-output",
+        ] {
+            everything.push_str(&std::fs::read_to_string(self.root.join(file)).unwrap_or_default());
+        }
+        (output.status.code().unwrap(), comment, summary, everything)
+    }
+
+    /// Terraform's own `Plan:` line for the plan file the xtask wrote.
+    fn terraform_plan_line(&self) -> Option<String> {
+        let plan_file = self.root.join("target/xtask/plan/dev/tfplan");
+        let show = self.terraform(&["show", "-no-color", plan_file.to_str().unwrap()]);
+        assert!(show.status.success(), "{}", text(&show));
+        String::from_utf8_lossy(&show.stdout)
+            .lines()
+            .find(|line| line.starts_with("Plan: "))
+            .map(str::to_owned)
+    }
+}
+
+fn backend(moto: &Moto, key: &str) -> String {
+    let endpoint = moto.endpoint();
+    format!(
+        r#"terraform {{
+  backend "s3" {{
+    bucket                      = "{BUCKET}"
+    key                         = "{key}"
+    region                      = "ap-northeast-1"
+    use_path_style              = true
+    use_lockfile                = true
+    skip_credentials_validation = true
+    skip_requesting_account_id  = true
+    skip_region_validation      = true
+    skip_metadata_api_check     = true
+    skip_s3_checksum            = true
+    endpoints = {{
+      s3  = "{endpoint}"
+      sts = "{endpoint}"
+      iam = "{endpoint}"
+    }}
+    assume_role = {{
+      role_arn    = "arn:aws:iam::123456789012:role/{ROLE}"
+      external_id = "{EXTERNAL_ID}"
+    }}
+  }}
+}}
+"#
+    )
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn curl(args: &[&str]) -> String {
+    let output = Command::new("curl").arg("-sf").args(args).output().unwrap();
+    assert!(output.status.success(), "curl {args:?}: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The state bucket and the plan role, created in moto the way an account would have them.
+fn prepare_moto(moto: &Moto) {
+    let endpoint = moto.endpoint();
+    curl(&[
+        "-X",
+        "PUT",
+        &format!("{endpoint}/{BUCKET}"),
+        "--data",
+        "<CreateBucketConfiguration><LocationConstraint>ap-northeast-1</LocationConstraint></CreateBucketConfiguration>",
+    ]);
+    curl(&[
+        "-X",
+        "POST",
+        &endpoint,
+        // moto routes by the credential scope of the signature and accepts any signature.
+        "-H",
+        "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+        "--data-urlencode",
+        "Action=CreateRole",
+        "--data-urlencode",
+        "Version=2010-05-08",
+        "--data-urlencode",
+        &format!("RoleName={ROLE}"),
+        "--data-urlencode",
+        r#"AssumeRolePolicyDocument={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+    ]);
+}
+
+/// UUIDs (terraform_data ids) and S3 request ids change on every run.
+fn stable(text: &str) -> String {
+    let uuid =
+        regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
+    let ids = regex::Regex::new(r"(RequestID|HostID):\s*\S+").unwrap();
+    let text = uuid.replace_all(text, "[uuid]");
+    ids.replace_all(&text, "$1: [id]").into_owned()
+}
+
+struct Scenario {
+    name: &'static str,
+    base: &'static str,
+    new: &'static str,
+    /// (import, add, change, destroy, move)
+    counts: (u64, u64, u64, u64, u64),
+    has_changes: bool,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "create",
+        base: "",
+        new: r#"resource "terraform_data" "a" { input = "a" }
+resource "terraform_data" "b" { input = "b" }
+"#,
+        counts: (0, 2, 0, 0, 0),
+        has_changes: true,
+    },
+    Scenario {
+        name: "update",
+        base: r#"resource "terraform_data" "a" { input = "old" }"#,
+        new: r#"resource "terraform_data" "a" { input = "new" }"#,
+        counts: (0, 0, 1, 0, 0),
+        has_changes: true,
+    },
+    Scenario {
+        name: "replace_destroy_first",
+        base: r#"resource "terraform_data" "a" { triggers_replace = ["v1"] }"#,
+        new: r#"resource "terraform_data" "a" { triggers_replace = ["v2"] }"#,
+        counts: (0, 1, 0, 1, 0),
+        has_changes: true,
+    },
+    Scenario {
+        name: "replace_create_first",
+        base: r#"resource "terraform_data" "a" {
+  triggers_replace = ["v1"]
+  lifecycle { create_before_destroy = true }
+}"#,
+        new: r#"resource "terraform_data" "a" {
+  triggers_replace = ["v2"]
+  lifecycle { create_before_destroy = true }
+}"#,
+        counts: (0, 1, 0, 1, 0),
+        has_changes: true,
+    },
+    Scenario {
+        name: "delete",
+        base: r#"resource "terraform_data" "a" { input = "a" }
+resource "terraform_data" "b" { input = "b" }
+"#,
+        new: r#"resource "terraform_data" "a" { input = "a" }"#,
+        counts: (0, 0, 0, 1, 0),
+        has_changes: true,
+    },
+    Scenario {
+        name: "move",
+        base: r#"resource "terraform_data" "old" { input = "a" }"#,
+        new: r#"resource "terraform_data" "new" { input = "a" }
+moved {
+  from = terraform_data.old
+  to   = terraform_data.new
+}
+"#,
+        counts: (0, 0, 0, 0, 1),
+        has_changes: true,
+    },
+    Scenario {
+        name: "import",
+        base: "",
+        new: r#"import {
+  to = terraform_data.imported
+  id = "existing-object"
+}
+resource "terraform_data" "imported" {}
+"#,
+        counts: (1, 0, 0, 0, 0),
+        has_changes: true,
+    },
+    Scenario {
+        name: "outputs_only",
+        base: r#"output "version" { value = "1" }"#,
+        new: r#"output "version" { value = "2" }"#,
+        counts: (0, 0, 0, 0, 0),
+        has_changes: true,
+    },
+    Scenario {
+        name: "no_changes",
+        base: r#"resource "terraform_data" "a" { input = "a" }"#,
+        new: r#"resource "terraform_data" "a" { input = "a" }"#,
+        counts: (0, 0, 0, 0, 0),
+        has_changes: false,
+    },
+    Scenario {
+        name: "sensitive",
+        base: "",
+        new: r#"variable "token" {
+  type      = string
+  sensitive = true
+  default   = "sensitive-planted-4b1d"
+}
+resource "terraform_data" "a" { input = var.token }
+resource "terraform_data" "b" { input = "literal-planted-22e8" }
+output "token" {
+  value     = var.token
+  sensitive = true
+}
+"#,
+        counts: (0, 2, 0, 0, 0),
+        has_changes: true,
+    },
+];
+
+fn assert_no_secret(name: &str, everything: &str) {
+    for secret in [EXTERNAL_ID, SENSITIVE, MASKED_LITERAL] {
+        assert!(
+            !everything.contains(secret),
+            "{name}: {secret} leaked into the output:\n{everything}"
+        );
+    }
+}
+
+#[test]
+fn plan_scenarios_against_terraform_and_moto() {
+    let Some(moto) = Moto::start() else { return };
+    prepare_moto(&moto);
+    for scenario in SCENARIOS {
+        let repo = Repo::new(&moto, &format!("{}/terraform.tfstate", scenario.name));
+        repo.apply(scenario.base);
+        repo.write_config(scenario.new);
+        let (code, comment, summary, everything) = repo.plan();
+        assert_eq!(code, 0, "{}: {everything}", scenario.name);
+        let object = &summary[0];
+        let counts = (
+            object["import"].as_u64().unwrap(),
+            object["add"].as_u64().unwrap(),
+            object["change"].as_u64().unwrap(),
+            object["destroy"].as_u64().unwrap(),
+            object["move"].as_u64().unwrap(),
+        );
+        assert_eq!(counts, scenario.counts, "{}: {object}", scenario.name);
+        assert_eq!(
+            object["has_changes"], scenario.has_changes,
+            "{}",
+            scenario.name
+        );
+        assert_eq!(object["errored"], false);
+        // Our line is terraform's line, whenever terraform prints one.
+        if let Some(line) = repo.terraform_plan_line() {
+            assert!(
+                comment.contains(&line),
+                "{}: `{line}` not in the comment:\n{comment}",
+                scenario.name
+            );
+        }
+        assert!(comment.chars().count() <= 65_000);
+        assert_no_secret(scenario.name, &everything);
+        insta::assert_snapshot!(format!("plan_{}", scenario.name), stable(&comment));
+    }
+}
+
+#[test]
+fn summary_lists_destroyed_and_replaced_addresses_and_goes_to_github_output() {
+    let Some(moto) = Moto::start() else { return };
+    prepare_moto(&moto);
+    let repo = Repo::new(&moto, "lists/terraform.tfstate");
+    repo.apply(
+        r#"resource "terraform_data" "gone" { input = "a" }
+resource "terraform_data" "swap" { triggers_replace = ["v1"] }
+"#,
+    );
+    repo.write_config(r#"resource "terraform_data" "swap" { triggers_replace = ["v2"] }"#);
+    let (code, comment, summary, everything) = repo.plan();
+    assert_eq!(code, 0, "{everything}");
+    assert_eq!(
+        summary[0]["destroyed"],
+        serde_json::json!(["terraform_data.gone"])
+    );
+    assert_eq!(
+        summary[0]["replaced"],
+        serde_json::json!(["terraform_data.swap"])
+    );
+    assert_eq!(summary[0]["has_destroy"], true);
+    assert!(comment.contains("[!WARNING]"));
+    let outputs = std::fs::read_to_string(repo.root.join("github-output")).unwrap();
+    assert!(
+        outputs.starts_with("plan-summary<<ghadelimiter_"),
+        "{outputs}"
+    );
+    assert!(outputs.contains(r#""destroyed":["terraform_data.gone"]"#));
+    let step_summary = std::fs::read_to_string(repo.root.join("step-summary.md")).unwrap();
+    assert!(step_summary.contains("Plan: 1 to add, 0 to change, 2 to destroy."));
+}
+
+#[test]
+fn an_error_gives_a_failure_comment_and_exit_5() {
+    let Some(moto) = Moto::start() else { return };
+    prepare_moto(&moto);
+    let repo = Repo::new(&moto, "error/terraform.tfstate");
+    repo.apply("");
+    repo.write_config(r#"resource "terraform_data" "a" { input = terraform_data.missing.output }"#);
+    let (code, comment, summary, everything) = repo.plan();
+    assert_eq!(code, 5, "{everything}");
+    assert!(comment.contains("Plan `dev`: failed"), "{comment}");
+    assert!(
+        comment.contains("Error: Reference to undeclared resource"),
+        "{comment}"
+    );
+    assert_eq!(summary[0]["errored"], true);
+    assert_no_secret("error", &everything);
+    insta::assert_snapshot!("plan_error", stable(&comment));
+}
+
+#[test]
+fn a_held_state_lock_fails_with_the_lock_error_and_a_hint() {
+    let Some(moto) = Moto::start() else { return };
+    prepare_moto(&moto);
+    let repo = Repo::new(&moto, "locked/terraform.tfstate");
+    repo.apply(r#"resource "terraform_data" "a" { input = "a" }"#);
+    // Another run holds the S3 lockfile.
+    curl(&[
+        "-X",
+        "PUT",
+        &format!(
+            "{}/{BUCKET}/locked/terraform.tfstate.tflock",
+            moto.endpoint()
+        ),
+        "--data",
+        r#"{"ID":"4a0c5b7e-0000-4000-8000-000000000001","Operation":"OperationTypeApply","Info":"","Who":"someone@laptop","Version":"1.11.4","Created":"2026-01-01T00:00:00Z","Path":"xtask-tfstate/locked/terraform.tfstate"}"#,
+    ]);
+    repo.write_config(r#"resource "terraform_data" "a" { input = "b" }"#);
+    let (code, comment, _summary, everything) = repo.plan();
+    assert_eq!(code, 5, "{everything}");
+    assert!(
+        comment.contains("Error acquiring the state lock"),
+        "{comment}"
+    );
+    assert!(comment.contains("force-unlock"), "{comment}");
+    assert_no_secret("lock", &everything);
+    insta::assert_snapshot!("plan_locked", stable(&comment));
+}
