@@ -1,0 +1,169 @@
+//! `cargo xtask plan --from-plan ... --comment` against a wiremock GitHub: the marked comment is
+//! updated in place, labels follow the plan, and an API failure still leaves the result in the
+//! log and the job summary and exits 4.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const PLANTED: &str = "hunter2-planted";
+
+fn repo() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    let manifest = std::fs::read_to_string(support::repo_root().join("Cargo.toml")).unwrap();
+    let metadata = &manifest[manifest.find("[workspace.metadata.xtask").unwrap()..];
+    std::fs::write(
+        temp.path().join("Cargo.toml"),
+        format!("[workspace]\nmembers = []\n\n{metadata}"),
+    )
+    .unwrap();
+    let dev = temp.path().join("environments/dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::copy(
+        support::repo_root().join("environments/dev/xtask.toml"),
+        dev.join("xtask.toml"),
+    )
+    .unwrap();
+    temp
+}
+
+fn plan_json() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/plan/testdata/mixed.plan.json")
+}
+
+fn run(dir: &std::path::Path, server: &MockServer) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "plan",
+            "--env",
+            "dev",
+            "--comment",
+            "--pr",
+            "7",
+            "--from-plan",
+        ])
+        .arg(plan_json())
+        .current_dir(dir)
+        .env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_TOKEN", "ghs_planted_token")
+        .env("GITHUB_REPOSITORY", "acme/infra")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_RUN_ID", "42")
+        .env("GITHUB_STEP_SUMMARY", dir.join("step-summary.md"))
+        .env("GITHUB_OUTPUT", dir.join("github-output"))
+        .env_remove("GITHUB_EVENT_PATH")
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn updates_the_marked_comment_and_sets_the_destroy_label() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 1, "body": "LGTM"},
+            {"id": 2, "body": "<!-- xtask:plan env=dev -->\n## 📝 Plan `dev`: changes (stale)"}
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/infra/issues/comments/2"))
+        .and(|request: &Request| {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let body = body["body"].as_str().unwrap();
+            body.starts_with("<!-- xtask:plan env=dev -->")
+                && body.contains("Plan: 1 to import, 3 to add, 1 to change, 3 to destroy.")
+                && body.contains("[CI run](https://github.com/acme/infra/actions/runs/42)")
+                && !body.contains(PLANTED)
+        })
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 2, "body": ""})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "dev/no-changes"}])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/labels/dev%2Fdestroy"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "dev/destroy"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .and(wiremock::matchers::body_json(
+            json!({"labels": ["dev/destroy"]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/infra/issues/7/labels/dev%2Fno-changes"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let dir = repo();
+    let output = run(dir.path(), &server);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("dev: updated comment 2 on #7"),
+        "{}",
+        text(&output)
+    );
+    assert!(!text(&output).contains(PLANTED));
+}
+
+#[tokio::test]
+async fn a_forbidden_token_exits_4_and_keeps_the_result_in_the_log_and_summary() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        )
+        .mount(&server)
+        .await;
+
+    let dir = repo();
+    let output = run(dir.path(), &server);
+    let log = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{log}");
+    assert!(
+        log.contains("dev: Plan: 1 to import, 3 to add, 1 to change, 3 to destroy."),
+        "{log}"
+    );
+    assert!(log.contains("HTTP 403"), "{log}");
+    assert!(log.contains("fork"), "{log}");
+    assert!(!log.contains("ghs_planted_token"));
+    let summary = std::fs::read_to_string(dir.path().join("step-summary.md")).unwrap();
+    assert!(summary.contains("### Replace (2)"), "{summary}");
+    assert!(!summary.contains(PLANTED));
+    let outputs = std::fs::read_to_string(dir.path().join("github-output")).unwrap();
+    assert!(outputs.contains(r#""has_destroy":true"#), "{outputs}");
+}
