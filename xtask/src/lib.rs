@@ -12,6 +12,7 @@ pub mod affected;
 pub mod commands;
 pub mod config;
 pub mod failure;
+pub mod fmt;
 pub mod fs_atomic;
 pub mod generate;
 pub mod github;

@@ -1,6 +1,16 @@
 //! `cargo xtask fmt`: terraform fmt over the environments and modules, with PR suggestions.
 
-use crate::failure::{FailureKind, fail};
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::config::{Config, ENVIRONMENTS_DIR};
+use crate::failure::{Classify, FailureKind, fail};
+use crate::fmt::diff::{self, Change, DiffLines};
+use crate::fmt::suggest;
+use crate::github::{self, GitHub, NewReviewComment};
+use crate::github_actions::{self, Level};
+use crate::terraform::Terraform;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,9 +25,162 @@ pub struct Args {
     pub pr: Option<u64>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(fail(
-        FailureKind::Config,
-        "`cargo xtask fmt` is not implemented yet",
-    ))
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = super::load_config()?;
+    let targets = targets(&config);
+    if targets.is_empty() {
+        println!("nothing to format: no {ENVIRONMENTS_DIR}/ or modules directory");
+        return Ok(());
+    }
+    let terraform = Terraform::new(&config.root);
+    if args.suggest {
+        return suggest(&config, &terraform, &targets, args.pr);
+    }
+    if args.check {
+        let output = terraform.fmt(&["-check", "-list=true"], &targets)?;
+        let files: Vec<&str> = output.stdout.lines().filter(|l| !l.is_empty()).collect();
+        fail_on_terraform_error(&output)?;
+        if files.is_empty() {
+            println!("all Terraform files are formatted");
+            return Ok(());
+        }
+        for file in &files {
+            println!("{file}");
+        }
+        return Err(fail(
+            FailureKind::CheckFailed,
+            format!(
+                "{} file{} not formatted; run `cargo xtask fmt`",
+                files.len(),
+                if files.len() == 1 { " is" } else { "s are" }
+            ),
+        ));
+    }
+    let output = terraform.fmt(&["-list=true"], &targets)?;
+    fail_on_terraform_error(&output)?;
+    for file in output.stdout.lines().filter(|l| !l.is_empty()) {
+        println!("formatted {file}");
+    }
+    Ok(())
+}
+
+/// The environments and the local modules directory, relative to the root.
+fn targets(config: &Config) -> Vec<PathBuf> {
+    [
+        PathBuf::from(ENVIRONMENTS_DIR),
+        config.repo.terraform.modules_dir.clone(),
+    ]
+    .into_iter()
+    .filter(|dir| config.root.join(dir).is_dir())
+    .collect()
+}
+
+/// terraform fmt exits 3 for "unformatted"; anything else non-zero (2: a syntax error) is a
+/// real failure whose message is on stderr.
+fn fail_on_terraform_error(output: &crate::terraform::Output) -> anyhow::Result<()> {
+    match output.code {
+        Some(0) | Some(3) => Ok(()),
+        _ => Err(fail(
+            FailureKind::OperationFailed,
+            format!("terraform fmt failed: {}", output.stderr.trim()),
+        )),
+    }
+}
+
+fn suggest(
+    config: &Config,
+    terraform: &Terraform,
+    targets: &[PathBuf],
+    pr: Option<u64>,
+) -> anyhow::Result<()> {
+    let output = terraform.fmt(&["-check", "-diff"], targets)?;
+    fail_on_terraform_error(&output)?;
+    let changes = diff::fmt_changes(&output.stdout);
+    let pr = github::resolve_pull_request(pr)?;
+    let settings = github::Settings::from_env(Some(&config.repository()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .classify(FailureKind::Environment)?;
+    let decided = runtime.block_on(async {
+        let client = GitHub::new(settings)?;
+        let files = client.list_pull_request_files(pr).await?;
+        let diff_lines: DiffLines = files
+            .iter()
+            .filter_map(|file| {
+                file.patch
+                    .as_deref()
+                    .map(|patch| (file.filename.clone(), diff::commentable_lines(patch)))
+            })
+            .collect();
+        let existing: Vec<(u64, String)> = client
+            .list_review_comments(pr)
+            .await?
+            .into_iter()
+            .map(|comment| (comment.id, comment.body))
+            .collect();
+        let decided = suggest::plan(&changes, &diff_lines, &existing);
+        for id in &decided.delete {
+            client.delete_review_comment(*id).await?;
+        }
+        if !decided.post.is_empty() {
+            let head = client.get_pull_request(pr).await?.head.sha;
+            let comments: Vec<NewReviewComment> = decided
+                .post
+                .iter()
+                .map(|s| {
+                    NewReviewComment::on_new_lines(
+                        &s.change.path,
+                        s.change.start,
+                        s.change.end,
+                        s.body.clone(),
+                    )
+                })
+                .collect();
+            let body = format!(
+                "`terraform fmt` would change {} place{} in this pull request; each suggestion can be committed from here, or run `cargo xtask fmt`.",
+                comments.len(),
+                if comments.len() == 1 { "" } else { "s" }
+            );
+            client.create_review(pr, &head, &body, &comments).await?;
+        }
+        Ok::<_, anyhow::Error>(decided)
+    })?;
+    for change in &decided.annotate {
+        println!("{}", annotation(change));
+    }
+    println!(
+        "fmt on #{pr}: {} suggestion(s) posted, {} already there, {} outdated removed, {} outside the diff",
+        decided.post.len(),
+        decided.kept,
+        decided.delete.len(),
+        decided.annotate.len()
+    );
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(
+            FailureKind::CheckFailed,
+            format!(
+                "{} place{} not formatted; commit the suggestions or run `cargo xtask fmt`",
+                changes.len(),
+                if changes.len() == 1 { " is" } else { "s are" }
+            ),
+        ))
+    }
+}
+
+fn annotation(change: &Change) -> String {
+    github_actions::annotation(
+        Level::Warning,
+        &change.path,
+        Some(change.start),
+        Some(change.end),
+        "terraform fmt",
+        &format!(
+            "not formatted; terraform fmt would write:\n{}",
+            change.replacement.join("\n")
+        ),
+    )
 }
