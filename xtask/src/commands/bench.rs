@@ -1,5 +1,7 @@
 //! `cargo xtask bench`: benchmarks that print figures.
 
+use std::path::PathBuf;
+
 use crate::failure::{FailureKind, fail};
 
 #[derive(Debug, clap::Args)]
@@ -12,11 +14,23 @@ pub struct Args {
 pub enum Bench {
     /// Cold debug build of the xtask: wall and CPU time, crates in the graph, TLS/hyper/http dedup.
     Build,
+    /// Plan summary + comment on synthetic plans of 1k/10k/50k changes: time, peak RSS, jq beside.
+    Plan,
+    /// One measured run of `bench plan` (the child process whose peak RSS is reported).
+    #[command(hide = true)]
+    PlanOnce {
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(fail(
-        FailureKind::Config,
-        "`cargo xtask bench` is not implemented yet",
-    ))
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.which {
+        Bench::Build => Err(fail(
+            FailureKind::Config,
+            "`cargo xtask bench build` is not implemented yet",
+        )),
+        Bench::Plan => crate::bench_plan::run(&super::load_config()?.root),
+        Bench::PlanOnce { file } => crate::bench_plan::run_once(&file),
+    }
 }

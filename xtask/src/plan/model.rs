@@ -285,13 +285,37 @@ impl<'de> Deserialize<'de> for Digest {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Digest, A::Error> {
                 // Order-independent, since JSON objects are unordered.
                 let mut combined: u64 = 0;
-                while let Some((key, Digest(value))) = map.next_entry::<String, Digest>()? {
+                while let Some((KeyDigest(key), Digest(value))) =
+                    map.next_entry::<KeyDigest, Digest>()?
+                {
                     combined = combined.wrapping_add(Digest::of(5, (key, value)).0);
                 }
                 Ok(Digest::of(6, combined))
             }
         }
         deserializer.deserialize_any(DigestVisitor)
+    }
+}
+
+/// The digest of an object key, computed from the borrowed text: nested keys are never
+/// allocated.
+struct KeyDigest(u64);
+
+impl<'de> Deserialize<'de> for KeyDigest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = KeyDigest;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<KeyDigest, E> {
+                let mut hasher = DefaultHasher::new();
+                value.hash(&mut hasher);
+                Ok(KeyDigest(hasher.finish()))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
