@@ -131,7 +131,11 @@ impl Summary {
                 Some(DriftLine {
                     address: resource.address.clone(),
                     what,
-                    attributes: resource.change.changed_attributes(),
+                    attributes: if what == "updated" {
+                        resource.change.changed_attributes()
+                    } else {
+                        Vec::new()
+                    },
                 })
             })
             .collect();

@@ -135,3 +135,19 @@ fn a_small_limit_cuts_details_first() {
     assert!(body.contains("terraform_data.rep2"));
     assert!(body.contains("lines cut"));
 }
+
+#[test]
+fn drift_gets_its_own_block() {
+    let plan = Plan::from_slice(br#"{"terraform_version":"1.11.4",
+      "resource_drift":[
+        {"address":"terraform_data.a","mode":"managed","type":"terraform_data","change":{"actions":["update"],"before":{"input":"x","id":"1"},"after":{"input":"changed by hand","id":"1"}}},
+        {"address":"terraform_data.b","mode":"managed","type":"terraform_data","change":{"actions":["delete"],"before":{"id":"2"},"after":null}}],
+      "resource_changes":[
+        {"address":"terraform_data.b","mode":"managed","type":"terraform_data","change":{"actions":["create"],"before":null,"after":{"input":"y"},"after_unknown":{"id":true}}},
+        {"address":"data.terraform_remote_state.net","mode":"data","type":"terraform_remote_state","change":{"actions":["read"]}}]}"#).unwrap();
+    let summary = Summary::from_plan(&plan);
+    assert_eq!((summary.add, summary.read, summary.drift.len()), (1, 1, 2));
+    let body = render_plan(&summary, None, &Masker::default(), &context(COMMENT_LIMIT));
+    assert!(!body.contains("changed by hand"));
+    insta::assert_snapshot!(body);
+}
