@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::{Config, ENVIRONMENTS_DIR};
+use crate::config::Config;
 use crate::failure::{Classify, FailureKind};
 
 /// The header every generated text file starts with (YAML and HCL comments).
@@ -233,16 +233,6 @@ fn unified_diff(path: &Path, actual: &str, expected: &str) -> String {
             &format!("{name} (generated)"),
         )
         .to_string()
-}
-
-/// The path of an environment-relative generated file, relative to the repository root.
-pub fn environment_path(environment_dir: &Path, relative: &str) -> PathBuf {
-    environment_dir.join(relative)
-}
-
-/// `environments/<name>`.
-pub fn environment_dir(name: &str) -> PathBuf {
-    PathBuf::from(ENVIRONMENTS_DIR).join(name)
 }
 
 /// Serializes a JSON document the way every generated JSON file is written: two-space indent,
