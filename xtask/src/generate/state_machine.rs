@@ -53,6 +53,28 @@ const LAMBDA_TRANSIENT_ERRORS: &[&str] = &[
     "Lambda.TooManyRequestsException",
 ];
 
+/// A `lambda:invoke` of the notifier that goes on to `next` whether or not the notification
+/// worked: the outcome of the migration, not of its notification, decides how the run ends.
+fn notify(comment: &str, arguments: Value, next: &str) -> State {
+    State::Task(Box::new(TaskState {
+        comment: comment.to_owned(),
+        resource: "arn:aws:states:::lambda:invoke".to_owned(),
+        arguments,
+        output: None,
+        assign: IndexMap::new(),
+        timeout_seconds: Some(60),
+        retry: retry(LAMBDA_TRANSIENT_ERRORS),
+        catch: vec![Catcher {
+            error_equals: vec!["States.ALL".to_owned()],
+            assign: IndexMap::new(),
+            next: next.to_owned(),
+        }],
+        transition: Transition::Next {
+            next: next.to_owned(),
+        },
+    }))
+}
+
 pub fn definition(environment: &Environment) -> StateMachine {
     let arns = Arns::new(environment);
     let migration = &environment.settings.migration;
@@ -149,47 +171,23 @@ pub fn definition(environment: &Environment) -> StateMachine {
     );
     states.insert(
         "NotifySuccess".to_owned(),
-        State::Task(Box::new(TaskState {
-            comment: "Tells the notifier the migration succeeded. A notification failure does not turn a successful migration into a failed one.".to_owned(),
-            resource: "arn:aws:states:::lambda:invoke".to_owned(),
-            arguments: notification("SUCCEEDED", json!({ "task": "{% $taskArn %}" })),
-            output: None,
-            assign: IndexMap::new(),
-            timeout_seconds: Some(60),
-            retry: retry(LAMBDA_TRANSIENT_ERRORS),
-            catch: vec![Catcher {
-                error_equals: vec!["States.ALL".to_owned()],
-                assign: IndexMap::new(),
-                next: "Succeeded".to_owned(),
-            }],
-            transition: Transition::Next {
-                next: "Succeeded".to_owned(),
-            },
-        })),
+        // A notification failure does not turn a successful migration into a failed one.
+        notify(
+            "Tells the notifier the migration succeeded; a notification failure still ends Succeeded.",
+            notification("SUCCEEDED", json!({ "task": "{% $taskArn %}" })),
+            "Succeeded",
+        ),
     );
     states.insert(
         "NotifyFailure".to_owned(),
-        State::Task(Box::new(TaskState {
-            comment: "Tells the notifier the migration failed, with the error and its cause."
-                .to_owned(),
-            resource: "arn:aws:states:::lambda:invoke".to_owned(),
-            arguments: notification(
+        notify(
+            "Tells the notifier the migration failed, with the error and its cause.",
+            notification(
                 "FAILED",
                 json!({ "error": "{% $error %}", "cause": "{% $cause %}" }),
             ),
-            output: None,
-            assign: IndexMap::new(),
-            timeout_seconds: Some(60),
-            retry: retry(LAMBDA_TRANSIENT_ERRORS),
-            catch: vec![Catcher {
-                error_equals: vec!["States.ALL".to_owned()],
-                assign: IndexMap::new(),
-                next: "MigrationFailed".to_owned(),
-            }],
-            transition: Transition::Next {
-                next: "MigrationFailed".to_owned(),
-            },
-        })),
+            "MigrationFailed",
+        ),
     );
     states.insert(
         "MigrationFailed".to_owned(),

@@ -263,9 +263,9 @@ impl Kit<'_> {
             self.setup_terraform()?,
             Step::run("Run every check (cargo xtask ci)", "cargo xtask ci\n"),
         ];
-        Ok(Workflow {
-            name: "CI".to_owned(),
-            on: Triggers {
+        Ok(Workflow::new(
+            "CI",
+            Triggers {
                 push: Some(PushTrigger {
                     branches: vec![self.config.repo.github.default_branch.clone()],
                     paths: Vec::new(),
@@ -273,14 +273,9 @@ impl Kit<'_> {
                 pull_request: Some(PullRequestTrigger::default()),
                 ..Triggers::default()
             },
-            permissions: permissions(&[]),
-            concurrency: Some(Concurrency {
-                group: "ci-${{ github.ref }}".to_owned(),
-                cancel_in_progress: true,
-            }),
-            env: IndexMap::new(),
-            jobs: IndexMap::from([("ci".to_owned(), job)]),
-        })
+            Concurrency::cancel_older("ci-${{ github.ref }}"),
+            vec![("ci", job)],
+        ))
     }
 
     fn terraform_paths(&self) -> Vec<String> {
@@ -322,28 +317,19 @@ impl Kit<'_> {
             )
             .when(FORK_PR),
         ];
-        Ok(Workflow {
-            name: "Terraform fmt".to_owned(),
-            on: Triggers {
-                pull_request: Some(PullRequestTrigger {
-                    types: vec![
-                        PullRequestActivity::Opened,
-                        PullRequestActivity::Reopened,
-                        PullRequestActivity::Synchronize,
-                    ],
-                    branches: Vec::new(),
-                    paths: self.terraform_paths(),
-                }),
-                ..Triggers::default()
-            },
-            permissions: permissions(&[]),
-            concurrency: Some(Concurrency {
-                group: "terraform-fmt-${{ github.event.pull_request.number }}".to_owned(),
-                cancel_in_progress: true,
-            }),
-            env: IndexMap::new(),
-            jobs: IndexMap::from([("fmt".to_owned(), job)]),
-        })
+        Ok(Workflow::new(
+            "Terraform fmt",
+            Triggers::pull_request(
+                &[
+                    PullRequestActivity::Opened,
+                    PullRequestActivity::Reopened,
+                    PullRequestActivity::Synchronize,
+                ],
+                self.terraform_paths(),
+            ),
+            Concurrency::cancel_older("terraform-fmt-${{ github.event.pull_request.number }}"),
+            vec![("fmt", job)],
+        ))
     }
 
     fn plan_workflow(&self) -> anyhow::Result<Workflow> {
@@ -462,33 +448,20 @@ impl Kit<'_> {
             .env("GITHUB_TOKEN", "${{ github.token }}"),
         ));
 
-        Ok(Workflow {
-            name: "Terraform plan".to_owned(),
-            on: Triggers {
-                pull_request: Some(PullRequestTrigger {
-                    types: vec![
-                        PullRequestActivity::Opened,
-                        PullRequestActivity::Reopened,
-                        PullRequestActivity::Synchronize,
-                        PullRequestActivity::ReadyForReview,
-                    ],
-                    branches: Vec::new(),
-                    paths: self.terraform_paths(),
-                }),
-                ..Triggers::default()
-            },
-            permissions: permissions(&[]),
-            concurrency: Some(Concurrency {
-                group: "terraform-plan-${{ github.event.pull_request.number }}".to_owned(),
-                cancel_in_progress: true,
-            }),
-            env: IndexMap::new(),
-            jobs: IndexMap::from([
-                ("affected".to_owned(), affected),
-                ("plan".to_owned(), plan),
-                ("review".to_owned(), review),
-            ]),
-        })
+        Ok(Workflow::new(
+            "Terraform plan",
+            Triggers::pull_request(
+                &[
+                    PullRequestActivity::Opened,
+                    PullRequestActivity::Reopened,
+                    PullRequestActivity::Synchronize,
+                    PullRequestActivity::ReadyForReview,
+                ],
+                self.terraform_paths(),
+            ),
+            Concurrency::cancel_older("terraform-plan-${{ github.event.pull_request.number }}"),
+            vec![("affected", affected), ("plan", plan), ("review", review)],
+        ))
     }
 
     /// The LLM key reaches the review step through env, under the name the configuration gives.
@@ -585,32 +558,26 @@ impl Kit<'_> {
                 .env("GITHUB_TOKEN", "${{ github.token }}"),
             ),
         );
-        Ok(Workflow {
-            name: "AI review".to_owned(),
-            on: Triggers {
-                pull_request: Some(PullRequestTrigger {
-                    types: vec![
-                        PullRequestActivity::Opened,
-                        PullRequestActivity::Reopened,
-                        PullRequestActivity::ReadyForReview,
-                        PullRequestActivity::Synchronize,
-                    ],
-                    branches: Vec::new(),
-                    paths: Vec::new(),
-                }),
-                issue_comment: Some(IssueCommentTrigger {
-                    types: vec![IssueCommentActivity::Created],
-                }),
-                ..Triggers::default()
-            },
-            permissions: permissions(&[]),
-            concurrency: Some(Concurrency {
-                group: format!("review-{PR_NUMBER}"),
-                cancel_in_progress: true,
+        let on = Triggers {
+            issue_comment: Some(IssueCommentTrigger {
+                types: vec![IssueCommentActivity::Created],
             }),
-            env: IndexMap::new(),
-            jobs: IndexMap::from([("review".to_owned(), job)]),
-        })
+            ..Triggers::pull_request(
+                &[
+                    PullRequestActivity::Opened,
+                    PullRequestActivity::Reopened,
+                    PullRequestActivity::ReadyForReview,
+                    PullRequestActivity::Synchronize,
+                ],
+                Vec::new(),
+            )
+        };
+        Ok(Workflow::new(
+            "AI review",
+            on,
+            Concurrency::cancel_older(format!("review-{PR_NUMBER}")),
+            vec![("review", job)],
+        ))
     }
 
     fn migrate_workflow(&self, environment: &Environment) -> anyhow::Result<Workflow> {
@@ -643,9 +610,9 @@ impl Kit<'_> {
                 &format!("cargo xtask migrate --env {name}\n"),
             ),
         ];
-        Ok(Workflow {
-            name: format!("DB migration ({name})"),
-            on: Triggers {
+        Ok(Workflow::new(
+            &format!("DB migration ({name})"),
+            Triggers {
                 push: Some(PushTrigger {
                     branches: vec![self.config.repo.github.default_branch.clone()],
                     paths: vec![format!("{}/**", environment.docker_dir().display())],
@@ -653,14 +620,9 @@ impl Kit<'_> {
                 workflow_dispatch: Some(Empty {}),
                 ..Triggers::default()
             },
-            permissions: permissions(&[]),
             // Two migrations of one database must never run at once: queue, never cancel.
-            concurrency: Some(Concurrency {
-                group: format!("db-migrate-{name}"),
-                cancel_in_progress: false,
-            }),
-            env: IndexMap::new(),
-            jobs: IndexMap::from([("migrate".to_owned(), job)]),
-        })
+            Concurrency::queue(format!("db-migrate-{name}")),
+            vec![("migrate", job)],
+        ))
     }
 }

@@ -112,6 +112,60 @@ pub struct Concurrency {
     pub cancel_in_progress: bool,
 }
 
+impl Concurrency {
+    /// A newer run cancels the one in progress (plans, reviews, checks).
+    pub fn cancel_older(group: impl Into<String>) -> Concurrency {
+        Concurrency {
+            group: group.into(),
+            cancel_in_progress: true,
+        }
+    }
+
+    /// A newer run waits for the one in progress (migrations, which must never overlap).
+    pub fn queue(group: impl Into<String>) -> Concurrency {
+        Concurrency {
+            group: group.into(),
+            cancel_in_progress: false,
+        }
+    }
+}
+
+impl Workflow {
+    /// A workflow that grants nothing at the top level; each job asks for what it needs.
+    pub fn new(
+        name: &str,
+        on: Triggers,
+        concurrency: Concurrency,
+        jobs: Vec<(&str, Job)>,
+    ) -> Workflow {
+        Workflow {
+            name: name.to_owned(),
+            on,
+            permissions: Permissions::new(),
+            concurrency: Some(concurrency),
+            env: IndexMap::new(),
+            jobs: jobs
+                .into_iter()
+                .map(|(id, job)| (id.to_owned(), job))
+                .collect(),
+        }
+    }
+}
+
+impl Triggers {
+    /// `pull_request` with these activity types, limited to `paths` when not empty.
+    pub fn pull_request(types: &[PullRequestActivity], paths: Vec<String>) -> Triggers {
+        Triggers {
+            pull_request: Some(PullRequestTrigger {
+                types: types.to_vec(),
+                branches: Vec::new(),
+                paths,
+            }),
+            ..Triggers::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Job {
