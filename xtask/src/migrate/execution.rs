@@ -17,7 +17,7 @@ use crate::migrate::task_definition::{
 /// Bounds the history we read: 20 pages of 1000 events is far more than a migration produces.
 const MAX_HISTORY_PAGES: usize = 20;
 /// How many log lines the report shows.
-pub const LOG_LINES: usize = 30;
+pub const LOG_LINES: usize = 20;
 
 fn sdk_error<E>(what: &str, error: E) -> anyhow::Error
 where
@@ -191,8 +191,8 @@ pub async fn read_history(
         } else {
             continue;
         };
-        outcome.error = error.map(str::to_owned).or(outcome.error);
-        outcome.cause = cause.map(str::to_owned).or(outcome.cause);
+        outcome.error = non_empty(error).or(outcome.error);
+        outcome.cause = non_empty(cause).or(outcome.cause);
     }
     let texts = events.iter().flat_map(event_texts);
     outcome.task = task_facts_from_history(texts, container);
@@ -210,10 +210,12 @@ pub async fn describe_failure(
         .send()
         .await
         .map_err(|e| sdk_error(&format!("describing {execution_arn}"), e))?;
-    Ok((
-        answer.error().map(str::to_owned),
-        answer.cause().map(str::to_owned),
-    ))
+    Ok((non_empty(answer.error()), non_empty(answer.cause())))
+}
+
+/// Step Functions (and moto) answer "" for an absent error or cause.
+fn non_empty(text: Option<&str>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty()).map(str::to_owned)
 }
 
 /// The texts of an event that may hold an ECS task description.
