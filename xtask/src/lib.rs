@@ -9,6 +9,7 @@
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
 pub mod aws;
+pub mod aws_profiles;
 pub mod commands;
 pub mod config;
 pub mod failure;
