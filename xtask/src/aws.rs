@@ -86,15 +86,15 @@ impl std::fmt::Display for CredentialSource {
     }
 }
 
-/// Loads the SDK configuration for `region`, with credentials from `profile` when the AWS config
-/// file defines it, else from the default chain.
-pub async fn load_sdk_config(region: &str, profile: &str) -> (SdkConfig, CredentialSource) {
+/// Loads the SDK configuration for `region`, with credentials from `profile` when given (check
+/// [`profile_exists`] first), else from the default chain.
+pub async fn load_sdk_config(region: &str, profile: Option<&str>) -> (SdkConfig, CredentialSource) {
     let region = Region::new(region.to_owned());
     let http_client = https_client();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region.clone())
         .http_client(http_client.clone());
-    let source = if profile_exists(profile) {
+    let source = if let Some(profile) = profile {
         // The default chain tries environment credentials before profiles; in CI the environment
         // holds the entry role's credentials, which the profile chains from
         // (`credential_source = Environment`), so the profile has to be chosen explicitly.

@@ -98,17 +98,35 @@ impl Fixture {
         std::fs::write(&shim, DOCKER_SHIM).unwrap();
         let chmod = Command::new("chmod").arg("+x").arg(&shim).status().unwrap();
         assert!(chmod.success());
-        std::fs::write(
-            dir.path().join("aws-config"),
-            format!(
-                "[profile dev-db-migrate]\nrole_arn = arn:aws:iam::{ACCOUNT}:role/gha-dev-db-migrate\nexternal_id = {PLANTED_EXTERNAL_ID}\ncredential_source = Environment\nregion = {REGION}\n"
-            ),
-        )
-        .unwrap();
         std::fs::write(dir.path().join("aws-credentials"), "").unwrap();
         let fixture = Fixture { moto, dir };
         fixture.create_aws_resources();
+        fixture.write_profiles();
         Some(fixture)
+    }
+
+    /// The AWS config as CI writes it: `cargo xtask aws-profiles --purpose migrate` gives the
+    /// profile `dev-db-migrate` (role_arn, external_id, credential_source = Environment).
+    fn write_profiles(&self) {
+        let output = self
+            .xtask(&["aws-profiles", "--env", "dev", "--purpose", "migrate"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let written = std::fs::read_to_string(self.dir.path().join("aws-config")).unwrap();
+        assert!(written.contains("[profile dev-db-migrate]"), "{written}");
+        assert!(
+            written.contains("role_arn = arn:aws:iam::123456789012:role/gha-dev-db-migrate"),
+            "{written}"
+        );
+        assert!(
+            written.contains("credential_source = Environment"),
+            "{written}"
+        );
     }
 
     fn root(&self) -> PathBuf {
@@ -233,12 +251,15 @@ impl Fixture {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        let mut command = self.xtask(&["migrate", "--env", "dev"]);
+        command.args(args);
         command
-            .arg("migrate")
-            .args(["--env", "dev"])
-            .args(args)
-            .current_dir(self.root());
+    }
+
+    /// The xtask binary in the temporary repository, with moto's endpoint and planted secrets.
+    fn xtask(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command.args(args).current_dir(self.root());
         command.env_clear();
         command.env(
             "PATH",
@@ -319,6 +340,54 @@ impl Fixture {
         panic!("no execution started within 120 s");
     }
 
+    /// Turns on moto's request recorder (what the binary sent, headers and bodies).
+    fn start_recording(&self) {
+        let out = Command::new("curl")
+            .args(["-sf", "-X", "POST"])
+            .arg(format!(
+                "{}/moto-api/recorder/start-recording",
+                self.moto.endpoint()
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+
+    /// The recorded requests: (X-Amz-Target or "", Authorization, body).
+    fn recorded_requests(&self) -> Vec<(String, String, String)> {
+        let out = Command::new("curl")
+            .args(["-sf"])
+            .arg(format!(
+                "{}/moto-api/recorder/download-recording",
+                self.moto.endpoint()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                let record: Value = serde_json::from_str(line).unwrap();
+                let header = |name: &str| {
+                    record["headers"]
+                        .as_object()
+                        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                        .and_then(|(_, v)| v.as_str())
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                let body = record["body"].as_str().unwrap_or("");
+                let body = if record["body_encoded"] == json!(true) {
+                    String::from_utf8(xtask::migrate::ecr::decode_base64(body).unwrap()).unwrap()
+                } else {
+                    body.to_owned()
+                };
+                (header("X-Amz-Target"), header("Authorization"), body)
+            })
+            .collect()
+    }
+
     fn summary(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("step-summary.md")).unwrap_or_default()
     }
@@ -380,10 +449,49 @@ fn fail_machine(cause: &str) -> Value {
 fn a_successful_migration_pushes_by_digest_and_exits_0() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(pass_machine());
+    fx.start_recording();
     let output = fx.run(&[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(code(&output), 0, "{stderr}");
     let sha = fx.git_sha();
+
+    // STS AssumeRole of the migrate role with the external id, signed with the environment's
+    // keys; every later call (SDK and our signed JSON client alike) with the assumed role's keys.
+    let requests = fx.recorded_requests();
+    let assume = requests
+        .iter()
+        .find(|(_, _, body)| body.contains("Action=AssumeRole"))
+        .expect("an AssumeRole request");
+    assert!(
+        assume
+            .2
+            .contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fgha-dev-db-migrate"),
+        "{}",
+        assume.2
+    );
+    assert!(
+        assume
+            .2
+            .contains(&format!("ExternalId={PLANTED_EXTERNAL_ID}")),
+        "{}",
+        assume.2
+    );
+    assert!(assume.1.contains("Credential=testing/"), "{}", assume.1);
+    for operation in [
+        "AWSStepFunctions.StartExecution",
+        "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
+        "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+    ] {
+        let (_, authorization, _) = requests
+            .iter()
+            .find(|(target, _, _)| target == operation)
+            .unwrap_or_else(|| panic!("no {operation} request"));
+        assert!(
+            authorization.starts_with("AWS4-HMAC-SHA256 Credential=")
+                && !authorization.contains("Credential=testing/"),
+            "{operation} was not signed with the assumed role: {authorization}"
+        );
+    }
 
     // The role chain: the profile's role, assumed with the external id from the environment.
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::aws::{self, SignedJsonClient};
 use crate::config::{Config, Environment, HumanDuration};
 use crate::failure::{Classify, FailureKind, fail};
+use crate::generate::terraform::profile_migrate;
 use crate::migrate::docker::Docker;
 use crate::migrate::ecr::registry_login;
 use crate::migrate::execution::{
@@ -44,11 +45,6 @@ pub struct Args {
     pub stop_on_interrupt: bool,
 }
 
-/// The AWS profile the migration uses when it exists (written by `cargo xtask aws-profiles`).
-pub fn migrate_profile(env: &str) -> String {
-    format!("{env}-db-migrate")
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
     let env = config.environment(&args.env)?.clone();
@@ -74,7 +70,7 @@ fn plan(config: &Config, env: &Environment, args: &Args) -> anyhow::Result<RunPl
             docker_dir.display()
         );
     }
-    let profile = migrate_profile(&env.name);
+    let profile = profile_migrate(env);
     let migration = &env.settings.migration;
     Ok(RunPlan {
         env: env.name.clone(),
@@ -124,8 +120,10 @@ async fn migrate(
     plan: &RunPlan,
     args: &Args,
 ) -> anyhow::Result<()> {
-    let profile = migrate_profile(&env.name);
-    let (sdk_config, credentials) = aws::load_sdk_config(env.region(), &profile).await;
+    // The profile `cargo xtask aws-profiles --purpose migrate` writes, when it exists.
+    let profile = profile_migrate(env);
+    let profile = aws::profile_exists(&profile).then_some(profile.as_str());
+    let (sdk_config, credentials) = aws::load_sdk_config(env.region(), profile).await;
     let identity = caller_identity(&sdk_config).await?;
     println!("AWS identity: {identity} (from {credentials})");
     let sfn = aws_sdk_sfn::Client::new(&sdk_config);

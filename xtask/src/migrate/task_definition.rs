@@ -296,6 +296,22 @@ mod tests {
     }
 
     #[test]
+    fn task_facts_when_the_choice_state_fails_a_stopped_task() {
+        // The generated state machine: runTask.sync succeeds with the stopped task as its
+        // result, then CheckExitCode fails with a text cause.
+        let output = json!({"TaskArn": "arn:aws:ecs:r:1:task/c/def", "StoppedReason": "Essential container in task exited",
+            "Containers": [{"Name": "db-migrate", "ExitCode": 1, "LastStatus": "STOPPED"}]})
+        .to_string();
+        let cause = "The migration container exited with code 1 (task arn:aws:ecs:r:1:task/c/def): Essential container in task exited";
+        let facts = task_facts_from_history([output.as_str(), cause], "db-migrate");
+        assert_eq!(
+            facts.task_arn.as_deref(),
+            Some("arn:aws:ecs:r:1:task/c/def")
+        );
+        assert_eq!(facts.exit_code, Some(1));
+    }
+
+    #[test]
     fn described_tasks_fill_in_the_exit_code() {
         let mut facts = TaskFacts {
             task_arn: Some("arn:x/abc".into()),
