@@ -889,6 +889,14 @@ fn dry_run_calls_nothing() {
     assert!(fx.docker_calls().is_empty());
     assert!(fx.executions(None).is_empty());
     insta::assert_snapshot!(normalized(&output, &fx.git_sha()));
+
+    std::fs::remove_file(fx.root().join("environments/dev/docker/Dockerfile")).unwrap();
+    let output = fx.run(&["--dry-run"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("environments/dev/docker/Dockerfile does not exist")
+    );
 }
 
 #[test]

@@ -64,6 +64,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn plan(config: &Config, env: &Environment, args: &Args) -> anyhow::Result<RunPlan> {
     let git_sha = source::head_commit(&config.root)?;
     let docker_dir = env.docker_dir();
+    let dockerfile = config.root.join(&docker_dir).join("Dockerfile");
+    if !dockerfile.is_file() {
+        return Err(fail(
+            FailureKind::Config,
+            format!(
+                "{} does not exist: the migration image of `{}` is built from {}",
+                dockerfile.display(),
+                env.name,
+                docker_dir.display()
+            ),
+        ));
+    }
     if source::has_uncommitted_changes(&config.root, &docker_dir)? {
         eprintln!(
             "warning: {} has uncommitted changes; the image tagged {git_sha} will contain them",
