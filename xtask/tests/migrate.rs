@@ -46,7 +46,8 @@ esac
 /// A temporary repository with the dev environment, a docker shim and an AWS config whose
 /// `dev-db-migrate` profile chains into the migrate role with an external id.
 struct Fixture {
-    moto: Moto,
+    /// `None` once a test has stopped it.
+    moto: Option<Moto>,
     dir: tempfile::TempDir,
 }
 
@@ -99,7 +100,10 @@ impl Fixture {
         let chmod = Command::new("chmod").arg("+x").arg(&shim).status().unwrap();
         assert!(chmod.success());
         std::fs::write(dir.path().join("aws-credentials"), "").unwrap();
-        let fixture = Fixture { moto, dir };
+        let fixture = Fixture {
+            moto: Some(moto),
+            dir,
+        };
         fixture.create_aws_resources();
         fixture.write_profiles();
         Some(fixture)
@@ -127,6 +131,10 @@ impl Fixture {
             written.contains("credential_source = Environment"),
             "{written}"
         );
+    }
+
+    fn moto(&self) -> &Moto {
+        self.moto.as_ref().expect("moto was stopped")
     }
 
     fn root(&self) -> PathBuf {
@@ -170,7 +178,7 @@ impl Fixture {
         if let Some(target) = target {
             command.args(["-H", &format!("X-Amz-Target: {target}")]);
         }
-        let out = command.arg(self.moto.endpoint()).output().unwrap();
+        let out = command.arg(self.moto().endpoint()).output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         let (body, code) = text.rsplit_once('\n').unwrap();
         assert!(
@@ -269,7 +277,7 @@ impl Fixture {
                 std::env::var("PATH").unwrap()
             ),
         );
-        for (key, value) in self.moto.aws_env() {
+        for (key, value) in self.moto().aws_env() {
             command.env(key, value);
         }
         command
@@ -346,7 +354,7 @@ impl Fixture {
             .args(["-sf", "-X", "POST"])
             .arg(format!(
                 "{}/moto-api/recorder/start-recording",
-                self.moto.endpoint()
+                self.moto().endpoint()
             ))
             .output()
             .unwrap();
@@ -359,7 +367,7 @@ impl Fixture {
             .args(["-sf"])
             .arg(format!(
                 "{}/moto-api/recorder/download-recording",
-                self.moto.endpoint()
+                self.moto().endpoint()
             ))
             .output()
             .unwrap();
@@ -872,6 +880,30 @@ fn ctrl_c_leaves_the_execution_running_unless_asked_to_stop_it() {
         fx.executions(Some("RUNNING")).len(),
         1,
         "only the first keeps running"
+    );
+}
+
+#[test]
+fn losing_aws_while_following_says_the_execution_may_still_run() {
+    let Some(mut fx) = Fixture::start() else {
+        return;
+    };
+    fx.create_state_machine(wait_machine(120));
+    let child = fx.spawn(&[]);
+    let arn = fx.wait_for_running();
+    fx.moto = None;
+    let output = child.wait_with_output().unwrap();
+    fx.assert_no_secrets(&output);
+    assert_eq!(
+        code(&output),
+        4,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("following {arn}; it may still be running: aws stepfunctions describe-execution --execution-arn {arn}")),
+        "{stderr}"
     );
 }
 

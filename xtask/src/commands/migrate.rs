@@ -237,10 +237,20 @@ impl Followed<'_> {
         };
         let mut printer = ProgressPrinter::new(is_interactive());
         let end = tokio::select! {
-            end = follow(&mut source, &clock, self.plan.timeout, |p| printer.show(p)) => Some(end?),
+            end = follow(&mut source, &clock, self.plan.timeout, |p| printer.show(p)) => Some(end),
             _ = tokio::signal::ctrl_c() => None,
         };
         printer.finish();
+        // Losing track of the execution must not read as its failure: say it may still run.
+        let end = end
+            .transpose()
+            .with_context(|| {
+                format!(
+                    "following {0}; it may still be running: aws stepfunctions describe-execution --execution-arn {0} --region {1}",
+                    self.execution_arn,
+                    self.env.region()
+                )
+            })?;
         let ending = match end {
             Some(FollowEnd::Ended(terminal)) => Ending::Ended(terminal),
             Some(FollowEnd::Deadline) => Ending::StillRunning {
