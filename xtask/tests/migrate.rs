@@ -25,6 +25,10 @@ const PLANTED_EXTERNAL_ID: &str = "planted-external-id-51d2";
 const ECR_PASSWORD: &str = "123456789012-auth-token";
 const FAKE_DIGEST: &str = "sha256:5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
 
+/// The digest `docker inspect` reports when `docker push` printed none.
+const INSPECT_DIGEST: &str =
+    "sha256:d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1";
+
 const DOCKER_SHIM: &str = r#"#!/bin/sh
 # Records each invocation's argv (one line, arguments separated by tabs) and fakes the engine.
 for arg in "$@"; do printf '%s\t' "$arg" >> "$DOCKER_SHIM_DIR/argv"; done
@@ -38,7 +42,12 @@ case "$1" in
     if [ -e "$DOCKER_SHIM_DIR/fail-push" ]; then echo "shim: push denied" >&2; exit 1; fi
     echo "The push refers to repository [${2%:*}]"
     echo "5f70bf18a086: Pushed"
+    if [ -e "$DOCKER_SHIM_DIR/quiet-push" ]; then exit 0; fi
     echo "${2##*:}: digest: $FAKE_DIGEST size: 528" ;;
+  inspect)
+    # docker inspect --format '{{json .RepoDigests}}' IMAGE:TAG
+    image="${4%:*}"
+    printf '["other.example/x@sha256:%064d","%s@%s"]\n' 0 "$image" "$INSPECT_DIGEST" ;;
   *) echo "shim: unexpected docker $1" >&2; exit 2 ;;
 esac
 "#;
@@ -291,6 +300,7 @@ impl Fixture {
             .env("HOME", self.dir.path())
             .env("DOCKER_SHIM_DIR", self.dir.path().join("bin"))
             .env("FAKE_DIGEST", FAKE_DIGEST)
+            .env("INSPECT_DIGEST", INSPECT_DIGEST)
             .env("CI", "true")
             .env("GITHUB_ACTOR", "octocat")
             .env(
@@ -688,6 +698,34 @@ fn a_failure_without_an_exit_code_asks_ecs_describe_tasks() {
     assert!(stdout.contains("exit code:       0"), "{stdout}");
     // No log group exists: said, not hidden.
     assert!(stdout.contains("GetLogEvents failed"), "{stdout}");
+}
+
+#[test]
+fn without_a_digest_in_the_push_output_the_digest_comes_from_docker_inspect() {
+    let Some(fx) = Fixture::start() else { return };
+    fx.create_state_machine(pass_machine());
+    std::fs::write(fx.shim_file("quiet-push"), "").unwrap();
+    let output = fx.run(&["--no-wait"]);
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sha = fx.git_sha();
+    assert_eq!(
+        fx.docker_calls().last().unwrap(),
+        &vec![
+            "inspect".to_owned(),
+            "--format".into(),
+            "{{json .RepoDigests}}".into(),
+            format!("{IMAGE}:{sha}")
+        ]
+    );
+    let arn = fx.executions(None)[0]["executionArn"].clone();
+    let described = fx.sfn("DescribeExecution", json!({"executionArn": arn}));
+    let input: Value = serde_json::from_str(described["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["image"], json!(format!("{IMAGE}@{INSPECT_DIGEST}")));
 }
 
 #[test]
