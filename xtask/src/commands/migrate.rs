@@ -82,6 +82,7 @@ fn plan(config: &Config, env: &Environment, args: &Args) -> anyhow::Result<RunPl
             docker_dir.display()
         );
     }
+    // The profile `cargo xtask aws-profiles --purpose migrate` writes, when it exists.
     let profile = profile_migrate(env);
     let migration = &env.settings.migration;
     Ok(RunPlan {
@@ -132,10 +133,8 @@ async fn migrate(
     plan: &RunPlan,
     args: &Args,
 ) -> anyhow::Result<()> {
-    // The profile `cargo xtask aws-profiles --purpose migrate` writes, when it exists.
-    let profile = profile_migrate(env);
-    let profile = aws::profile_exists(&profile).then_some(profile.as_str());
-    let (sdk_config, credentials) = aws::load_sdk_config(env.region(), profile).await;
+    let (sdk_config, credentials) =
+        aws::load_sdk_config(env.region(), plan.profile.as_deref()).await;
     let identity = caller_identity(&sdk_config).await?;
     println!("AWS identity: {identity} (from {credentials})");
     let sfn = aws_sdk_sfn::Client::new(&sdk_config);
