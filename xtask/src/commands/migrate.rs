@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::aws::{self, SignedJsonClient};
 use crate::config::{Config, Environment, HumanDuration};
 use crate::failure::{Classify, FailureKind, fail};
+use crate::generate::state_machine::execution_timeout;
 use crate::generate::terraform::profile_migrate;
 use crate::migrate::docker::Docker;
 use crate::migrate::ecr::registry_login;
@@ -34,7 +35,8 @@ pub struct Args {
     /// Start the execution and return without following it.
     #[arg(long)]
     pub no_wait: bool,
-    /// How long to follow the execution (default: the environment's `migration.timeout`).
+    /// How long to follow the execution (default: one minute past the state machine's own limit,
+    /// `migration.timeout` plus the notifications).
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<HumanDuration>,
     /// Start even while another execution of the state machine is running.
@@ -94,7 +96,12 @@ fn plan(config: &Config, env: &Environment, args: &Args) -> anyhow::Result<RunPl
         task_family: migration.task_family.to_string(),
         container_name: migration.container_name.to_string(),
         state_machine_arn: env.state_machine_arn(),
-        timeout: args.timeout.map_or(migration.timeout.0, |t| t.0),
+        // By default follow a minute past the state machine's own limit, so that the state
+        // machine, not our patience, decides how a slow migration ends.
+        timeout: args.timeout.map_or_else(
+            || execution_timeout(migration).saturating_add(Duration::from_secs(60)),
+            |t| t.0,
+        ),
         profile: aws::profile_exists(&profile).then_some(profile),
         git_sha,
     })
