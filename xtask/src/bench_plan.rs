@@ -39,9 +39,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     );
     for size in SIZES {
         let file = dir.join(format!("plan-{size}.json"));
-        crate::fs_atomic::write_atomic(
+        crate::generate::write_atomically(
             &file,
-            crate::plan::synthetic::plan_json(size, "bench-secret").as_bytes(),
+            &crate::plan::synthetic::plan_json(size, "bench-secret"),
         )?;
         let json_mb = file_mb(&file)?;
         let output = duct::cmd(&exe, ["bench", "plan-once", "--file"])

@@ -9,15 +9,17 @@
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
 pub mod affected;
+pub mod aws;
+pub mod aws_profiles;
 pub mod bench_plan;
 pub mod commands;
 pub mod config;
 pub mod failure;
 pub mod fmt;
-pub mod fs_atomic;
 pub mod generate;
 pub mod github;
 pub mod github_actions;
+pub mod migrate;
 pub mod models;
 pub mod plan;
 pub mod terraform;

@@ -22,6 +22,9 @@ pub enum Bench {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Following a migration: DescribeExecution calls and end-detection delay for 5 s, 60 s and
+    /// 10 min executions (simulated clock).
+    Migrate,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -32,5 +35,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )),
         Bench::Plan => crate::bench_plan::run(&super::load_config()?.root),
         Bench::PlanOnce { file } => crate::bench_plan::run_once(&file),
+        Bench::Migrate => {
+            print!("{}", crate::migrate::bench::run()?);
+            Ok(())
+        }
     }
 }

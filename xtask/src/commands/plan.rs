@@ -84,12 +84,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .classify(FailureKind::OperationFailed)?;
     let json = masker.mask(&json);
     if let Some(path) = &args.summary_json {
-        crate::fs_atomic::write_atomic(path, format!("{json}\n").as_bytes())?;
+        crate::generate::write_atomically(path, &format!("{json}\n"))?;
     }
     github_actions::set_output("plan-summary", &masker.mask(&compact(&jsons)?))?;
     if let Some(path) = &args.comment_file {
         let comments: Vec<&str> = results.iter().map(|r| r.comment.as_str()).collect();
-        crate::fs_atomic::write_atomic(path, comments.join("\n\n---\n\n").as_bytes())?;
+        crate::generate::write_atomically(path, &comments.join("\n\n---\n\n"))?;
     }
 
     let posted = if args.comment {
