@@ -12,5 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod failure;
 pub mod generate;
+pub mod github;
+pub mod github_actions;
 pub mod models;
 pub mod review;
