@@ -12,11 +12,16 @@ pub struct Args {
 pub enum Bench {
     /// Cold debug build of the xtask: wall and CPU time, crates in the graph, TLS/hyper/http dedup.
     Build,
+    /// Compress a 50,000-line diff into a 32,000-token review budget: wall time and accounting error.
+    Review,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(fail(
-        FailureKind::Config,
-        "`cargo xtask bench` is not implemented yet",
-    ))
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.which {
+        Bench::Review => crate::review::bench::run(),
+        Bench::Build => Err(fail(
+            FailureKind::Config,
+            "`cargo xtask bench build` is not implemented yet",
+        )),
+    }
 }

@@ -138,6 +138,11 @@ pub fn skip_reason(file: &FileDiff) -> Option<LeftOut> {
 }
 
 /// Splits the diff into at most `max_chunks` texts of at most `budget` tokens each.
+///
+/// Tokenizing is the expensive part, so only what may be sent is counted: the "everything fits"
+/// pass stops as soon as the budget is exceeded, and afterwards a file is counted only when an
+/// estimate from its size (at the bytes-per-token ratio measured so far) says it could fit. The
+/// estimate decides what to try; the accounting of what is sent is always exact.
 pub fn compress(
     files: &[FileDiff],
     tokenizer: &Tokenizer,
@@ -168,41 +173,48 @@ pub fn compress(
     let deleted_section = render_deleted(&deleted);
     let deleted_tokens = tokenizer.count(&deleted_section);
 
-    let full: Vec<RenderedFile> = candidates
-        .iter()
-        .map(|&index| RenderedFile::new(&files[index], None, tokenizer))
-        .collect();
-    let full_total: usize = full.iter().map(RenderedFile::tokens).sum::<usize>() + deleted_tokens;
-    if full_total <= budget || max_chunks == 0 {
+    // Pass 1: everything with the patch's own context, if it fits.
+    let mut ratio = Ratio::default();
+    let mut full = Vec::with_capacity(candidates.len());
+    let mut used = deleted_tokens;
+    let mut fits = true;
+    for &index in &candidates {
+        let mut rendered = RenderedFile::new(&files[index], None);
+        let tokens = rendered.count(tokenizer);
+        ratio.add(rendered.bytes(), tokens);
+        used += tokens;
+        full.push(rendered);
+        if used > budget {
+            fits = false;
+            break;
+        }
+    }
+    if (fits && used <= budget) || max_chunks == 0 {
         let mut text = deleted_section;
-        let mut tokens = deleted_tokens;
-        for (rendered, &index) in full.iter().zip(&candidates) {
+        for (rendered, &index) in full.iter_mut().zip(&candidates) {
             text.push_str(&rendered.header);
             for hunk in &rendered.hunks {
-                text.push_str(&hunk.0);
+                text.push_str(hunk);
             }
-            tokens += rendered.tokens();
-            reports[index].tokens = rendered.tokens();
+            let tokens = rendered.count(tokenizer);
+            reports[index].tokens = tokens;
             reports[index].chunk = Some(0);
         }
         return Compression {
-            chunks: vec![Chunk { text, tokens }],
+            chunks: vec![Chunk { text, tokens: used }],
             files: reports,
             context_trimmed: false,
         };
     }
+    drop(full);
 
-    let trimmed: Vec<RenderedFile> = candidates
+    // Pass 2: trimmed context, largest first, spread over up to `max_chunks` calls.
+    let mut trimmed: Vec<RenderedFile> = candidates
         .iter()
-        .map(|&index| RenderedFile::new(&files[index], Some(TRIMMED_CONTEXT), tokenizer))
+        .map(|&index| RenderedFile::new(&files[index], Some(TRIMMED_CONTEXT)))
         .collect();
     let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&a, &b| {
-        trimmed[b]
-            .tokens()
-            .cmp(&trimmed[a].tokens())
-            .then(a.cmp(&b))
-    });
+    order.sort_by(|&a, &b| trimmed[b].bytes().cmp(&trimmed[a].bytes()).then(a.cmp(&b)));
 
     let mut remaining: Vec<usize> = order;
     let mut chunks = Vec::new();
@@ -215,25 +227,20 @@ pub fn compress(
         let mut taken: Vec<(usize, usize)> = Vec::new();
         let mut left = Vec::new();
         for &position in &remaining {
-            let rendered = &trimmed[position];
-            if used + rendered.tokens() <= budget {
-                used += rendered.tokens();
+            let rendered = &mut trimmed[position];
+            let room = budget.saturating_sub(used);
+            if !taken.is_empty() && ratio.lower_estimate(rendered.bytes()) > room {
+                left.push(position);
+                continue;
+            }
+            let tokens = rendered.count(tokenizer);
+            ratio.add(rendered.bytes(), tokens);
+            if tokens <= room {
+                used += tokens;
                 taken.push((position, rendered.hunks.len()));
-            } else if taken.is_empty() && used < budget {
+            } else if taken.is_empty() && room > 0 {
                 // Larger than a whole call: as many hunks as fit, in file order.
-                let of = rendered.hunks.len();
-                let mut hunks = 0;
-                let mut cost = 0;
-                let mut body = 0;
-                for (count, hunk) in rendered.hunks.iter().enumerate() {
-                    body += hunk.1;
-                    let next = rendered.partial_header_tokens(count + 1, of, tokenizer) + body;
-                    if used + next > budget {
-                        break;
-                    }
-                    cost = next;
-                    hunks = count + 1;
-                }
+                let (hunks, cost) = rendered.fitting_hunks(room, tokenizer);
                 if hunks > 0 {
                     used += cost;
                     taken.push((position, hunks));
@@ -253,21 +260,24 @@ pub fn compress(
         };
         let mut tokens = if chunk_index == 0 { deleted_tokens } else { 0 };
         for (position, hunks) in taken {
-            let rendered = &trimmed[position];
+            let rendered = &mut trimmed[position];
             let index = candidates[position];
             let of = rendered.hunks.len();
             let file_tokens = if hunks == of {
                 text.push_str(&rendered.header);
-                rendered.tokens()
+                rendered.count(tokenizer)
             } else {
                 let header = rendered.partial_header(hunks, of);
                 let header_tokens = tokenizer.count(&header);
                 text.push_str(&header);
                 reports[index].inclusion = Inclusion::Partial { hunks, of };
-                header_tokens + rendered.hunks[..hunks].iter().map(|h| h.1).sum::<usize>()
+                header_tokens
+                    + rendered.hunk_tokens(tokenizer)[..hunks]
+                        .iter()
+                        .sum::<usize>()
             };
             for hunk in &rendered.hunks[..hunks] {
-                text.push_str(&hunk.0);
+                text.push_str(hunk);
             }
             tokens += file_tokens;
             reports[index].tokens = file_tokens;
@@ -285,6 +295,30 @@ pub fn compress(
     }
 }
 
+/// Bytes per token seen so far, for estimates of files not counted yet.
+#[derive(Default)]
+struct Ratio {
+    bytes: usize,
+    tokens: usize,
+}
+
+impl Ratio {
+    fn add(&mut self, bytes: usize, tokens: usize) {
+        self.bytes += bytes;
+        self.tokens += tokens;
+    }
+
+    /// A deliberately low estimate (a third under the observed ratio), so that a file is skipped
+    /// uncounted only when it clearly cannot fit.
+    fn lower_estimate(&self, bytes: usize) -> usize {
+        if self.tokens == 0 {
+            return 0;
+        }
+        let per_token = self.bytes as f64 / self.tokens as f64;
+        (bytes as f64 / per_token * 0.66) as usize
+    }
+}
+
 fn render_deleted(deleted: &[&str]) -> String {
     if deleted.is_empty() {
         return String::new();
@@ -299,16 +333,16 @@ fn render_deleted(deleted: &[&str]) -> String {
     out
 }
 
-/// One file's section, hunk by hunk, with token counts.
+/// One file's section, hunk by hunk; token counts are computed on first use.
 struct RenderedFile {
     path_line: String,
     header: String,
-    header_tokens: usize,
-    hunks: Vec<(String, usize)>,
+    hunks: Vec<String>,
+    counts: Option<(usize, Vec<usize>)>,
 }
 
 impl RenderedFile {
-    fn new(file: &FileDiff, context: Option<usize>, tokenizer: &Tokenizer) -> RenderedFile {
+    fn new(file: &FileDiff, context: Option<usize>) -> RenderedFile {
         let mut path_line = format!("## File: {}", file.path);
         if let Some(old) = &file.old_path {
             path_line.push_str(&format!(" (renamed from {old})"));
@@ -327,34 +361,64 @@ impl RenderedFile {
             path_line.push_str(" (not valid UTF-8; shown lossily)");
         }
         let header = format!("{path_line}\n");
-        let header_tokens = tokenizer.count(&header);
         let hunks = file
             .hunks
             .iter()
-            .map(|hunk| {
-                let text = render_hunk(hunk, context);
-                let tokens = tokenizer.count(&text);
-                (text, tokens)
-            })
+            .map(|hunk| render_hunk(hunk, context))
             .collect();
         RenderedFile {
             path_line,
             header,
-            header_tokens,
             hunks,
+            counts: None,
         }
     }
 
-    fn tokens(&self) -> usize {
-        self.header_tokens + self.hunks.iter().map(|h| h.1).sum::<usize>()
+    fn bytes(&self) -> usize {
+        self.header.len() + self.hunks.iter().map(String::len).sum::<usize>()
+    }
+
+    fn ensure_counted(&mut self, tokenizer: &Tokenizer) -> &(usize, Vec<usize>) {
+        let header = &self.header;
+        let hunks = &self.hunks;
+        self.counts.get_or_insert_with(|| {
+            (
+                tokenizer.count(header),
+                hunks.iter().map(|hunk| tokenizer.count(hunk)).collect(),
+            )
+        })
+    }
+
+    fn count(&mut self, tokenizer: &Tokenizer) -> usize {
+        let (header, hunks) = self.ensure_counted(tokenizer);
+        header + hunks.iter().sum::<usize>()
+    }
+
+    fn hunk_tokens(&mut self, tokenizer: &Tokenizer) -> Vec<usize> {
+        self.ensure_counted(tokenizer).1.clone()
     }
 
     fn partial_header(&self, hunks: usize, of: usize) -> String {
         format!("{} (only {hunks} of {of} hunks shown)\n", self.path_line)
     }
 
-    fn partial_header_tokens(&self, hunks: usize, of: usize, tokenizer: &Tokenizer) -> usize {
-        tokenizer.count(&self.partial_header(hunks, of))
+    /// How many leading hunks fit in `room` tokens with the partial header, and their cost.
+    fn fitting_hunks(&mut self, room: usize, tokenizer: &Tokenizer) -> (usize, usize) {
+        let hunk_tokens = self.hunk_tokens(tokenizer);
+        let of = hunk_tokens.len();
+        let mut taken = 0;
+        let mut cost = 0;
+        let mut body = 0;
+        for (count, tokens) in hunk_tokens.iter().enumerate() {
+            body += tokens;
+            let next = tokenizer.count(&self.partial_header(count + 1, of)) + body;
+            if next > room {
+                break;
+            }
+            cost = next;
+            taken = count + 1;
+        }
+        (taken, cost)
     }
 }
 
