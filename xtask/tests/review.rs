@@ -432,7 +432,7 @@ fn new_state() -> Arc<Mutex<GitHubState>> {
     }))
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
     let state = new_state();
     let github = github_server(state.clone()).await;
@@ -560,7 +560,7 @@ async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
     assert_no_secret("the output of the second run", &text(&second));
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn dry_run_prints_the_redacted_prompt_and_sends_nothing() {
     let state = new_state();
     let github = github_server(state.clone()).await;
@@ -591,7 +591,7 @@ async fn dry_run_prints_the_redacted_prompt_and_sends_nothing() {
     assert_eq!(writes, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn dry_run_of_a_diff_file_needs_no_github_and_no_model() {
     let repo = repo("kind = \"openai-compatible\"\nbase_url = \"http://127.0.0.1:9/v1\"");
     let diff = repo.dir.path().join("change.diff");
@@ -617,7 +617,7 @@ async fn dry_run_of_a_diff_file_needs_no_github_and_no_model() {
     assert_no_secret("dry-run output", &text(&output));
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn fork_without_write_permission_degrades_to_the_job_summary() {
     let state = new_state();
     state.lock().unwrap().forbid_writes = true;
@@ -647,7 +647,7 @@ async fn fork_without_write_permission_degrades_to_the_job_summary() {
     assert_no_secret("the job summary", &written);
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn rate_limit_then_success() {
     let state = new_state();
     let github = github_server(state.clone()).await;
@@ -681,7 +681,7 @@ async fn rate_limit_then_success() {
     assert_eq!(state.lock().unwrap().comments.len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn server_errors_exhausted_give_a_clear_error_and_exit_4() {
     let state = new_state();
     let github = github_server(state.clone()).await;
@@ -724,7 +724,7 @@ async fn server_errors_exhausted_give_a_clear_error_and_exit_4() {
     assert!(state.lock().unwrap().comments.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn malformed_and_truncated_model_output() {
     let state = new_state();
     let github = github_server(state.clone()).await;
@@ -776,7 +776,7 @@ async fn malformed_and_truncated_model_output() {
     assert_eq!(state.review_comments.len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn prose_instead_of_json_fails_clearly() {
     let state = new_state();
     let github = github_server(state.clone()).await;
@@ -797,7 +797,7 @@ async fn prose_instead_of_json_fails_clearly() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no JSON object"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn azure_openai_shape() {
     let state = new_state();
     let github = github_server(state.clone()).await;
@@ -835,7 +835,7 @@ async fn azure_openai_shape() {
     assert!(state.lock().unwrap().comments[0].1.contains("Azure OpenAI"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn bedrock_converse_shape_signed_with_sigv4() {
     let state = new_state();
     let github = github_server(state.clone()).await;

@@ -192,7 +192,7 @@ fn large_diff() -> String {
             "diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
         ));
         // Files grow with their index so that "largest first" is visible.
-        let hunks = 5 + file * 2;
+        let hunks = 8 + file * 3;
         let mut changed = 0;
         for hunk in 0..hunks {
             let start = 1 + hunk * 40;

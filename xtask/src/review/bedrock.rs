@@ -12,6 +12,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use aws_smithy_http_client::tls;
 
 use crate::failure::{Classify, FailureKind, fail};
 
@@ -20,8 +21,16 @@ pub const SIGNING_NAME: &str = "bedrock";
 
 /// Resolves credentials the way the AWS CLI does (env, profile, SSO, web identity, IMDS).
 pub async fn load_credentials(region: &str) -> anyhow::Result<Credentials> {
+    // No default HTTPS client feature is enabled in the SDK crates, so the credential providers
+    // that need the network (SSO, web identity, IMDS) get rustls with ring explicitly.
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_owned()))
+        .http_client(http_client)
         .load()
         .await;
     let provider = config.credentials_provider().ok_or_else(|| {

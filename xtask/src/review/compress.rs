@@ -238,17 +238,19 @@ pub fn compress(
             if tokens <= room {
                 used += tokens;
                 taken.push((position, rendered.hunks.len()));
-            } else if taken.is_empty() && room > 0 {
-                // Larger than a whole call: as many hunks as fit, in file order.
-                let (hunks, cost) = rendered.fitting_hunks(room, tokenizer);
-                if hunks > 0 {
-                    used += cost;
-                    taken.push((position, hunks));
-                } else {
-                    left.push(position);
-                }
             } else {
                 left.push(position);
+            }
+        }
+        // Whole files are preferred; when not even one fits, the largest goes in hunk by hunk.
+        if taken.is_empty()
+            && let Some(&position) = left.first()
+        {
+            let room = budget.saturating_sub(used);
+            let (hunks, _cost) = trimmed[position].fitting_hunks(room, tokenizer);
+            if hunks > 0 {
+                taken.push((position, hunks));
+                left.remove(0);
             }
         }
         remaining = left;
@@ -447,9 +449,14 @@ fn render_hunk(hunk: &Hunk, context: Option<usize>) -> String {
         }
     };
     let mut out = format!(
-        "@@ -{},{} +{},{} @@ {}\n",
-        hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len, hunk.section
+        "@@ -{},{} +{},{} @@",
+        hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len
     );
+    if !hunk.section.is_empty() {
+        out.push(' ');
+        out.push_str(&hunk.section);
+    }
+    out.push('\n');
     let mut skipped = false;
     for (line, keep) in hunk.lines.iter().zip(keep) {
         if !keep {
