@@ -503,23 +503,24 @@ async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
 
     let second = xtask(&repo, &["review", "all", "--pr", "7"], &env).await;
     assert!(second.status.success(), "{}", text(&second));
-    let state = state.lock().unwrap();
-    assert_eq!(state.comments.len(), 2, "re-run updated in place");
-    assert_eq!(
-        state
-            .body
-            .matches("<!-- xtask-review:describe:start -->")
-            .count(),
-        1
-    );
-    assert!(state.body.starts_with("Adds a bucket."));
-    assert_eq!(
-        state.review_comments.len(),
-        1,
-        "the same suggestion is not posted twice"
-    );
-    assert_eq!(state.reviews_created, 1);
-    drop(state);
+    {
+        let state = state.lock().unwrap();
+        assert_eq!(state.comments.len(), 2, "re-run updated in place");
+        assert_eq!(
+            state
+                .body
+                .matches("<!-- xtask-review:describe:start -->")
+                .count(),
+            1
+        );
+        assert!(state.body.starts_with("Adds a bucket."));
+        assert_eq!(
+            state.review_comments.len(),
+            1,
+            "the same suggestion is not posted twice"
+        );
+        assert_eq!(state.reviews_created, 1);
+    }
 
     // Planted secrets: never in a request to the model, never in output.
     for (what, body) in all_request_bodies(&[&llm]).await {

@@ -180,11 +180,7 @@ fn close(prefix: &str) -> Option<String> {
             '"' => in_string = true,
             '{' => stack.push('}'),
             '[' => stack.push(']'),
-            '}' | ']' => {
-                if stack.pop() != Some(ch) {
-                    return None;
-                }
-            }
+            '}' | ']' if stack.pop() != Some(ch) => return None,
             _ => {}
         }
     }
