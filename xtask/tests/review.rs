@@ -568,9 +568,23 @@ async fn dry_run_prints_the_redacted_prompt_and_sends_nothing() {
     let llm = openai_server().await;
     let repo = repo(&openai_provider(&llm));
     let summary = repo.dir.path().join("summary.md");
+    let plan = repo.dir.path().join("plan-summary-dev.json");
+    std::fs::write(
+        &plan,
+        r#"[{"env":"dev","import":0,"add":1,"change":0,"destroy":1,"move":0,"has_changes":true,"has_destroy":true,"errored":false,"destroyed":["aws_db_instance.main"],"replaced":["aws_iam_role.deploy"]}]"#,
+    )
+    .unwrap();
     let output = xtask(
         &repo,
-        &["review", "all", "--pr", "7", "--dry-run"],
+        &[
+            "review",
+            "all",
+            "--pr",
+            "7",
+            "--dry-run",
+            "--plan-summary",
+            plan.to_str().unwrap(),
+        ],
         &github_env(&github, &summary),
     )
     .await;
@@ -579,6 +593,9 @@ async fn dry_run_prints_the_redacted_prompt_and_sends_nothing() {
     assert!(stdout.contains("===== review prompt 1/1"));
     assert!(stdout.contains("[REDACTED:github-token]"));
     assert!(stdout.contains("token counts per file"));
+    assert!(stdout.contains("- dev: import 0, add 1, change 0, destroy 1, move 0"));
+    assert!(stdout.contains("destroyed: aws_db_instance.main"));
+    assert!(stdout.contains("replaced (destroy then create): aws_iam_role.deploy"));
     assert!(stdout.contains("<!-- xtask-review:review -->"));
     assert_no_secret("dry-run output", &text(&output));
     assert!(llm.received_requests().await.unwrap().is_empty());
@@ -833,6 +850,10 @@ async fn azure_openai_shape() {
     let output = xtask(&repo, &["review", "review", "--pr", "7"], &env).await;
     assert!(output.status.success(), "{}", text(&output));
     assert_eq!(llm.received_requests().await.unwrap().len(), 1);
+    for (what, body) in all_request_bodies(&[&llm]).await {
+        assert_no_secret(&what, &body);
+    }
+    assert_no_secret("the output", &text(&output));
     assert!(state.lock().unwrap().comments[0].1.contains("Azure OpenAI"));
 }
 
@@ -881,6 +902,10 @@ async fn bedrock_converse_shape_signed_with_sigv4() {
     let output = xtask(&repo, &["review", "all", "--pr", "7"], &env).await;
     assert!(output.status.success(), "{}", text(&output));
     assert_eq!(llm.received_requests().await.unwrap().len(), 3);
+    for (what, body) in all_request_bodies(&[&llm]).await {
+        assert_no_secret(&what, &body);
+    }
+    assert_no_secret("the output", &text(&output));
     let state = state.lock().unwrap();
     assert_eq!(state.comments.len(), 2);
     assert_eq!(state.review_comments.len(), 1);

@@ -523,6 +523,22 @@ Binary files a/logo.png and b/logo.png differ
     }
 
     #[test]
+    fn a_range_across_two_hunks_is_not_in_one_hunk() {
+        let file = parse_patch(
+            FileDiff::new("a.tf", FileStatus::Modified),
+            "@@ -1,2 +1,2 @@\n a\n-b\n+c\n@@ -10,2 +10,2 @@\n d\n-e\n+f",
+        );
+        assert!(file.lines_in_one_hunk(&(1..=2)));
+        assert!(file.lines_in_one_hunk(&(10..=11)));
+        assert!(
+            !file.lines_in_one_hunk(&(2..=10)),
+            "spans the gap between hunks"
+        );
+        assert!(!file.lines_in_one_hunk(&(3..=3)), "between hunks");
+        assert!(!file.lines_in_one_hunk(&(11..=12)), "runs past the hunk");
+    }
+
+    #[test]
     fn github_patch_hunks() {
         let file = parse_patch(
             FileDiff::new("a.tf", FileStatus::Modified),

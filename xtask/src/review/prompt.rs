@@ -197,6 +197,20 @@ mod tests {
     }
 
     #[test]
+    fn the_language_reaches_the_system_prompt() {
+        let context = PromptContext {
+            language: "ja-JP".to_owned(),
+            ..PromptContext::default()
+        };
+        let prompt = build(Task::Review, &context, "").unwrap();
+        assert!(
+            prompt
+                .system
+                .contains("Write every human-readable text value in Japanese (ja-JP)")
+        );
+    }
+
+    #[test]
     fn every_task_has_a_template_and_a_schema() {
         for task in [Task::Describe, Task::Review, Task::Improve] {
             build(task, &PromptContext::default(), "").unwrap();

@@ -445,6 +445,66 @@ mod tests {
         assert!(second.contains("newer") && !second.contains("\nnew\n"));
     }
 
+    use crate::review::findings::{KeyIssue, Label};
+
+    fn suggestion(start: u32, end: u32) -> Suggestion {
+        Suggestion {
+            file: "main.tf".to_owned(),
+            start_line: start,
+            end_line: end,
+            label: Label::Security,
+            score: 8,
+            summary: "Block public ACLs".to_owned(),
+            existing_code: "  acl = \"public-read\"".to_owned(),
+            improved_code: "  acl = \"private\"".to_owned(),
+        }
+    }
+
+    #[test]
+    fn review_and_suggestions_in_japanese() {
+        let headings = Headings::for_language("ja-JP").unwrap();
+        let links = Links {
+            repo_url: Some("https://github.com/acme/infra".to_owned()),
+            head_sha: "abc".to_owned(),
+        };
+        let footer = Footer {
+            coverage: "<details><summary>レビュー範囲</summary>\n</details>\n".to_owned(),
+            dropped: vec!["key issue 2: file `x.tf` is not part of the diff sent".to_owned()],
+            truncated: false,
+            provider: "OpenAI".to_owned(),
+            model: "gpt-4.1-mini".to_owned(),
+        };
+        let reviewed = Review {
+            effort: 2,
+            tests_present: false,
+            security_concerns: "バケットが公開されています。".to_owned(),
+            key_issues: vec![KeyIssue {
+                file: "main.tf".to_owned(),
+                start_line: 3,
+                end_line: 4,
+                title: "公開 ACL".to_owned(),
+                issue: "public-read は不要です。".to_owned(),
+            }],
+        };
+        assert_eq!(labels(&reviewed), ["Review effort 2/5", LABEL_SECURITY]);
+        let placed = [
+            PlacedSuggestion {
+                suggestion: suggestion(3, 3),
+                committable: true,
+            },
+            PlacedSuggestion {
+                suggestion: suggestion(40, 41),
+                committable: false,
+            },
+        ];
+        insta::assert_snapshot!(format!(
+            "{}\n---\n{}\n---\n{}",
+            review(&reviewed, &links, &headings, &footer),
+            improve(&placed, &links, &headings, &footer),
+            inline_suggestion(&placed[0].suggestion)
+        ));
+    }
+
     #[test]
     fn fences_outgrow_backticks_in_code() {
         assert_eq!(fence_for("let s = \"```\";"), "````");
