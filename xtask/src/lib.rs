@@ -8,11 +8,14 @@
 //! - [`generate`]: turns the configuration into those documents and writes or checks the files.
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
+pub mod aws;
+pub mod aws_profiles;
 pub mod commands;
 pub mod config;
 pub mod failure;
 pub mod generate;
 pub mod github;
 pub mod github_actions;
+pub mod migrate;
 pub mod models;
 pub mod review;

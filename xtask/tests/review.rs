@@ -910,3 +910,36 @@ async fn bedrock_converse_shape_signed_with_sigv4() {
     assert_eq!(state.comments.len(), 2);
     assert_eq!(state.review_comments.len(), 1);
 }
+
+#[tokio::test]
+async fn openai_compatible_server_without_structured_output_via_the_base_url_override() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(|request: &Request| {
+            let body: Value = request.body_json().unwrap();
+            assert!(request.headers.get("authorization").is_none());
+            assert!(body.get("max_tokens").is_some());
+            if body.get("response_format").is_some() {
+                // Like an older vLLM/Ollama: no structured output.
+                return ResponseTemplate::new(400).set_body_json(
+                    json!({"error": {"message": "response_format json_schema is not supported"}}),
+                );
+            }
+            openai_reply(&review_answer().to_string(), "stop")
+        })
+        .mount(&llm)
+        .await;
+    // The configured base URL points nowhere; XTASK_LLM_BASE_URL replaces it.
+    let repo = repo("kind = \"openai-compatible\"\nbase_url = \"http://127.0.0.1:9/v1\"");
+    let summary = repo.dir.path().join("summary.md");
+    let mut env = github_env(&github, &summary);
+    env.push(("XTASK_LLM_BASE_URL", format!("{}/v1", llm.uri())));
+    let output = xtask(&repo, &["review", "review", "--pr", "7"], &env).await;
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(llm.received_requests().await.unwrap().len(), 2);
+    let state = state.lock().unwrap();
+    assert!(state.comments[0].1.contains("No encryption"));
+}

@@ -1,18 +1,17 @@
 //! SigV4 for Amazon Bedrock's Converse API: the ambient AWS credentials (environment, profile,
 //! web identity in CI) from aws-config, and a signer for one request.
 //!
-//! Generic enough for any AWS JSON API called over plain HTTP; it lives here because the review is
-//! its only user (the SDK crates cover every other AWS call of the xtask).
+//! The SDK configuration (HTTPS client, default credential chain) comes from [`crate::aws`]; the
+//! signing is done here rather than through `aws::SignedJsonClient::send_signed` because the LLM
+//! client owns the request: its timeout, retries, `Retry-After` and error wording.
 
 use std::time::SystemTime;
 
 use anyhow::Context;
-use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use aws_smithy_http_client::tls;
 
 use crate::failure::{Classify, FailureKind, fail};
 
@@ -21,18 +20,7 @@ pub const SIGNING_NAME: &str = "bedrock";
 
 /// Resolves credentials the way the AWS CLI does (env, profile, SSO, web identity, IMDS).
 pub async fn load_credentials(region: &str) -> anyhow::Result<Credentials> {
-    // No default HTTPS client feature is enabled in the SDK crates, so the credential providers
-    // that need the network (SSO, web identity, IMDS) get rustls with ring explicitly.
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_owned()))
-        .http_client(http_client)
-        .load()
-        .await;
+    let (config, _source) = crate::aws::load_sdk_config(region, None).await;
     let provider = config.credentials_provider().ok_or_else(|| {
         fail(
             FailureKind::Environment,

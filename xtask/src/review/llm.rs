@@ -9,7 +9,8 @@
 //! - Errors name the provider, the model, the HTTP status and what to check.
 //!
 //! `XTASK_LLM_BASE_URL`, when set, replaces the configured base URL / endpoint of whichever provider
-//! is configured (a proxy, or a local stand-in in tests).
+//! is configured (a proxy, or a local stand-in). Bedrock also honours the SDK's
+//! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` when no endpoint is configured.
 //!
 //! This client knows nothing about reviews: it sends a system and a user message and returns text.
 
@@ -100,17 +101,11 @@ fn env_key(name: &str, provider: &str) -> anyhow::Result<String> {
     }
 }
 
-pub fn install_crypto_provider() {
-    // reqwest is built without a default crypto provider; a second install returns Err, which
-    // only means another part of the program did it first.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 impl LlmClient {
     /// Builds the client of the configured provider; reads the key (or the AWS credentials) now,
     /// so a missing one fails before any work.
     pub async fn from_settings(settings: &ReviewSettings) -> anyhow::Result<LlmClient> {
-        install_crypto_provider();
+        crate::aws::install_crypto_provider();
         let override_url = std::env::var(BASE_URL_ENV)
             .ok()
             .filter(|url| !url.trim().is_empty());
@@ -157,6 +152,11 @@ impl LlmClient {
             LlmProvider::Bedrock { region, endpoint } => Endpoint::Bedrock {
                 endpoint: override_url
                     .or_else(|| endpoint.clone())
+                    .or_else(|| {
+                        std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+                            .ok()
+                            .filter(|url| !url.is_empty())
+                    })
                     .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com")),
                 region: region.to_string(),
                 credentials: bedrock::load_credentials(region).await?,
