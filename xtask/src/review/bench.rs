@@ -159,5 +159,36 @@ pub fn run() -> anyhow::Result<()> {
     if actual > planned.budget {
         println!("  WARNING: the final prompt exceeds the budget");
     }
+
+    let started = Instant::now();
+    let improve = plan_prompts(Task::Improve, &files, &context, &tokenizer, 32_000, 4_000)
+        .map_err(|why| crate::failure::fail(crate::failure::FailureKind::OperationFailed, why))?;
+    let improve_time = started.elapsed();
+    let worst = improve
+        .prompts
+        .iter()
+        .zip(&improve.accounted)
+        .map(|(prompt, accounted)| {
+            let actual = prompt.count(&tokenizer);
+            (
+                actual.abs_diff(*accounted) as f64 * 100.0 / actual.max(1) as f64,
+                actual,
+            )
+        })
+        .fold((0.0_f64, 0_usize), |a, b| if b.0 >= a.0 { b } else { a });
+    println!(
+        "  improve (split over up to {} calls): {} calls, {} files sent, {:.0} ms; worst accounting difference {:.3}% (prompt of {} tokens)",
+        super::IMPROVE_MAX_CALLS,
+        improve.prompts.len(),
+        improve
+            .compression
+            .files
+            .iter()
+            .filter(|file| file.chunk.is_some())
+            .count(),
+        improve_time.as_secs_f64() * 1e3,
+        worst.0,
+        worst.1
+    );
     Ok(())
 }
