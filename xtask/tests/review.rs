@@ -943,3 +943,51 @@ async fn openai_compatible_server_without_structured_output_via_the_base_url_ove
     let state = state.lock().unwrap();
     assert!(state.comments[0].1.contains("No encryption"));
 }
+
+#[tokio::test]
+async fn a_diff_file_is_reviewed_and_printed_without_github() {
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let diff = repo.dir.path().join("change.diff");
+    std::fs::write(
+        &diff,
+        format!(
+            "diff --git a/environments/dev/main.tf b/environments/dev/main.tf\n--- a/environments/dev/main.tf\n+++ b/environments/dev/main.tf\n{}\n",
+            patch_main_tf()
+        ),
+    )
+    .unwrap();
+    let env = [("OPENAI_API_KEY", "sk-test-openai-key-0000000000".to_owned())];
+    let output = xtask(
+        &repo,
+        &["review", "review", "--diff", diff.to_str().unwrap()],
+        &env,
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("No encryption") && stdout.contains("`environments/dev/main.tf` [5-7]"),
+        "{stdout}"
+    );
+    for (what, body) in all_request_bodies(&[&llm]).await {
+        assert_no_secret(&what, &body);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_api_key_names_the_variable() {
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let diff = repo.dir.path().join("change.diff");
+    std::fs::write(&diff, "--- a/x.tf\n+++ b/x.tf\n@@ -1 +1 @@\n-a\n+b\n").unwrap();
+    let output = xtask(
+        &repo,
+        &["review", "review", "--diff", diff.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("OPENAI_API_KEY is not set"));
+    assert!(llm.received_requests().await.unwrap().is_empty());
+}
