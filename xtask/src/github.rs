@@ -741,6 +741,18 @@ impl GitHub {
         .await
     }
 
+    /// Replaces the body (description) of a pull request.
+    pub async fn update_pull_request_body(&self, pr: u64, body: &str) -> anyhow::Result<()> {
+        self.request(
+            &format!("updating the description of pull request #{pr}"),
+            Method::Patch,
+            &self.repo_path(&format!("pulls/{pr}")),
+            Some(&json!({ "body": body })),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Every file of a pull request (GitHub lists at most 3,000).
     pub async fn list_pull_request_files(&self, pr: u64) -> anyhow::Result<Vec<PullRequestFile>> {
         self.get_all(

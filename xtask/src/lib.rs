@@ -22,4 +22,5 @@ pub mod github_actions;
 pub mod migrate;
 pub mod models;
 pub mod plan;
+pub mod review;
 pub mod terraform;
