@@ -301,7 +301,9 @@ impl Kit<'_> {
         );
         job.timeout_minutes = 15;
         job.steps = vec![
-            self.checkout(false)?,
+            // Suggestions carry line numbers of the PR's head, not of GitHub's merge commit.
+            self.checkout(false)?
+                .input("ref", "${{ github.event.pull_request.head.sha }}"),
             self.setup(),
             self.setup_terraform()?,
             Step::run(
