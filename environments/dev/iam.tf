@@ -10,7 +10,7 @@ resource "aws_iam_role" "pull_request_entry" {
   max_session_duration = 3600
 
   # The trust policy names the OIDC provider, which must exist first.
-  depends_on = [aws_iam_openid_connect_provider.github]
+  depends_on = [aws_iam_openid_connect_provider.github, data.aws_iam_openid_connect_provider.github]
 }
 
 resource "aws_iam_role_policy" "pull_request_entry" {
@@ -26,7 +26,7 @@ resource "aws_iam_role" "protected_entry" {
   max_session_duration = 3600
 
   # The trust policy names the OIDC provider, which must exist first.
-  depends_on = [aws_iam_openid_connect_provider.github]
+  depends_on = [aws_iam_openid_connect_provider.github, data.aws_iam_openid_connect_provider.github]
 }
 
 resource "aws_iam_role_policy" "protected_entry" {

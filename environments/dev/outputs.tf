@@ -30,7 +30,7 @@ output "notifier_function_arn" {
 
 output "oidc_provider_arn" {
   description = "GitHub's OIDC provider in this account."
-  value       = aws_iam_openid_connect_provider.github.arn
+  value       = local.github_oidc_provider_arn
 }
 
 output "role_arns" {

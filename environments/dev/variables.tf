@@ -100,3 +100,9 @@ variable "migration_image" {
   type        = string
   default     = null
 }
+
+variable "create_github_oidc_provider" {
+  description = "Create GitHub's OIDC provider in this account. An account holds one per issuer: set false in every environment after the first one that shares the account."
+  type        = bool
+  default     = true
+}

@@ -13,3 +13,4 @@ pub mod config;
 pub mod failure;
 pub mod generate;
 pub mod models;
+pub mod scaffold;

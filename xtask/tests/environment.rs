@@ -514,65 +514,7 @@ mod checker {
             &dev_dir().join("lambda_function"),
             &env.join("lambda_function"),
         );
-        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
-        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-        let chained = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/entry"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"${external_id}"}}}]}"#;
-        std::fs::create_dir_all(env.join("generated/iam")).unwrap();
-        std::fs::create_dir_all(env.join("generated/sfn")).unwrap();
-        for role in consistency::ROLE_KEYS {
-            let trust_text = if consistency::CHAINED_ROLES.contains(&role) {
-                chained
-            } else {
-                trust
-            };
-            std::fs::write(
-                env.join(format!("generated/iam/{role}.trust.json")),
-                trust_text,
-            )
-            .unwrap();
-            if !consistency::TRUST_ONLY_ROLES.contains(&role) {
-                std::fs::write(
-                    env.join(format!("generated/iam/{role}.policy.json")),
-                    policy,
-                )
-                .unwrap();
-            }
-        }
-        std::fs::write(
-            env.join("generated/sfn/migrate.asl.json"),
-            r#"{"QueryLanguage":"JSONata","StartAt":"RunMigration","States":{"RunMigration":{"Type":"Task","Resource":"arn:aws:states:::ecs:runTask.sync","Arguments":{"NetworkConfiguration":{"AwsvpcConfiguration":{"SecurityGroups":["${migration_security_group_id}"]}},"TaskDefinition":"{% $states.input.task_definition %}"},"End":true}}}"#,
-        )
-        .unwrap();
-        std::fs::write(env.join("generated/README.md"), "Generated.\n").unwrap();
-        std::fs::write(
-            env.join("generated/backend.tfbackend"),
-            "bucket       = \"b\"\nkey          = \"k\"\nregion       = \"ap-northeast-1\"\nprofile      = \"dev-terraform-backend\"\nuse_lockfile = true\n",
-        )
-        .unwrap();
-        let roles: serde_json::Map<String, serde_json::Value> = consistency::ROLE_KEYS
-            .iter()
-            .map(|r| {
-                (
-                    r.replace('-', "_"),
-                    serde_json::Value::from(format!("role-{r}")),
-                )
-            })
-            .collect();
-        let locals = serde_json::json!({"locals": {"xtask": {
-            "account_id": "123456789012", "region": "ap-northeast-1", "environment": "dev",
-            "github_owner": "o", "github_repo": "r", "github_environment": "dev",
-            "state_bucket": "b", "state_key": "k", "roles": roles,
-            "ecr_repository": "dev/db-migrate", "ecs_cluster": "c", "task_family": "f",
-            "container_name": "n", "state_machine": "s", "log_group": "/ecs/x",
-            "notifier_function": "fn", "database_secret": "sec", "subnets": ["subnet-1"],
-            "security_groups": [], "assign_public_ip": false,
-            "profiles": {"backend": "dev-terraform-backend", "deploy": "dev-terraform-deploy"}
-        }}});
-        std::fs::write(
-            env.join(consistency::GENERATED_LOCALS_FILE),
-            locals.to_string(),
-        )
-        .unwrap();
+        consistency::write_stand_in_generated_files(&env);
         dir
     }
 

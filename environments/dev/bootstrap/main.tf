@@ -1,8 +1,8 @@
 # One-time bootstrap of the bucket that holds this environment's Terraform state (the environment's
 # own backend cannot create the bucket it is stored in). Run once, with administrator credentials,
-# before the first `terraform init` of environments/dev:
+# before the first `terraform init` of the environment (the parent directory):
 #
-#   cd environments/dev/bootstrap
+#   cd environments/<environment>/bootstrap
 #   terraform init
 #   terraform apply -var profile=<an admin profile of the account>
 #
@@ -138,6 +138,6 @@ resource "aws_s3_bucket_policy" "state" {
 }
 
 output "state_bucket" {
-  description = "The state bucket; environments/dev/generated/backend.tfbackend points at it."
+  description = "The state bucket; the parent directory's generated/backend.tfbackend points at it."
   value       = aws_s3_bucket.state.bucket
 }
