@@ -8,6 +8,7 @@
 //! - [`generate`]: turns the configuration into those documents and writes or checks the files.
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
+pub mod aws_profiles;
 pub mod commands;
 pub mod config;
 pub mod failure;
