@@ -8,12 +8,6 @@ data "archive_file" "notifier" {
   excludes    = ["test", "node_modules", "package-lock.json"]
 }
 
-# The GitHub token or webhook URL. Created outside Terraform so its value never enters the state;
-# the function reads it at run time, so it is never in the function's environment either.
-data "aws_secretsmanager_secret" "notification" {
-  name = var.notification_secret_name
-}
-
 resource "aws_lambda_function" "notifier" {
   function_name    = local.xtask.notifier_function
   description      = "Posts the result of a database migration (${local.xtask.environment})"
@@ -25,21 +19,17 @@ resource "aws_lambda_function" "notifier" {
   timeout          = 30
   memory_size      = 128
   architectures    = ["arm64"]
-  # Invoked once per migration; a cap keeps a runaway caller from fanning out.
-  reserved_concurrent_executions = 5
 
   environment {
     variables = {
-      NOTIFY_TARGET     = var.notification_target
-      NOTIFY_SECRET_ARN = data.aws_secretsmanager_secret.notification.arn
+      NOTIFY_TARGET = var.notification_target
+      # A name, not a value: the function reads the GitHub token or webhook URL at run time, so it
+      # is neither in its configuration nor in the Terraform state.
+      NOTIFY_SECRET_ID  = var.notification_secret_name
       NOTIFY_CONTEXT    = "db-migrate/${local.xtask.environment}"
       GITHUB_REPOSITORY = "${local.xtask.github_owner}/${local.xtask.github_repo}"
       GITHUB_API_URL    = var.github_api_url
     }
-  }
-
-  tracing_config {
-    mode = "Active"
   }
 
   depends_on = [
@@ -50,7 +40,8 @@ resource "aws_lambda_function" "notifier" {
 }
 
 # The target secret is an input of this root, not part of xtask.toml, so its read permission is
-# attached here rather than in the generated notifier policy.
+# attached here rather than in the generated notifier policy. `-??????` is the random suffix Secrets
+# Manager appends to every secret ARN.
 resource "aws_iam_role_policy" "notifier_target_secret" {
   name = "notification-target-secret"
   role = aws_iam_role.notifier.id
@@ -61,7 +52,7 @@ resource "aws_iam_role_policy" "notifier_target_secret" {
         Sid      = "ReadNotificationTarget"
         Effect   = "Allow"
         Action   = "secretsmanager:GetSecretValue"
-        Resource = data.aws_secretsmanager_secret.notification.arn
+        Resource = "arn:aws:secretsmanager:${local.xtask.region}:${local.xtask.account_id}:secret:${var.notification_secret_name}-??????"
       },
     ]
   })

@@ -16,10 +16,6 @@ resource "aws_sfn_state_machine" "migration" {
     level                  = "ALL"
   }
 
-  tracing_configuration {
-    enabled = true
-  }
-
   # The definition names the task definition family, the cluster and the notifier by name; they
   # must exist before the first execution, and the role must hold its permissions.
   depends_on = [

@@ -9,7 +9,7 @@ resource "aws_ecr_repository" "migration" {
   }
 
   encryption_configuration {
-    encryption_type = "KMS"
+    encryption_type = "AES256"
   }
 }
 

@@ -28,23 +28,12 @@ output "notifier_function_arn" {
   value       = aws_lambda_function.notifier.arn
 }
 
-output "oidc_provider_arn" {
-  description = "GitHub's OIDC provider in this account."
-  value       = local.github_oidc_provider_arn
-}
-
 output "role_arns" {
-  description = "ARN of every role, by xtask.toml role key."
+  description = "ARN of every workload role, by xtask.toml role key (the role chain is in bootstrap/)."
   value = {
-    pull_request_entry = aws_iam_role.pull_request_entry.arn
-    protected_entry    = aws_iam_role.protected_entry.arn
-    plan               = aws_iam_role.plan.arn
-    backend            = aws_iam_role.backend.arn
-    deploy             = aws_iam_role.deploy.arn
-    migrate            = aws_iam_role.migrate.arn
-    state_machine      = aws_iam_role.state_machine.arn
-    ecs_execution      = aws_iam_role.ecs_execution.arn
-    ecs_task           = aws_iam_role.ecs_task.arn
-    notifier           = aws_iam_role.notifier.arn
+    state_machine = aws_iam_role.state_machine.arn
+    ecs_execution = aws_iam_role.ecs_execution.arn
+    ecs_task      = aws_iam_role.ecs_task.arn
+    notifier      = aws_iam_role.notifier.arn
   }
 }

@@ -46,22 +46,6 @@ variable "aws_api_cidr_blocks" {
   default     = ["0.0.0.0/0"]
 }
 
-variable "external_ids" {
-  description = "External id of each chained role (plan, backend, deploy, migrate); the same values as the GitHub secrets named in xtask.toml [github.external_id_secrets]. Pass them with TF_VAR_external_ids, never in a committed file."
-  type = object({
-    plan    = string
-    backend = string
-    deploy  = string
-    migrate = string
-  })
-  sensitive = true
-
-  validation {
-    condition     = alltrue([for id in values(var.external_ids) : length(id) >= 16])
-    error_message = "Every external id must be at least 16 characters (use a random value, for example `openssl rand -hex 16`)."
-  }
-}
-
 variable "notification_target" {
   description = "Where the notifier posts the migration result: `github-status` (a commit status on the migrated commit) or `webhook` (a JSON POST to a URL)."
   type        = string
@@ -74,8 +58,13 @@ variable "notification_target" {
 }
 
 variable "notification_secret_name" {
-  description = "Secrets Manager secret read by the notifier at run time: a GitHub token with commit-status write access (github-status) or the webhook URL (webhook). Created outside Terraform so its value never enters the state."
+  description = "Name of the Secrets Manager secret the notifier reads at run time: a GitHub token allowed to write commit statuses (github-status) or the webhook URL (webhook). Created outside Terraform so its value never enters the state."
   type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", var.notification_secret_name))
+    error_message = "notification_secret_name must be a Secrets Manager secret name (not an ARN)."
+  }
 }
 
 variable "github_api_url" {
@@ -95,14 +84,18 @@ variable "log_retention_days" {
   }
 }
 
+variable "logs_kms_key_arn" {
+  description = "KMS key that encrypts the log groups: the output logs_kms_key_arn of bootstrap/ (created there because the deploy role cannot manage keys)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
 variable "migration_image" {
   description = "Image of the task definition revision Terraform manages. `cargo xtask migrate` registers a new revision with the pushed digest for every run, so this only matters before the first migration; leave it null for the repository's `initial` tag."
   type        = string
   default     = null
-}
-
-variable "create_github_oidc_provider" {
-  description = "Create GitHub's OIDC provider in this account. An account holds one per issuer: set false in every environment after the first one that shares the account."
-  type        = bool
-  default     = true
 }

@@ -491,22 +491,12 @@ mod checker {
     fn fixture() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let env = dir.path().join("dev");
-        for entry in [
-            "terraform.tf",
-            "providers.tf",
-            "variables.tf",
-            "oidc.tf",
-            "iam.tf",
-            "ecr.tf",
-            "ecs.tf",
-            "logs.tf",
-            "security_group.tf",
-            "sfn.tf",
-            "lambda.tf",
-            "outputs.tf",
-        ] {
-            std::fs::create_dir_all(&env).unwrap();
-            std::fs::copy(dev_dir().join(entry), env.join(entry)).unwrap();
+        std::fs::create_dir_all(&env).unwrap();
+        for entry in std::fs::read_dir(dev_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "tf") {
+                std::fs::copy(&path, env.join(path.file_name().unwrap())).unwrap();
+            }
         }
         copy_dir(&dev_dir().join("bootstrap"), &env.join("bootstrap"));
         std::fs::remove_file(env.join("bootstrap/terraform.tfstate")).ok();
@@ -573,15 +563,18 @@ mod checker {
         let problems = problems_after(|env| {
             std::fs::write(env.join("generated/iam/extra.policy.json"), "{}").unwrap();
             std::fs::remove_file(env.join("generated/iam/notifier.policy.json")).unwrap();
-            let iam = std::fs::read_to_string(env.join("iam.tf")).unwrap();
-            // The deploy role's permissions read twice, the migrate trust without its external id.
-            let iam = iam
-                .replace("generated/iam/plan.policy.json", "generated/iam/deploy.policy.json")
+            let roles = env.join("bootstrap/roles.tf");
+            let text = std::fs::read_to_string(&roles).unwrap();
+            let text = text
                 .replace(
-                    "templatefile(\"${path.module}/generated/iam/migrate.trust.json\", { external_id = var.external_ids.migrate })",
-                    "templatefile(\"${path.module}/generated/iam/migrate.trust.json\", { external_id = var.external_ids.plan })",
+                    "generated/iam/plan.policy.json",
+                    "generated/iam/deploy.policy.json",
+                )
+                .replace(
+                    "{ external_id = var.external_ids.migrate }",
+                    "{ external_id = var.external_ids.plan }",
                 );
-            std::fs::write(env.join("iam.tf"), iam).unwrap();
+            std::fs::write(&roles, text).unwrap();
         });
         for expected in [
             "generated/iam/extra.policy.json: orphaned generated file",

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use support::repo_root;
 use xtask::config::Config;
 use xtask::failure::{Failure, FailureKind};
+use xtask::generate::{self, Toolchain};
 use xtask::scaffold::{NewEnvironment, ScaffoldValues, create_environment, render};
 
 /// Files of an environment directory that are not part of the scaffold: generated or local.
@@ -75,14 +76,13 @@ fn the_scaffold_rendered_for_dev_is_environments_dev() {
     }
 }
 
-/// A repository copy with what the configuration needs: the workspace manifest and environments/.
+/// A repository copy with what the configuration and the generator need: the workspace manifest,
+/// the toolchain file and environments/dev without its generated files.
 fn repo_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        repo_root().join("Cargo.toml"),
-        dir.path().join("Cargo.toml"),
-    )
-    .unwrap();
+    for file in ["Cargo.toml", "rust-toolchain.toml"] {
+        std::fs::copy(repo_root().join(file), dir.path().join(file)).unwrap();
+    }
     let dev = repo_root().join("environments/dev");
     for (relative, contents) in files_under(&dev) {
         let target = dir.path().join("environments/dev").join(relative);
@@ -141,9 +141,24 @@ fn new_env_creates_stg_that_loads_and_passes_the_consistency_checks() {
         0o111
     );
 
-    // Until `cargo xtask gen-workflows` runs there, the generated files are stand-ins shaped by
-    // the contract; everything else (references, file paths, the bootstrap root) is the scaffold's.
-    consistency::write_stand_in_generated_files(&created);
+    // gen-workflows covers the new environment: its policies, state machine, locals and backend
+    // settings, which the scaffold's Terraform must then line up with.
+    let toolchain = Toolchain::read(repo.path()).unwrap();
+    let files = generate::generate_all(&config, &toolchain).unwrap();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.path == Path::new("environments/stg/generated/sfn/migrate.asl.json"))
+    );
+    generate::write(repo.path(), &files, &generate::generated_locations(&config)).unwrap();
+    let locals = std::fs::read_to_string(created.join(consistency::GENERATED_LOCALS_FILE)).unwrap();
+    assert!(locals.contains("\"gha-stg-terraform-deploy\""), "{locals}");
+    let dev_report = consistency::check_environment(&repo.path().join("environments/dev"));
+    assert!(
+        dev_report.problems.is_empty(),
+        "{}",
+        dev_report.problems.join("\n")
+    );
     let report = consistency::check_environment(&created);
     assert!(report.problems.is_empty(), "{}", report.problems.join("\n"));
     assert!(report.modules.contains(&created.join("bootstrap")));

@@ -6,9 +6,10 @@
 // and it posts a short message to one target, chosen by NOTIFY_TARGET:
 //   github-status  a commit status on git_sha (context NOTIFY_CONTEXT) in GITHUB_REPOSITORY
 //   webhook        a JSON POST ({ "text": ..., plus the fields above }) to a URL
-// The GitHub token or the webhook URL is read at run time from the Secrets Manager secret
-// NOTIFY_SECRET_ARN, so it is neither in the function's configuration nor in Terraform state, and it
+// The GitHub token or the webhook URL is read at run time from the Secrets Manager secret named by
+// NOTIFY_SECRET_ID, so it is neither in the function's configuration nor in Terraform state, and it
 // is never logged: every message that leaves this module goes through redact().
+// Other fields of the payload (environment, image, task, ...) are accepted and ignored.
 //
 // A bad payload or a failed delivery throws, so the state machine's task fails visibly instead of a
 // migration result being lost.
@@ -55,7 +56,7 @@ export function parsePayload(event) {
   if (typeof execution !== "string" || !execution.startsWith("arn:")) {
     throw new PayloadError(`execution must be the execution ARN, got ${describe(execution)}`);
   }
-  if (gitSha !== undefined && (typeof gitSha !== "string" || !/^[0-9a-f]{40}$/.test(gitSha))) {
+  if (gitSha !== undefined && gitSha !== null && (typeof gitSha !== "string" || !/^[0-9a-f]{40}$/.test(gitSha))) {
     throw new PayloadError(`git_sha must be a 40-character hex commit SHA, got ${describe(gitSha)}`);
   }
   for (const [name, value] of [["requested_by", requestedBy], ["error", error], ["cause", cause]]) {
@@ -69,7 +70,7 @@ export function parsePayload(event) {
   return {
     status,
     execution,
-    gitSha,
+    gitSha: gitSha ?? undefined,
     requestedBy: requestedBy ?? undefined,
     error: error ?? undefined,
     cause: cause ?? undefined,
@@ -109,15 +110,19 @@ export function readSettings(env) {
   if (!TARGETS.has(target)) {
     throw new ConfigurationError(`NOTIFY_TARGET must be github-status or webhook, got ${describe(target)}`);
   }
-  const secretArn = env.NOTIFY_SECRET_ARN;
-  if (!secretArn) {
-    throw new ConfigurationError("NOTIFY_SECRET_ARN is not set: it names the secret holding the GitHub token or the webhook URL");
+  const secretId = env.NOTIFY_SECRET_ID;
+  if (!secretId) {
+    throw new ConfigurationError("NOTIFY_SECRET_ID is not set: it names the secret holding the GitHub token or the webhook URL");
+  }
+  const region = env.AWS_REGION || (secretId.startsWith("arn:") ? secretId.split(":")[3] : undefined);
+  if (!region) {
+    throw new ConfigurationError("AWS_REGION is not set (Lambda sets it; set it when running elsewhere)");
   }
   const settings = {
     target,
-    secretArn,
+    secretId,
     context: env.NOTIFY_CONTEXT || "db-migrate",
-    region: env.AWS_REGION || secretArn.split(":")[3],
+    region,
     secretsEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL,
     credentials: {
       accessKeyId: env.AWS_ACCESS_KEY_ID,
@@ -190,7 +195,7 @@ export function signRequest({ url, region, service, target, body, credentials, n
 /** Secrets Manager GetSecretValue, signed with the function's own credentials. */
 export async function readSecret(settings) {
   const url = settings.secretsEndpoint || `https://secretsmanager.${settings.region}.amazonaws.com/`;
-  const body = JSON.stringify({ SecretId: settings.secretArn });
+  const body = JSON.stringify({ SecretId: settings.secretId });
   const headers = signRequest({
     url,
     region: settings.region,
@@ -203,12 +208,12 @@ export async function readSecret(settings) {
   try {
     response = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (cause) {
-    throw new DeliveryError(`reading the notification secret ${settings.secretArn}: ${cause.message}`);
+    throw new DeliveryError(`reading the notification secret ${settings.secretId}: ${cause.message}`);
   }
   const text = await response.text();
   if (!response.ok) {
     // Secrets Manager error bodies carry a type and a message, never the secret value.
-    throw new DeliveryError(`reading the notification secret ${settings.secretArn}: HTTP ${response.status} ${text.slice(0, 200)}`);
+    throw new DeliveryError(`reading the notification secret ${settings.secretId}: HTTP ${response.status} ${text.slice(0, 200)}`);
   }
   let value;
   try {
@@ -217,7 +222,7 @@ export async function readSecret(settings) {
     value = undefined;
   }
   if (typeof value !== "string" || value.trim() === "") {
-    throw new DeliveryError(`the notification secret ${settings.secretArn} has no SecretString`);
+    throw new DeliveryError(`the notification secret ${settings.secretId} has no SecretString`);
   }
   return value.trim();
 }
@@ -247,7 +252,7 @@ export function buildRequest(settings, payload, secret) {
     };
   }
   if (!/^https?:\/\//.test(secret)) {
-    throw new ConfigurationError(`the notification secret ${settings.secretArn} must hold the webhook URL (http or https)`);
+    throw new ConfigurationError(`the notification secret ${settings.secretId} must hold the webhook URL (http or https)`);
   }
   return {
     url: secret,

@@ -203,6 +203,8 @@ fn read_json_module_file(path: &Path, declarations: &mut Declarations, report: &
                     }
                 }
             }
+            // Terraform's JSON comment key.
+            "//" => {}
             "variable" => {
                 for name in content.as_object().into_iter().flatten().map(|(k, _)| k) {
                     declarations.variables.insert(name.clone());

@@ -65,7 +65,7 @@ beforeEach(() => {
 function env(overrides = {}) {
   return {
     NOTIFY_TARGET: "github-status",
-    NOTIFY_SECRET_ARN: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:dev/notify-AbCdEf",
+    NOTIFY_SECRET_ID: "dev/db-migrate/notify",
     NOTIFY_CONTEXT: "db-migrate/dev",
     GITHUB_REPOSITORY: "example-org/infra-monorepo",
     GITHUB_API_URL: `${base}/github`,
@@ -121,7 +121,7 @@ describe("github-status target", () => {
   test("the secret is read with a signed Secrets Manager request", async () => {
     await notify(success, env(), recorder());
     const call = received.find((r) => r.url === "/secretsmanager/");
-    assert.equal(JSON.parse(call.body).SecretId, env().NOTIFY_SECRET_ARN);
+    assert.equal(JSON.parse(call.body).SecretId, "dev/db-migrate/notify");
     assert.match(call.headers.authorization, /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/ap-northeast-1\/secretsmanager\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]{64}$/);
     assert.equal(call.headers["x-amz-security-token"], "session-token");
   });
@@ -181,6 +181,29 @@ describe("webhook target", () => {
     });
     assert.equal(received.filter((r) => r.url.startsWith("/hooks/")).length, 0);
   });
+});
+
+test("the state machine's payload (with its extra fields) is accepted as it is generated", async () => {
+  // The fields NotifyFailure sends in generated/sfn/migrate.asl.json.
+  const payload = {
+    status: "FAILED",
+    environment: "dev",
+    execution: EXECUTION,
+    state_machine: "dev-db-migrate",
+    image: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/dev/db-migrate@sha256:" + "a".repeat(64),
+    git_sha: SHA,
+    error: "Migration.NonZeroExit",
+    cause: "The migration container exited with code 1",
+  };
+  await notify(payload, env(), recorder());
+  const body = JSON.parse(received.find((r) => r.url.startsWith("/github/")).body);
+  assert.equal(body.state, "failure");
+  assert.match(body.description, /Migration\.NonZeroExit$/);
+
+  secretValue = `${base}/hooks/T000/B000/PLANTEDwebhookSECRET`;
+  await notify({ ...payload, status: "SUCCEEDED", git_sha: null, error: null, cause: null }, env({ NOTIFY_TARGET: "webhook" }), recorder());
+  const hook = JSON.parse(received.filter((r) => r.url.startsWith("/hooks/")).at(-1).body);
+  assert.equal(hook.text, "db-migrate/dev: migration succeeded");
 });
 
 describe("bad input fails loudly", () => {
