@@ -614,4 +614,117 @@ mod checker {
             "{problems}"
         );
     }
+
+    #[test]
+    fn a_backend_with_inline_settings_is_reported() {
+        let problems = problems_after(|env| {
+            let path = env.join("terraform.tf");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace(
+                "backend \"s3\" {}",
+                "backend \"s3\" {\n    bucket = \"typed-twice\"\n  }",
+            );
+            std::fs::write(&path, text).unwrap();
+        });
+        assert!(
+            problems.contains("backend \"s3\" must be empty"),
+            "{problems}"
+        );
+    }
+}
+
+/// The names Terraform gives resources (evaluated from the `.tf` files with the generated locals)
+/// are the names the generated policies grant access to: a log group renamed on one side only
+/// would otherwise surface as an AccessDenied at apply or at run time.
+#[test]
+fn terraform_names_match_the_generated_policies() {
+    for env_dir in environment_dirs() {
+        let locals: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(env_dir.join(consistency::GENERATED_LOCALS_FILE)).unwrap(),
+        )
+        .unwrap();
+        let xtask = locals["locals"]["xtask"].clone();
+        let mut context = hcl::eval::Context::new();
+        let local: hcl::Value =
+            serde_json::from_value(serde_json::json!({ "xtask": xtask })).unwrap();
+        context.declare_var("local", local);
+
+        let name_of = |file: &str, kind: &str, label: &str, attribute: &str| -> String {
+            let body = hcl::parse(&std::fs::read_to_string(env_dir.join(file)).unwrap()).unwrap();
+            let block = body
+                .blocks()
+                .find(|b| {
+                    b.identifier() == "resource"
+                        && b.labels().first().map(|l| l.as_str()) == Some(kind)
+                        && b.labels().get(1).map(|l| l.as_str()) == Some(label)
+                })
+                .unwrap_or_else(|| panic!("{file}: no {kind}.{label}"));
+            let expr = block
+                .body()
+                .attributes()
+                .find(|a| a.key() == attribute)
+                .unwrap()
+                .expr()
+                .clone();
+            match hcl::eval::Evaluate::evaluate(&expr, &context).unwrap() {
+                hcl::Value::String(name) => name,
+                other => panic!("{kind}.{label}.{attribute} is not a string: {other:?}"),
+            }
+        };
+        let policy = |role: &str| -> String {
+            std::fs::read_to_string(env_dir.join(format!("generated/iam/{role}.policy.json")))
+                .unwrap()
+        };
+
+        let (deploy, plan) = (policy("deploy"), policy("plan"));
+        for (label, writer) in [
+            ("migration", Some("ecs-execution")),
+            ("notifier", Some("notifier")),
+            ("state_machine", None),
+        ] {
+            let name = name_of("logs.tf", "aws_cloudwatch_log_group", label, "name");
+            let arn = format!("log-group:{name}");
+            assert!(
+                deploy.contains(&format!("{arn}:*\"")),
+                "deploy cannot manage {name}"
+            );
+            assert!(
+                plan.contains(&format!("{arn}\"")),
+                "plan cannot read {name}"
+            );
+            if let Some(role) = writer {
+                assert!(
+                    policy(role).contains(&format!("{arn}:log-stream:*\"")),
+                    "{role} cannot write to {name}"
+                );
+            }
+        }
+        let family = name_of("ecs.tf", "aws_ecs_task_definition", "migration", "family");
+        assert!(policy("state-machine").contains(&format!("task-definition/{family}:*\"")));
+        let function = name_of(
+            "lambda.tf",
+            "aws_lambda_function",
+            "notifier",
+            "function_name",
+        );
+        assert!(policy("state-machine").contains(&format!("function:{function}\"")));
+        assert!(deploy.contains(&format!("function:{function}\"")));
+
+        let bucket = name_of(
+            "bootstrap/state_bucket.tf",
+            "aws_s3_bucket",
+            "state",
+            "bucket",
+        );
+        let backend = hcl::parse(
+            &std::fs::read_to_string(env_dir.join("generated/backend.tfbackend")).unwrap(),
+        )
+        .unwrap();
+        let backend_bucket = backend
+            .attributes()
+            .find(|a| a.key() == "bucket")
+            .unwrap()
+            .expr();
+        assert_eq!(backend_bucket, &hcl::Expression::String(bucket));
+    }
 }

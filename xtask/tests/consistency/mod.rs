@@ -841,6 +841,7 @@ fn check_generated_content(
 /// The root module's backend is the partial `backend "s3" {}` completed by the generated
 /// `backend.tfbackend`, which must turn on S3-native locking.
 fn check_backend(env_dir: &Path, report: &mut Report) {
+    check_partial_backend_block(env_dir, report);
     let path = env_dir.join("generated/backend.tfbackend");
     let Ok(text) = std::fs::read_to_string(&path) else {
         return; // reported as missing above
@@ -942,4 +943,46 @@ pub fn write_stand_in_generated_files(env: &Path) {
         "profiles": {"backend": "dev-terraform-backend", "deploy": "dev-terraform-deploy"}
     }}});
     std::fs::write(env.join(GENERATED_LOCALS_FILE), locals.to_string()).unwrap();
+}
+
+/// The root module declares `backend "s3" {}` and nothing else in it: every backend setting comes
+/// from the generated file, so none is written twice.
+fn check_partial_backend_block(env_dir: &Path, report: &mut Report) {
+    let mut backends = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(env_dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+    {
+        let Some(body) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| hcl::parse(&t).ok())
+        else {
+            continue; // reported by check_module
+        };
+        for terraform in body.blocks().filter(|b| b.identifier() == "terraform") {
+            for backend in terraform
+                .body()
+                .blocks()
+                .filter(|b| b.identifier() == "backend")
+            {
+                let kind = label(backend, 0).unwrap_or("").to_owned();
+                backends.push((kind, backend.body().iter().count()));
+            }
+        }
+    }
+    match backends.as_slice() {
+        [(kind, 0)] if kind == "s3" => {}
+        [(kind, _)] if kind == "s3" => report.problems.push(format!(
+            "{}: backend \"s3\" must be empty (partial): its settings come from generated/backend.tfbackend",
+            env_dir.display()
+        )),
+        other => report.problems.push(format!(
+            "{}: expected exactly one `backend \"s3\" {{}}` in the root module, found {other:?}",
+            env_dir.display()
+        )),
+    }
 }
