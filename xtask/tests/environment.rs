@@ -728,3 +728,87 @@ fn terraform_names_match_the_generated_policies() {
         assert_eq!(backend_bucket, &hcl::Expression::String(bucket));
     }
 }
+
+/// What can be checked of the image without a Docker engine: a base pinned by digest, a non-root
+/// user that is also the task definition's, installs from the committed lockfile only, and an
+/// exact prisma version shared by package.json and the lockfile.
+#[test]
+fn the_migration_image_is_pinned_and_runs_as_the_task_user() {
+    for env_dir in environment_dirs() {
+        let dockerfile = std::fs::read_to_string(env_dir.join("docker/Dockerfile")).unwrap();
+        let from = regex::Regex::new(r"(?m)^FROM (\S+)").unwrap();
+        let pinned =
+            regex::Regex::new(r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$").unwrap();
+        let bases: Vec<&str> = from
+            .captures_iter(&dockerfile)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        assert!(!bases.is_empty());
+        for base in &bases {
+            assert!(pinned.is_match(base), "FROM {base} is not pinned by digest");
+        }
+        assert!(
+            bases.windows(2).all(|w| w[0] == w[1]),
+            "both stages use the same base: {bases:?}"
+        );
+
+        let users: Vec<&str> = dockerfile
+            .lines()
+            .filter_map(|line| line.strip_prefix("USER "))
+            .collect();
+        let Some(&image_user) = users.last() else {
+            panic!("the image sets no USER")
+        };
+        assert!(
+            !["0", "root", "0:0"].contains(&image_user),
+            "the image runs as root"
+        );
+        let ecs = std::fs::read_to_string(env_dir.join("ecs.tf")).unwrap();
+        let task_user = regex::Regex::new(r#"(?m)^\s*user\s*=\s*"([^"]+)""#).unwrap();
+        let task_user = task_user.captures(&ecs).map(|c| c[1].to_owned());
+        assert_eq!(
+            task_user.as_deref(),
+            Some(image_user),
+            "the task definition runs the image's user"
+        );
+        assert!(
+            regex::Regex::new(r"readonlyRootFilesystem\s*=\s*true")
+                .unwrap()
+                .is_match(&ecs)
+        );
+
+        assert!(dockerfile.contains("COPY app/package.json app/package-lock.json"));
+        assert!(
+            dockerfile.contains("RUN npm ci "),
+            "installs from the lockfile with npm ci"
+        );
+        assert!(
+            !dockerfile.contains(".env"),
+            "no .env file goes into the image"
+        );
+        let dockerignore = std::fs::read_to_string(env_dir.join("docker/.dockerignore")).unwrap();
+        assert!(dockerignore.contains("**/.env"));
+
+        let package: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(env_dir.join("docker/app/package.json")).unwrap(),
+        )
+        .unwrap();
+        let wanted = package["dependencies"]["prisma"].as_str().unwrap();
+        assert!(
+            wanted.chars().all(|c| c.is_ascii_digit() || c == '.'),
+            "prisma is pinned exactly: {wanted}"
+        );
+        let lock: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(env_dir.join("docker/app/package-lock.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            lock["packages"][""]["dependencies"]["prisma"].as_str(),
+            Some(wanted)
+        );
+        assert_eq!(
+            lock["packages"]["node_modules/prisma"]["version"].as_str(),
+            Some(wanted)
+        );
+    }
+}
