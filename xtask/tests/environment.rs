@@ -734,11 +734,12 @@ fn terraform_names_match_the_generated_policies() {
 /// exact prisma version shared by package.json and the lockfile.
 #[test]
 fn the_migration_image_is_pinned_and_runs_as_the_task_user() {
+    let from = regex::Regex::new(r"(?m)^FROM (\S+)").unwrap();
+    let pinned = regex::Regex::new(r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$").unwrap();
+    let task_user = regex::Regex::new(r#"(?m)^\s*user\s*=\s*"([^"]+)""#).unwrap();
+    let read_only = regex::Regex::new(r"readonlyRootFilesystem\s*=\s*true").unwrap();
     for env_dir in environment_dirs() {
         let dockerfile = std::fs::read_to_string(env_dir.join("docker/Dockerfile")).unwrap();
-        let from = regex::Regex::new(r"(?m)^FROM (\S+)").unwrap();
-        let pinned =
-            regex::Regex::new(r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$").unwrap();
         let bases: Vec<&str> = from
             .captures_iter(&dockerfile)
             .map(|c| c.get(1).unwrap().as_str())
@@ -764,18 +765,13 @@ fn the_migration_image_is_pinned_and_runs_as_the_task_user() {
             "the image runs as root"
         );
         let ecs = std::fs::read_to_string(env_dir.join("ecs.tf")).unwrap();
-        let task_user = regex::Regex::new(r#"(?m)^\s*user\s*=\s*"([^"]+)""#).unwrap();
         let task_user = task_user.captures(&ecs).map(|c| c[1].to_owned());
         assert_eq!(
             task_user.as_deref(),
             Some(image_user),
             "the task definition runs the image's user"
         );
-        assert!(
-            regex::Regex::new(r"readonlyRootFilesystem\s*=\s*true")
-                .unwrap()
-                .is_match(&ecs)
-        );
+        assert!(read_only.is_match(&ecs));
 
         assert!(dockerfile.contains("COPY app/package.json app/package-lock.json"));
         assert!(
