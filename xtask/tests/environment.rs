@@ -808,3 +808,100 @@ fn the_migration_image_is_pinned_and_runs_as_the_task_user() {
         );
     }
 }
+
+/// Every check skipped in environments/.checkov.yaml is explained in environments/README.md.
+#[test]
+fn every_skipped_checkov_check_is_documented() {
+    let config = std::fs::read_to_string(repo_root().join("environments/.checkov.yaml")).unwrap();
+    let config: serde_json::Value = serde_saphyr::from_str(&config).unwrap();
+    let skipped: Vec<&str> = config["skip-check"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    assert!(!skipped.is_empty());
+    let readme = std::fs::read_to_string(repo_root().join("environments/README.md")).unwrap();
+    let table_rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| CKV")).collect();
+    for id in &skipped {
+        assert!(
+            table_rows.iter().any(|row| row.contains(id)),
+            "{id} is skipped in .checkov.yaml but not explained in environments/README.md"
+        );
+    }
+    for row in table_rows {
+        let ids = row.split('|').nth(1).unwrap();
+        for id in ids.split(',').map(str::trim) {
+            assert!(
+                skipped.contains(&id),
+                "README explains {id}, which .checkov.yaml does not skip"
+            );
+        }
+    }
+}
+
+fn find_checkov() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHECKOV") {
+        return Some(PathBuf::from(path));
+    }
+    let venv = support::ci_tools_dir().join("venv/bin/checkov");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    which("checkov").or_else(|| missing("checkov (PyPI checkov)").map(|n| match n {}))
+}
+
+/// checkov finds nothing beyond the documented skips.
+#[test]
+fn checkov_passes_with_the_documented_skips() {
+    let Some(checkov) = find_checkov() else {
+        return;
+    };
+    let output = Command::new(checkov)
+        .args([
+            "-d",
+            ".",
+            "--config-file",
+            ".checkov.yaml",
+            "--skip-download",
+            "-o",
+            "json",
+        ])
+        .current_dir(repo_root().join("environments"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reports: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let reports = match reports {
+        serde_json::Value::Array(reports) => reports,
+        single => vec![single],
+    };
+    let kinds: Vec<&str> = reports
+        .iter()
+        .filter_map(|r| r["check_type"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"terraform") && kinds.contains(&"dockerfile"),
+        "{kinds:?}"
+    );
+    for report in &reports {
+        let summary = &report["summary"];
+        let failed: Vec<String> = report["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| format!("{} {} ({})", c["check_id"], c["resource"], c["file_path"]))
+            .collect();
+        assert_eq!(
+            summary["failed"], 0,
+            "{}: {failed:#?}",
+            report["check_type"]
+        );
+        assert_eq!(summary["parsing_errors"], 0, "{}", report["check_type"]);
+    }
+}
