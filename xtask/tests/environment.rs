@@ -905,3 +905,44 @@ fn checkov_passes_with_the_documented_skips() {
         assert_eq!(summary["parsing_errors"], 0, "{}", report["check_type"]);
     }
 }
+
+/// The generated state machine sends the notifier what index.js requires: the status, the
+/// execution, the commit (for a commit status) and, on failure, the error and its cause.
+#[test]
+fn the_state_machine_sends_the_notifier_what_it_requires() {
+    for env_dir in environment_dirs() {
+        let asl: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(env_dir.join("generated/sfn/migrate.asl.json")).unwrap(),
+        )
+        .unwrap();
+        let locals: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(env_dir.join(consistency::GENERATED_LOCALS_FILE)).unwrap(),
+        )
+        .unwrap();
+        let function = locals["locals"]["xtask"]["notifier_function"]
+            .as_str()
+            .unwrap();
+        for (state, status, required) in [
+            ("NotifySuccess", "SUCCEEDED", &["execution", "git_sha"][..]),
+            (
+                "NotifyFailure",
+                "FAILED",
+                &["execution", "git_sha", "error", "cause"][..],
+            ),
+        ] {
+            let arguments = &asl["States"][state]["Arguments"];
+            assert!(
+                arguments["FunctionName"]
+                    .as_str()
+                    .is_some_and(|name| name.ends_with(&format!(":function:{function}"))),
+                "{state} invokes {}",
+                arguments["FunctionName"]
+            );
+            let payload = &arguments["Payload"];
+            assert_eq!(payload["status"], status, "{state}");
+            for key in required {
+                assert!(payload.get(*key).is_some(), "{state} does not send {key}");
+            }
+        }
+    }
+}
