@@ -30,12 +30,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "  1. Review {relative}/xtask.toml (subnets, secret names), then run `cargo xtask gen-workflows`"
     );
     println!("     to generate its policies, state machine, backend settings and workflows.");
-    println!("  2. Create the state bucket once: see {relative}/bootstrap/main.tf.");
+    println!(
+        "  2. As an administrator, apply {relative}/bootstrap/ (state bucket, OIDC provider, role chain);"
+    );
+    println!(
+        "     if another environment already created GitHub's OIDC provider in this account, set"
+    );
+    println!("     create_github_oidc_provider = false there.");
     println!(
         "  3. Create the GitHub environment `{}` and the external id secrets named in xtask.toml.",
         request.name
     );
-    println!("  4. If another environment already created GitHub's OIDC provider in this account,");
-    println!("     set create_github_oidc_provider = false for this one.");
+    println!("  4. See environments/README.md, \"First deployment of an environment\".");
     Ok(())
 }
