@@ -136,11 +136,13 @@ pub fn merge_sections(existing: &str, sections: &[(String, String)]) -> String {
     let mut skipping = false;
     for line in existing.lines() {
         if let Some(name) = header_name(line) {
+            // Every section, ours or not, is separated from the previous one by a blank line,
+            // which the replaced section's own trailing blank line no longer provides.
+            if !out.is_empty() && !out.ends_with("\n\n") {
+                out.push('\n');
+            }
             skipping = false;
             if let Some((_, text)) = sections.iter().find(|(n, _)| *n == name) {
-                if !out.is_empty() && !out.ends_with("\n\n") {
-                    out.push('\n');
-                }
                 out.push_str(text);
                 written.push(name);
                 skipping = true;

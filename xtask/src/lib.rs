@@ -8,10 +8,12 @@
 //! - [`generate`]: turns the configuration into those documents and writes or checks the files.
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
+pub mod aws;
 pub mod aws_profiles;
 pub mod commands;
 pub mod config;
 pub mod failure;
 pub mod generate;
+pub mod migrate;
 pub mod models;
 pub mod scaffold;

@@ -12,11 +12,20 @@ pub struct Args {
 pub enum Bench {
     /// Cold debug build of the xtask: wall and CPU time, crates in the graph, TLS/hyper/http dedup.
     Build,
+    /// Following a migration: DescribeExecution calls and end-detection delay for 5 s, 60 s and
+    /// 10 min executions (simulated clock).
+    Migrate,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(fail(
-        FailureKind::Config,
-        "`cargo xtask bench` is not implemented yet",
-    ))
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.which {
+        Bench::Build => Err(fail(
+            FailureKind::Config,
+            "`cargo xtask bench build` is not implemented yet",
+        )),
+        Bench::Migrate => {
+            print!("{}", crate::migrate::bench::run()?);
+            Ok(())
+        }
+    }
 }

@@ -551,6 +551,17 @@ fn permission_policy(
                 &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
                 star(),
             ),
+            // Registering a revision copies the family's tags, which is a tagging action.
+            Statement::allow(
+                "TagTheRegisteredRevision",
+                &["ecs:TagResource"],
+                vec![arns.task_definitions()],
+            )
+            .when(
+                ConditionOperator::StringEquals,
+                "ecs:CreateAction",
+                strings(&["RegisterTaskDefinition"]),
+            ),
             pass_task_roles(arns),
             Statement::allow(
                 "StartTheMigration",
@@ -592,6 +603,17 @@ fn permission_policy(
                 "FollowTheMigrationTask",
                 &["ecs:StopTask", "ecs:DescribeTasks"],
                 vec![arns.tasks()],
+            ),
+            // `PropagateTags` tags the task it starts, which is a tagging action.
+            Statement::allow(
+                "TagTheStartedTask",
+                &["ecs:TagResource"],
+                vec![arns.tasks()],
+            )
+            .when(
+                ConditionOperator::StringEquals,
+                "ecs:CreateAction",
+                strings(&["RunTask"]),
             ),
             Statement::allow(
                 "ManagedRuleForRunTaskSync",

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use super::GeneratedFile;
 use super::iam::Arns;
-use crate::config::Environment;
+use std::time::Duration;
+
+use crate::config::{Environment, MigrationSettings};
 use crate::models::state_machine::{
     Catcher, ChoiceRule, ChoiceState, FailState, JitterStrategy, QueryLanguage, Retrier, State,
     StateMachine, SucceedState, TaskState, Transition,
@@ -75,10 +77,24 @@ fn notify(comment: &str, arguments: Value, next: &str) -> State {
     }))
 }
 
+/// Time the notifications may take after the task, on top of `migration.timeout`.
+const NOTIFICATION_ALLOWANCE: Duration = Duration::from_secs(300);
+
+/// How long an execution may run in all: the task's own limit (`migration.timeout`) plus the
+/// notifications. `cargo xtask migrate` follows a little longer than this by default, so the
+/// state machine, not our patience, decides how a slow migration ends.
+pub fn execution_timeout(migration: &MigrationSettings) -> Duration {
+    migration.timeout.0.saturating_add(NOTIFICATION_ALLOWANCE)
+}
+
+fn seconds(duration: Duration) -> u32 {
+    u32::try_from(duration.as_secs()).unwrap_or(u32::MAX)
+}
+
 pub fn definition(environment: &Environment) -> StateMachine {
     let arns = Arns::new(environment);
     let migration = &environment.settings.migration;
-    let timeout = u32::try_from(migration.timeout.0.as_secs()).unwrap_or(u32::MAX);
+    let timeout = seconds(migration.timeout.0);
     let mut security_groups = vec![SECURITY_GROUP_PLACEHOLDER.to_owned()];
     security_groups.extend(migration.security_groups.iter().cloned());
 
@@ -212,8 +228,7 @@ pub fn definition(environment: &Environment) -> StateMachine {
         ),
         query_language: QueryLanguage::Jsonata,
         start_at: "RunMigration".to_owned(),
-        // The task's own limit plus time for the notifications.
-        timeout_seconds: timeout.saturating_add(300),
+        timeout_seconds: seconds(execution_timeout(migration)),
         states,
     }
 }
