@@ -15,6 +15,8 @@ pub enum Bench {
     /// Following a migration: DescribeExecution calls and end-detection delay for 5 s, 60 s and
     /// 10 min executions (simulated clock).
     Migrate,
+    /// Compress a 50,000-line diff into a 32,000-token review budget: wall time and accounting error.
+    Review,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -27,5 +29,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             print!("{}", crate::migrate::bench::run()?);
             Ok(())
         }
+        Bench::Review => crate::review::bench::run(),
     }
 }

@@ -1,0 +1,109 @@
+//! SigV4 for Amazon Bedrock's Converse API: the ambient AWS credentials (environment, profile,
+//! web identity in CI) from aws-config, and a signer for one request.
+//!
+//! The SDK configuration (HTTPS client, default credential chain) comes from [`crate::aws`]; the
+//! signing is done here rather than through `aws::SignedJsonClient::send_signed` because the LLM
+//! client owns the request: its timeout, retries, `Retry-After` and error wording.
+
+use std::time::SystemTime;
+
+use anyhow::Context;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+
+use crate::failure::{Classify, FailureKind, fail};
+
+/// The signing name of Bedrock's runtime endpoints.
+pub const SIGNING_NAME: &str = "bedrock";
+
+/// Resolves credentials the way the AWS CLI does (env, profile, SSO, web identity, IMDS).
+pub async fn load_credentials(region: &str) -> anyhow::Result<Credentials> {
+    let (config, _source) = crate::aws::load_sdk_config(region, None).await;
+    let provider = config.credentials_provider().ok_or_else(|| {
+        fail(
+            FailureKind::Environment,
+            "no AWS credentials provider is configured for Amazon Bedrock; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run in a job that assumed a role",
+        )
+    })?;
+    provider
+        .provide_credentials()
+        .await
+        .context("loading AWS credentials for Amazon Bedrock (check AWS_PROFILE, the role the job assumed, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+        .classify(FailureKind::Environment)
+}
+
+/// The headers (`authorization`, `x-amz-date`, `x-amz-security-token`) that sign a request.
+pub fn sign_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(SIGNING_NAME)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .context("building the SigV4 signing parameters")
+        .classify(FailureKind::Environment)?
+        .into();
+    let request = SignableRequest::new(
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
+    )
+    .context("preparing the Bedrock request for SigV4 signing")
+    .classify(FailureKind::Config)?;
+    let (instructions, _signature) = sign(request, &params)
+        .context("signing the Bedrock request (SigV4)")
+        .classify(FailureKind::Environment)?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_with_the_bedrock_scope() {
+        let credentials =
+            Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
+        let headers = sign_request(
+            "POST",
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3%3A0/converse",
+            &[("content-type", "application/json")],
+            b"{}",
+            &credentials,
+            "us-east-1",
+            SystemTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        let auth = headers
+            .iter()
+            .find(|(name, _)| name == "authorization")
+            .unwrap();
+        assert!(
+            auth.1.contains("/us-east-1/bedrock/aws4_request"),
+            "{}",
+            auth.1
+        );
+        assert!(
+            headers
+                .iter()
+                .any(|(name, value)| name == "x-amz-security-token" && value == "token")
+        );
+    }
+}

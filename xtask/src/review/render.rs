@@ -1,0 +1,513 @@
+//! Markdown for the pull request: the description section of the PR body, the review comment,
+//! the suggestions comment and its inline suggestions, the coverage footer, the labels. Pure.
+
+use std::fmt::Write as _;
+
+use super::compress::{Compression, FileReport, Inclusion, LeftOut};
+use super::findings::{Description, Review, Suggestion};
+use super::headings::Headings;
+use super::redact::Redaction;
+
+/// Hidden markers: a re-run finds its own comment by these and edits it in place.
+pub const DESCRIBE_START: &str = "<!-- xtask-review:describe:start -->";
+pub const DESCRIBE_END: &str = "<!-- xtask-review:describe:end -->";
+pub const REVIEW_MARKER: &str = "<!-- xtask-review:review -->";
+pub const IMPROVE_MARKER: &str = "<!-- xtask-review:improve -->";
+/// Inline suggestions carry `<!-- xtask-review:suggestion:<id> -->` so a re-run does not post the
+/// same suggestion twice.
+pub const SUGGESTION_MARKER_PREFIX: &str = "<!-- xtask-review:suggestion:";
+
+pub const LABEL_SECURITY: &str = "possible security concern";
+
+/// Where links point and who wrote the text.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// `https://github.com/owner/repo` when reviewing a pull request.
+    pub repo_url: Option<String>,
+    pub head_sha: String,
+}
+
+impl Links {
+    fn lines(&self, file: &str, start: u32, end: u32) -> String {
+        let range = if start == end {
+            format!("{start}")
+        } else {
+            format!("{start}-{end}")
+        };
+        match &self.repo_url {
+            Some(url) => {
+                let anchor = if start == end {
+                    format!("L{start}")
+                } else {
+                    format!("L{start}-L{end}")
+                };
+                format!(
+                    "[{file} [{range}]]({url}/blob/{}/{file}#{anchor})",
+                    self.head_sha
+                )
+            }
+            None => format!("`{file}` [{range}]"),
+        }
+    }
+}
+
+/// What every comment ends with.
+#[derive(Debug, Clone, Default)]
+pub struct Footer {
+    pub coverage: String,
+    /// Items the validation dropped.
+    pub dropped: Vec<String>,
+    pub truncated: bool,
+    pub provider: String,
+    pub model: String,
+}
+
+fn cell(text: &str) -> String {
+    text.trim()
+        .replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace('\n', "<br>")
+}
+
+fn footer(out: &mut String, footer: &Footer, headings: &Headings) {
+    if footer.truncated {
+        let _ = writeln!(out, "\n> {}", headings.get("truncated"));
+    }
+    if !footer.dropped.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} ({})</summary>\n",
+            headings.get("dropped"),
+            footer.dropped.len()
+        );
+        for why in &footer.dropped {
+            let _ = writeln!(out, "- {}", cell(why));
+        }
+        out.push_str("\n</details>\n");
+    }
+    out.push('\n');
+    out.push_str(&footer.coverage);
+    let _ = writeln!(
+        out,
+        "\n<sub>{}</sub>",
+        headings.fill(
+            "generated_by",
+            &[
+                ("provider", footer.provider.clone()),
+                ("model", footer.model.clone())
+            ]
+        )
+    );
+}
+
+/// The "review coverage" footer: what was sent, what was left out and why, what was redacted.
+pub fn coverage(
+    compression: &Compression,
+    redactions: &[Redaction],
+    headings: &Headings,
+) -> String {
+    let files_total = compression.files.len();
+    let files_in = compression
+        .files
+        .iter()
+        .filter(|file| !matches!(file.inclusion, Inclusion::Left(_)))
+        .count();
+    let (lines_in, lines_total) = compression.lines_covered();
+    let calls = compression
+        .chunks
+        .iter()
+        .filter(|chunk| chunk.tokens > 0)
+        .count()
+        .max(1);
+    let mut out = format!(
+        "<details><summary>{}</summary>\n\n",
+        headings.get("coverage")
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        headings.fill(
+            "coverage_summary",
+            &[
+                ("files_in", files_in.to_string()),
+                ("files_total", files_total.to_string()),
+                ("lines_in", lines_in.to_string()),
+                ("lines_total", lines_total.to_string()),
+                ("calls", calls.to_string()),
+            ]
+        )
+    );
+    if compression.context_trimmed {
+        let _ = writeln!(out, "\n{}", headings.get("coverage_context"));
+    }
+    let partial: Vec<&FileReport> = compression
+        .files
+        .iter()
+        .filter(|file| matches!(file.inclusion, Inclusion::Partial { .. }))
+        .collect();
+    let left: Vec<(&FileReport, LeftOut)> = compression.left_out().collect();
+    if !left.is_empty() || !partial.is_empty() {
+        let _ = writeln!(out, "\n{}:", headings.get("left_out"));
+        for file in partial {
+            if let Inclusion::Partial { hunks, of } = file.inclusion {
+                let _ = writeln!(
+                    out,
+                    "- `{}`: {}",
+                    file.path,
+                    headings.fill(
+                        "partial",
+                        &[("hunks", hunks.to_string()), ("of", of.to_string())]
+                    )
+                );
+            }
+        }
+        for (file, reason) in left {
+            let _ = writeln!(
+                out,
+                "- `{}`: {}",
+                file.path,
+                headings.get(reason_key(reason))
+            );
+        }
+    }
+    if !redactions.is_empty() {
+        let _ = writeln!(out, "\n{}:", headings.get("redactions"));
+        for redaction in redactions {
+            let _ = writeln!(out, "- {} ({})", redaction.location, redaction.kind);
+        }
+    }
+    out.push_str("\n</details>\n");
+    out
+}
+
+pub fn reason_key(reason: LeftOut) -> &'static str {
+    match reason {
+        LeftOut::LockFile => "reason_lock",
+        LeftOut::Binary => "reason_binary",
+        LeftOut::Generated => "reason_generated",
+        LeftOut::Deleted => "reason_deleted",
+        LeftOut::NoPatch => "reason_no_patch",
+        LeftOut::OverBudget => "reason_over_budget",
+    }
+}
+
+/// The section written into the PR body between [`DESCRIBE_START`] and [`DESCRIBE_END`].
+pub fn description(
+    described: &Description,
+    files: &[FileReport],
+    headings: &Headings,
+    footer_info: &Footer,
+) -> String {
+    let mut out = format!(
+        "{DESCRIBE_START}\n## {}\n\n",
+        headings.get("describe_title")
+    );
+    if !described.types.is_empty() {
+        let _ = writeln!(
+            out,
+            "**{}**: {}\n",
+            headings.get("type"),
+            described.types.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "**{}**\n\n{}\n",
+        headings.get("description"),
+        described.description.trim()
+    );
+    let _ = writeln!(
+        out,
+        "<details><summary>{}</summary>\n\n| {} | {} | {} |\n| --- | --- | --- |",
+        headings.get("walkthrough"),
+        headings.get("file"),
+        headings.get("change"),
+        headings.get("lines")
+    );
+    for file in files {
+        let title = described
+            .walkthrough
+            .iter()
+            .find(|entry| entry.file == file.path)
+            .map_or(String::new(), |entry| cell(&entry.change_title));
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | +{}/-{} |",
+            cell(&file.path),
+            title,
+            file.additions,
+            file.deletions
+        );
+    }
+    out.push_str("\n</details>\n");
+    footer(&mut out, footer_info, headings);
+    out.push_str(DESCRIBE_END);
+    out
+}
+
+/// The PR body with our section replaced or appended; the author's text is kept as written.
+pub fn update_body(body: &str, section: &str) -> String {
+    if let (Some(start), Some(end)) = (body.find(DESCRIBE_START), body.find(DESCRIBE_END))
+        && start < end
+    {
+        let mut out = String::with_capacity(body.len() + section.len());
+        out.push_str(&body[..start]);
+        out.push_str(section);
+        out.push_str(&body[end + DESCRIBE_END.len()..]);
+        return out;
+    }
+    let author = body.trim_end();
+    if author.is_empty() {
+        section.to_owned()
+    } else {
+        format!("{author}\n\n{section}")
+    }
+}
+
+pub fn review(
+    reviewed: &Review,
+    links: &Links,
+    headings: &Headings,
+    footer_info: &Footer,
+) -> String {
+    let mut out = format!("{REVIEW_MARKER}\n## {}\n\n", headings.get("review_title"));
+    let effort = usize::from(reviewed.effort.min(5));
+    let _ = writeln!(
+        out,
+        "**{}**: {} {}/5\n",
+        headings.get("effort"),
+        "\u{1f535}".repeat(effort) + &"\u{26aa}".repeat(5 - effort),
+        reviewed.effort
+    );
+    let tests = if reviewed.tests_present {
+        headings.get("tests_yes")
+    } else {
+        headings.get("tests_no")
+    };
+    let _ = writeln!(out, "**{}**: {tests}\n", headings.get("tests"));
+    let security = if reviewed.security_concerns.is_empty() {
+        headings.get("security_none").to_owned()
+    } else {
+        reviewed.security_concerns.clone()
+    };
+    let _ = writeln!(out, "**{}**: {security}\n", headings.get("security"));
+    let _ = writeln!(out, "### {}\n", headings.get("key_issues"));
+    if reviewed.key_issues.is_empty() {
+        let _ = writeln!(out, "{}", headings.get("key_issues_none"));
+    }
+    for issue in &reviewed.key_issues {
+        let _ = writeln!(
+            out,
+            "- **{}** ({})\n  {}",
+            issue.title.trim(),
+            links.lines(&issue.file, issue.start_line, issue.end_line),
+            issue.issue.trim().replace('\n', "\n  ")
+        );
+    }
+    footer(&mut out, footer_info, headings);
+    out
+}
+
+/// A suggestion with whether its lines lie inside one diff hunk.
+#[derive(Debug, Clone)]
+pub struct PlacedSuggestion {
+    pub suggestion: Suggestion,
+    pub committable: bool,
+}
+
+/// The stable id of a suggestion, for its hidden marker.
+pub fn suggestion_id(suggestion: &Suggestion) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(suggestion.file.as_bytes());
+    hasher.update(suggestion.start_line.to_le_bytes());
+    hasher.update(suggestion.end_line.to_le_bytes());
+    hasher.update(suggestion.improved_code.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The body of an inline review comment: a committable ```suggestion block. Only for suggestions
+/// whose lines lie in a hunk (see `FileDiff::lines_in_one_hunk`).
+pub fn inline_suggestion(suggestion: &Suggestion) -> String {
+    let fence = fence_for(&suggestion.improved_code);
+    format!(
+        "{SUGGESTION_MARKER_PREFIX}{} -->\n**{}** ({}/10): {}\n\n{fence}suggestion\n{}\n{fence}\n",
+        suggestion_id(suggestion),
+        suggestion.label.as_str(),
+        suggestion.score,
+        suggestion.summary.trim(),
+        suggestion.improved_code.trim_end_matches('\n'),
+    )
+}
+
+/// A code fence longer than any backtick run in the code.
+fn fence_for(code: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for ch in code.chars() {
+        if ch == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+pub fn improve(
+    placed: &[PlacedSuggestion],
+    links: &Links,
+    headings: &Headings,
+    footer_info: &Footer,
+) -> String {
+    let mut out = format!("{IMPROVE_MARKER}\n## {}\n\n", headings.get("improve_title"));
+    if placed.is_empty() {
+        let _ = writeln!(out, "{}", headings.get("no_suggestions"));
+    } else {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |\n| --- | --- | --- |",
+            headings.get("label"),
+            headings.get("suggestion"),
+            headings.get("score")
+        );
+        for item in placed {
+            let suggestion = &item.suggestion;
+            let location =
+                links.lines(&suggestion.file, suggestion.start_line, suggestion.end_line);
+            let detail = if item.committable {
+                format!("<br><sub>{}</sub>", headings.get("committable"))
+            } else {
+                let mut diff = String::new();
+                for line in suggestion.existing_code.lines() {
+                    let _ = writeln!(diff, "-{line}");
+                }
+                for line in suggestion.improved_code.lines() {
+                    let _ = writeln!(diff, "+{line}");
+                }
+                format!(
+                    "<br><sub>{}</sub><details><summary>diff</summary><pre>{}</pre></details>",
+                    headings.get("not_committable"),
+                    html_escape(&diff).replace('\n', "<br>")
+                )
+            };
+            let _ = writeln!(
+                out,
+                "| {} | **{}**<br>{location}{detail} | {} |",
+                suggestion.label.as_str(),
+                cell(&suggestion.summary),
+                suggestion.score
+            );
+        }
+    }
+    footer(&mut out, footer_info, headings);
+    out
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "&#124;")
+}
+
+/// Labels the review sets: `Review effort N/5`, and the security label when there is a concern.
+pub fn labels(reviewed: &Review) -> Vec<String> {
+    let mut labels = Vec::new();
+    if (1..=5).contains(&reviewed.effort) {
+        labels.push(format!("Review effort {}/5", reviewed.effort));
+    }
+    if !reviewed.security_concerns.is_empty() {
+        labels.push(LABEL_SECURITY.to_owned());
+    }
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_section_is_replaced_and_author_text_kept() {
+        let section = format!("{DESCRIBE_START}\nnew\n{DESCRIBE_END}");
+        let first = update_body("Author text\n", &section);
+        assert_eq!(first, format!("Author text\n\n{section}"));
+        let edited = first.replace("Author text", "Author text, edited");
+        let second = update_body(&edited, &format!("{DESCRIBE_START}\nnewer\n{DESCRIBE_END}"));
+        assert!(second.starts_with("Author text, edited\n\n"));
+        assert_eq!(second.matches(DESCRIBE_START).count(), 1);
+        assert!(second.contains("newer") && !second.contains("\nnew\n"));
+    }
+
+    use crate::review::findings::{KeyIssue, Label};
+
+    fn suggestion(start: u32, end: u32) -> Suggestion {
+        Suggestion {
+            file: "main.tf".to_owned(),
+            start_line: start,
+            end_line: end,
+            label: Label::Security,
+            score: 8,
+            summary: "Block public ACLs".to_owned(),
+            existing_code: "  acl = \"public-read\"".to_owned(),
+            improved_code: "  acl = \"private\"".to_owned(),
+        }
+    }
+
+    #[test]
+    fn review_and_suggestions_in_japanese() {
+        let headings = Headings::for_language("ja-JP").unwrap();
+        let links = Links {
+            repo_url: Some("https://github.com/acme/infra".to_owned()),
+            head_sha: "abc".to_owned(),
+        };
+        let footer = Footer {
+            coverage: "<details><summary>レビュー範囲</summary>\n</details>\n".to_owned(),
+            dropped: vec!["key issue 2: file `x.tf` is not part of the diff sent".to_owned()],
+            truncated: false,
+            provider: "OpenAI".to_owned(),
+            model: "gpt-4.1-mini".to_owned(),
+        };
+        let reviewed = Review {
+            effort: 2,
+            tests_present: false,
+            security_concerns: "バケットが公開されています。".to_owned(),
+            key_issues: vec![KeyIssue {
+                file: "main.tf".to_owned(),
+                start_line: 3,
+                end_line: 4,
+                title: "公開 ACL".to_owned(),
+                issue: "public-read は不要です。".to_owned(),
+            }],
+        };
+        assert_eq!(labels(&reviewed), ["Review effort 2/5", LABEL_SECURITY]);
+        let placed = [
+            PlacedSuggestion {
+                suggestion: suggestion(3, 3),
+                committable: true,
+            },
+            PlacedSuggestion {
+                suggestion: suggestion(40, 41),
+                committable: false,
+            },
+        ];
+        insta::assert_snapshot!(format!(
+            "{}\n---\n{}\n---\n{}",
+            review(&reviewed, &links, &headings, &footer),
+            improve(&placed, &links, &headings, &footer),
+            inline_suggestion(&placed[0].suggestion)
+        ));
+    }
+
+    #[test]
+    fn fences_outgrow_backticks_in_code() {
+        assert_eq!(fence_for("let s = \"```\";"), "````");
+        assert_eq!(fence_for("x"), "```");
+    }
+}

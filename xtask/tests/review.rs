@@ -1,0 +1,993 @@
+//! `cargo xtask review` end to end: the real binary against wiremock servers speaking GitHub's REST
+//! API and the OpenAI, Azure OpenAI and Bedrock Converse shapes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, path_regex, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// Secrets planted in the diff (added, removed and context lines) and in the PR's title and body.
+const SECRETS: &[&str] = &[
+    "AKIAZ7QWERTYUIOP1234",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngXyZ0123456",
+    "sk-proj-Q1w2E3r4T5y6U7i8O9p0AsDfGhJkLzXcVbNm",
+    "sk-ant-api03-Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0LXVzZXItMDEifQ.c2lnbmF0dXJlLXZhbHVlLWZvci10ZXN0",
+    "Pg5ecr3tPassw0rd9",
+    "Zx81kP0qLm2vNb7Q",
+    "MIIEowIBAAKCAQEAplantedprivatekeymaterial",
+];
+
+const PR_TITLE: &str = "Add the audit bucket (token ghp_R4nd0mT0k3nV4lu3F0rT3st1ngXyZ0123456)";
+const PR_BODY: &str =
+    "Adds a bucket.\n\nLocal test DB: postgres://admin:Pg5ecr3tPassw0rd9@localhost/app\n";
+
+fn patch_main_tf() -> String {
+    [
+        "@@ -1,6 +1,10 @@ terraform {",
+        " resource \"aws_s3_bucket\" \"logs\" {",
+        "   bucket = \"acme-logs\"",
+        "+  # key AKIAZ7QWERTYUIOP1234",
+        "+  # aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        " }",
+        "-# old sk-proj-Q1w2E3r4T5y6U7i8O9p0AsDfGhJkLzXcVbNm",
+        "+resource \"aws_s3_bucket\" \"audit\" {",
+        "+  bucket = \"acme-audit\"",
+        "+}",
+        " ",
+        " # sk-ant-api03-Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0",
+    ]
+    .join("\n")
+}
+
+fn patch_app() -> String {
+    [
+        "@@ -10,3 +10,8 @@ fn connect()",
+        "     let url = env(\"DATABASE_URL\");",
+        "+    let jwt = \"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0LXVzZXItMDEifQ.c2lnbmF0dXJlLXZhbHVlLWZvci10ZXN0\";",
+        "+    let db_password = \"Zx81kP0qLm2vNb7Q\";",
+        "+    let key = \"-----BEGIN RSA PRIVATE KEY-----",
+        "+MIIEowIBAAKCAQEAplantedprivatekeymaterial",
+        "+-----END RSA PRIVATE KEY-----\";",
+        "     connect(url)",
+        " }",
+    ]
+    .join("\n")
+}
+
+fn pr_files() -> Value {
+    json!([
+        {"filename": "environments/dev/main.tf", "status": "modified", "additions": 5, "deletions": 1, "patch": patch_main_tf()},
+        {"filename": "app/src/db.rs", "status": "modified", "additions": 5, "deletions": 0, "patch": patch_app()},
+        {"filename": "Cargo.lock", "status": "modified", "additions": 10, "deletions": 2, "patch": "@@ -1 +1 @@\n-a\n+b"},
+        {"filename": "docs/logo.png", "status": "added", "additions": 0, "deletions": 0},
+        {"filename": "old/notes.md", "status": "removed", "additions": 0, "deletions": 3, "patch": "@@ -1,3 +0,0 @@\n-a\n-b\n-c"}
+    ])
+}
+
+/// A stateful stand-in for the parts of GitHub the review uses.
+#[derive(Default)]
+struct GitHubState {
+    body: String,
+    comments: Vec<(u64, String)>,
+    labels: Vec<String>,
+    review_comments: Vec<(u64, String)>,
+    next_id: u64,
+    reviews_created: usize,
+    forbid_writes: bool,
+}
+
+async fn github_server(state: Arc<Mutex<GitHubState>>) -> MockServer {
+    let server = MockServer::start().await;
+    let forbidden = || {
+        ResponseTemplate::new(403)
+            .set_body_json(json!({"message": "Resource not accessible by integration"}))
+    };
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7"))
+        .respond_with(move |_: &Request| {
+            let state = s.lock().unwrap();
+            ResponseTemplate::new(200).set_body_json(json!({
+                "number": 7, "title": PR_TITLE, "body": state.body,
+                "head": {"sha": "abc123", "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
+            }))
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/infra/pulls/7"))
+        .respond_with(move |request: &Request| {
+            let mut state = s.lock().unwrap();
+            if state.forbid_writes {
+                return forbidden();
+            }
+            let body: Value = request.body_json().unwrap();
+            state.body = body["body"].as_str().unwrap().to_owned();
+            ResponseTemplate::new(200).set_body_json(json!({"number": 7}))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7/files"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pr_files()))
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(move |_: &Request| {
+            let state = s.lock().unwrap();
+            let list: Vec<Value> = state
+                .comments
+                .iter()
+                .map(|(id, body)| json!({"id": id, "body": body}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(list)
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(move |request: &Request| {
+            let mut state = s.lock().unwrap();
+            if state.forbid_writes {
+                return forbidden();
+            }
+            let body: Value = request.body_json().unwrap();
+            state.next_id += 1;
+            let id = state.next_id;
+            state
+                .comments
+                .push((id, body["body"].as_str().unwrap().to_owned()));
+            ResponseTemplate::new(201).set_body_json(json!({"id": id, "body": body["body"]}))
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("PATCH"))
+        .and(path_regex(r"^/repos/acme/infra/issues/comments/\d+$"))
+        .respond_with(move |request: &Request| {
+            let mut state = s.lock().unwrap();
+            if state.forbid_writes {
+                return forbidden();
+            }
+            let id: u64 = request
+                .url
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let body: Value = request.body_json().unwrap();
+            let text = body["body"].as_str().unwrap().to_owned();
+            for comment in &mut state.comments {
+                if comment.0 == id {
+                    comment.1 = text.clone();
+                }
+            }
+            ResponseTemplate::new(200).set_body_json(json!({"id": id, "body": text}))
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .respond_with(move |_: &Request| {
+            let state = s.lock().unwrap();
+            let list: Vec<Value> = state
+                .labels
+                .iter()
+                .map(|name| json!({"name": name}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(list)
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/infra/labels/.+$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "x"})))
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .respond_with(move |request: &Request| {
+            let mut state = s.lock().unwrap();
+            if state.forbid_writes {
+                return forbidden();
+            }
+            let body: Value = request.body_json().unwrap();
+            for name in body["labels"].as_array().unwrap() {
+                let name = name.as_str().unwrap().to_owned();
+                if !state.labels.contains(&name) {
+                    state.labels.push(name);
+                }
+            }
+            ResponseTemplate::new(200).set_body_json(json!([]))
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7/comments"))
+        .respond_with(move |_: &Request| {
+            let state = s.lock().unwrap();
+            let list: Vec<Value> = state
+                .review_comments
+                .iter()
+                .map(|(id, body)| json!({"id": id, "body": body}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(list)
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/pulls/7/reviews"))
+        .respond_with(move |request: &Request| {
+            let mut state = s.lock().unwrap();
+            if state.forbid_writes {
+                return forbidden();
+            }
+            let body: Value = request.body_json().unwrap();
+            state.reviews_created += 1;
+            for comment in body["comments"].as_array().unwrap() {
+                state.next_id += 1;
+                let id = state.next_id;
+                state
+                    .review_comments
+                    .push((id, comment["body"].as_str().unwrap().to_owned()));
+            }
+            ResponseTemplate::new(200).set_body_json(json!({"id": 500}))
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn describe_answer() -> Value {
+    json!({"type": ["Infrastructure"], "description": "- Adds the audit bucket",
+           "walkthrough": [{"file": "environments/dev/main.tf", "change_title": "Audit bucket"},
+                           {"file": "app/src/db.rs", "change_title": "DB connection"}]})
+}
+
+fn review_answer() -> Value {
+    json!({"effort": 3, "tests_present": false, "security_concerns": "A secret is committed in app/src/db.rs.",
+    "key_issues": [
+        {"file": "environments/dev/main.tf", "start_line": 5, "end_line": 7, "title": "No encryption", "issue": "The audit bucket has no SSE."},
+        {"file": "nowhere.tf", "start_line": 1, "end_line": 1, "title": "Ghost", "issue": "Not in the diff."}
+    ]})
+}
+
+fn improve_answer() -> Value {
+    json!({"suggestions": [
+        {"file": "environments/dev/main.tf", "start_line": 7, "end_line": 7, "label": "security", "score": 8,
+         "summary": "Name the bucket from a variable", "existing_code": "  bucket = \"acme-audit\"", "improved_code": "  bucket = var.audit_bucket"},
+        {"file": "environments/dev/main.tf", "start_line": 40, "end_line": 42, "label": "general", "score": 5,
+         "summary": "Outside the hunks", "existing_code": "x", "improved_code": "y"},
+        {"file": "app/src/db.rs", "start_line": 12, "end_line": 12, "label": "style nit", "score": 2,
+         "summary": "Bad label", "existing_code": "x", "improved_code": "y"}
+    ]})
+}
+
+/// The answer for a request, chosen by the schema name the request carries.
+fn answer_for(schema_name: &str) -> Value {
+    match schema_name {
+        "describe" => describe_answer(),
+        "review" => review_answer(),
+        "improve" => improve_answer(),
+        other => panic!("unexpected schema {other}"),
+    }
+}
+
+fn openai_reply(content: &str, finish: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "model": "gpt-test", "choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": content}}]
+    }))
+}
+
+async fn openai_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header(
+            "authorization",
+            "Bearer sk-test-openai-key-0000000000",
+        ))
+        .respond_with(|request: &Request| {
+            let body: Value = request.body_json().unwrap();
+            let name = body["response_format"]["json_schema"]["name"]
+                .as_str()
+                .unwrap();
+            openai_reply(&answer_for(name).to_string(), "stop")
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+fn repo(provider: &str) -> Repo {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = format!(
+        r#"[workspace]
+members = []
+
+[workspace.metadata.xtask.github]
+owner = "acme"
+repo = "infra"
+
+[workspace.metadata.xtask.terraform]
+version = "1.11.4"
+
+[workspace.metadata.xtask.review]
+model = "gpt-test"
+fallback_models = ["gpt-fallback"]
+language = "en-US"
+token_budget = 16000
+output_reserve = 2000
+request_timeout = "10s"
+
+[workspace.metadata.xtask.review.provider]
+{provider}
+"#
+    );
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    Repo { dir }
+}
+
+fn openai_provider(server: &MockServer) -> String {
+    format!("kind = \"openai\"\nbase_url = \"{}/v1\"", server.uri())
+}
+
+/// Runs the binary on a blocking thread so the mock servers keep answering.
+async fn xtask(repo: &Repo, args: &[&str], envs: &[(&str, String)]) -> Output {
+    let dir = repo.dir.path().to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command.current_dir(&dir).args(&args);
+        for name in [
+            "GITHUB_EVENT_PATH",
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_OUTPUT",
+            "GITHUB_SERVER_URL",
+            "OPENAI_API_KEY",
+            "AZURE_OPENAI_API_KEY",
+            "XTASK_LLM_BASE_URL",
+            "AWS_PROFILE",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+        ] {
+            command.env_remove(name);
+        }
+        command.env("AWS_EC2_METADATA_DISABLED", "true");
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn github_env(server: &MockServer, summary: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("GITHUB_API_URL", server.uri()),
+        ("GITHUB_TOKEN", "ghs_fake_test_token".to_owned()),
+        ("GITHUB_REPOSITORY", "acme/infra".to_owned()),
+        ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+        ("OPENAI_API_KEY", "sk-test-openai-key-0000000000".to_owned()),
+    ]
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn all_request_bodies(servers: &[&MockServer]) -> Vec<(String, String)> {
+    let mut bodies = Vec::new();
+    for server in servers {
+        for request in server.received_requests().await.unwrap_or_default() {
+            bodies.push((
+                format!("{} {}", request.method, request.url.path()),
+                String::from_utf8_lossy(&request.body).into_owned(),
+            ));
+        }
+    }
+    bodies
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "secret {secret} reached {what}");
+    }
+}
+
+fn new_state() -> Arc<Mutex<GitHubState>> {
+    Arc::new(Mutex::new(GitHubState {
+        body: PR_BODY.to_owned(),
+        ..GitHubState::default()
+    }))
+}
+
+#[tokio::test]
+async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let env = github_env(&github, &summary);
+
+    let first = xtask(&repo, &["review", "all", "--pr", "7"], &env).await;
+    assert!(first.status.success(), "{}", text(&first));
+    {
+        let state = state.lock().unwrap();
+        assert!(
+            state.body.starts_with("Adds a bucket."),
+            "author's text kept: {}",
+            state.body
+        );
+        assert!(state.body.contains("<!-- xtask-review:describe:start -->"));
+        assert!(state.body.contains("Audit bucket"));
+        assert_eq!(state.comments.len(), 2, "review and improve comments");
+        let review = &state
+            .comments
+            .iter()
+            .find(|c| c.1.contains("<!-- xtask-review:review -->"))
+            .unwrap()
+            .1;
+        assert!(review.contains("No encryption"));
+        assert!(
+            review.contains(
+                "https://github.com/acme/infra/blob/abc123/environments/dev/main.tf#L5-L7"
+            ),
+            "{review}"
+        );
+        assert!(
+            review.contains("nowhere.tf"),
+            "the dropped finding is reported: {review}"
+        );
+        assert!(review.contains("Review coverage"));
+        assert!(review.contains("`Cargo.lock`: lock file"), "{review}");
+        let improve = &state
+            .comments
+            .iter()
+            .find(|c| c.1.contains("<!-- xtask-review:improve -->"))
+            .unwrap()
+            .1;
+        assert!(
+            improve.contains("Outside the hunks") && improve.contains("<pre>"),
+            "{improve}"
+        );
+        assert!(
+            improve.contains("style nit"),
+            "dropped label reported: {improve}"
+        );
+        assert!(state.labels.contains(&"Review effort 3/5".to_owned()));
+        assert!(
+            state
+                .labels
+                .contains(&"possible security concern".to_owned())
+        );
+        // Exactly one committable suggestion, the one inside a hunk.
+        assert_eq!(state.review_comments.len(), 1);
+        assert!(
+            state.review_comments[0]
+                .1
+                .contains("```suggestion\n  bucket = var.audit_bucket\n```")
+        );
+    }
+
+    let second = xtask(&repo, &["review", "all", "--pr", "7"], &env).await;
+    assert!(second.status.success(), "{}", text(&second));
+    {
+        let state = state.lock().unwrap();
+        assert_eq!(state.comments.len(), 2, "re-run updated in place");
+        assert_eq!(
+            state
+                .body
+                .matches("<!-- xtask-review:describe:start -->")
+                .count(),
+            1
+        );
+        assert!(state.body.starts_with("Adds a bucket."));
+        assert_eq!(
+            state.review_comments.len(),
+            1,
+            "the same suggestion is not posted twice"
+        );
+        assert_eq!(state.reviews_created, 1);
+    }
+
+    // Planted secrets: never in a request to the model, never in output.
+    for (what, body) in all_request_bodies(&[&llm]).await {
+        assert_no_secret(&what, &body);
+    }
+    let llm_requests = llm.received_requests().await.unwrap();
+    assert_eq!(llm_requests.len(), 6, "three tasks, two runs");
+    let user = llm_requests[0].body_json::<Value>().unwrap()["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        user.contains("[REDACTED:aws-access-key-id]") && user.contains("## Redactions"),
+        "{user}"
+    );
+    // To GitHub only the author's own body goes back, unchanged; nothing else carries a secret.
+    for (what, body) in all_request_bodies(&[&github]).await {
+        if what == "PATCH /repos/acme/infra/pulls/7" {
+            let sent: Value = serde_json::from_str(&body).unwrap();
+            assert!(
+                sent["body"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(PR_BODY.trim_end())
+            );
+            let ours = sent["body"]
+                .as_str()
+                .unwrap()
+                .split("<!-- xtask-review:describe:start -->")
+                .nth(1)
+                .unwrap();
+            assert_no_secret("the describe section", ours);
+        } else {
+            assert_no_secret(&what, &body);
+        }
+    }
+    assert_no_secret("the output of the first run", &text(&first));
+    assert_no_secret("the output of the second run", &text(&second));
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_redacted_prompt_and_sends_nothing() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let plan = repo.dir.path().join("plan-summary-dev.json");
+    std::fs::write(
+        &plan,
+        r#"[{"env":"dev","import":0,"add":1,"change":0,"destroy":1,"move":0,"has_changes":true,"has_destroy":true,"errored":false,"destroyed":["aws_db_instance.main"],"replaced":["aws_iam_role.deploy"]}]"#,
+    )
+    .unwrap();
+    let output = xtask(
+        &repo,
+        &[
+            "review",
+            "all",
+            "--pr",
+            "7",
+            "--dry-run",
+            "--plan-summary",
+            plan.to_str().unwrap(),
+        ],
+        &github_env(&github, &summary),
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("===== review prompt 1/1"));
+    assert!(stdout.contains("[REDACTED:github-token]"));
+    assert!(stdout.contains("token counts per file"));
+    assert!(stdout.contains("- dev: import 0, add 1, change 0, destroy 1, move 0"));
+    assert!(stdout.contains("destroyed: aws_db_instance.main"));
+    assert!(stdout.contains("replaced (destroy then create): aws_iam_role.deploy"));
+    assert!(stdout.contains("<!-- xtask-review:review -->"));
+    assert_no_secret("dry-run output", &text(&output));
+    assert!(llm.received_requests().await.unwrap().is_empty());
+    let writes = github
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .count();
+    assert_eq!(writes, 0);
+}
+
+#[tokio::test]
+async fn dry_run_of_a_diff_file_needs_no_github_and_no_model() {
+    let repo = repo("kind = \"openai-compatible\"\nbase_url = \"http://127.0.0.1:9/v1\"");
+    let diff = repo.dir.path().join("change.diff");
+    std::fs::write(
+        &diff,
+        format!("diff --git a/environments/dev/main.tf b/environments/dev/main.tf\n--- a/environments/dev/main.tf\n+++ b/environments/dev/main.tf\n{}\n", patch_main_tf()),
+    )
+    .unwrap();
+    let output = xtask(
+        &repo,
+        &[
+            "review",
+            "review",
+            "--diff",
+            diff.to_str().unwrap(),
+            "--dry-run",
+        ],
+        &[],
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("## File: environments/dev/main.tf"));
+    assert_no_secret("dry-run output", &text(&output));
+}
+
+#[tokio::test]
+async fn fork_without_write_permission_degrades_to_the_job_summary() {
+    let state = new_state();
+    state.lock().unwrap().forbid_writes = true;
+    let github = github_server(state.clone()).await;
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let output = xtask(
+        &repo,
+        &["review", "all", "--pr", "7"],
+        &github_env(&github, &summary),
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.contains("cannot write to the pull request"),
+        "{written}"
+    );
+    assert!(written.contains("<!-- xtask-review:review -->") && written.contains("No encryption"));
+    assert!(written.contains("```suggestion"));
+    assert!(
+        !written.contains("Local test DB"),
+        "the author's text is not repeated"
+    );
+    assert!(text(&output).contains("403"));
+    assert_no_secret("the job summary", &written);
+}
+
+#[tokio::test]
+async fn rate_limit_then_success() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"error": {"message": "Rate limit reached"}})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&llm)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(|_: &Request| openai_reply(&review_answer().to_string(), "stop"))
+        .mount(&llm)
+        .await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let output = xtask(
+        &repo,
+        &["review", "review", "--pr", "7"],
+        &github_env(&github, &summary),
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(llm.received_requests().await.unwrap().len(), 2);
+    assert_eq!(state.lock().unwrap().comments.len(), 1);
+}
+
+#[tokio::test]
+async fn server_errors_exhausted_give_a_clear_error_and_exit_4() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(json!({"error": {"message": "overloaded"}})),
+        )
+        .mount(&llm)
+        .await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let output = xtask(
+        &repo,
+        &["review", "review", "--pr", "7"],
+        &github_env(&github, &summary),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "OpenAI",
+        "gpt-test",
+        "gpt-fallback",
+        "HTTP 503",
+        "after 3 attempts",
+        "overloaded",
+        "status page",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "`{expected}` missing from: {stderr}"
+        );
+    }
+    assert_eq!(
+        llm.received_requests().await.unwrap().len(),
+        6,
+        "3 attempts x 2 models, bounded"
+    );
+    assert!(state.lock().unwrap().comments.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_and_truncated_model_output() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(|request: &Request| {
+            let body: Value = request.body_json().unwrap();
+            match body["response_format"]["json_schema"]["name"].as_str().unwrap() {
+                // Fenced, with a trailing comma and one item missing its fields.
+                "review" => openai_reply(
+                    "Sure!\n```json\n{\"effort\": 2, \"tests_present\": true, \"security_concerns\": \"\", \"key_issues\": [{\"file\": \"app/src/db.rs\", \"start_line\": 11, \"end_line\": 12, \"title\": \"Hard-coded password\", \"issue\": \"Read it from the secret.\"}, {\"title\": \"half\"},]}\n```",
+                    "stop",
+                ),
+                // Cut off in the middle of the second suggestion.
+                _ => {
+                    let full = improve_answer().to_string();
+                    let cut = full.find("Outside the hunks").unwrap();
+                    openai_reply(&full[..cut], "length")
+                }
+            }
+        })
+        .mount(&llm)
+        .await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let env = github_env(&github, &summary);
+    let review = xtask(&repo, &["review", "review", "--pr", "7"], &env).await;
+    assert!(review.status.success(), "{}", text(&review));
+    let improve = xtask(&repo, &["review", "improve", "--pr", "7"], &env).await;
+    assert!(improve.status.success(), "{}", text(&improve));
+    let state = state.lock().unwrap();
+    let review = &state
+        .comments
+        .iter()
+        .find(|c| c.1.contains("xtask-review:review"))
+        .unwrap()
+        .1;
+    assert!(review.contains("Hard-coded password"));
+    assert!(review.contains("key issue 2"), "{review}");
+    let improve = &state
+        .comments
+        .iter()
+        .find(|c| c.1.contains("xtask-review:improve"))
+        .unwrap()
+        .1;
+    assert!(improve.contains("Name the bucket from a variable"));
+    assert!(improve.contains("cut off"), "{improve}");
+    assert_eq!(state.review_comments.len(), 1);
+}
+
+#[tokio::test]
+async fn prose_instead_of_json_fails_clearly() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(|_: &Request| openai_reply("I am sorry, I cannot review this.", "stop"))
+        .mount(&llm)
+        .await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let output = xtask(
+        &repo,
+        &["review", "review", "--pr", "7"],
+        &github_env(&github, &summary),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no JSON object"));
+}
+
+#[tokio::test]
+async fn azure_openai_shape() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/review-dep/chat/completions"))
+        .and(query_param("api-version", "2024-10-21"))
+        .and(header("api-key", "azure-test-key-123"))
+        .respond_with(|request: &Request| {
+            let body: Value = request.body_json().unwrap();
+            assert!(body.get("model").is_none());
+            openai_reply(
+                &answer_for(
+                    body["response_format"]["json_schema"]["name"]
+                        .as_str()
+                        .unwrap(),
+                )
+                .to_string(),
+                "stop",
+            )
+        })
+        .mount(&llm)
+        .await;
+    let provider = format!(
+        "kind = \"azure-openai\"\nendpoint = \"{}\"\ndeployment = \"review-dep\"\napi_version = \"2024-10-21\"",
+        llm.uri()
+    );
+    let repo = repo(&provider);
+    let summary = repo.dir.path().join("summary.md");
+    let mut env = github_env(&github, &summary);
+    env.push(("AZURE_OPENAI_API_KEY", "azure-test-key-123".to_owned()));
+    let output = xtask(&repo, &["review", "review", "--pr", "7"], &env).await;
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(llm.received_requests().await.unwrap().len(), 1);
+    for (what, body) in all_request_bodies(&[&llm]).await {
+        assert_no_secret(&what, &body);
+    }
+    assert_no_secret("the output", &text(&output));
+    assert!(state.lock().unwrap().comments[0].1.contains("Azure OpenAI"));
+}
+
+#[tokio::test]
+async fn bedrock_converse_shape_signed_with_sigv4() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/model/anthropic.claude-test-v1%3A0/converse"))
+        .respond_with(|request: &Request| {
+            let auth = request.headers.get("authorization").unwrap().to_str().unwrap();
+            assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDTESTBEDROCK/"), "{auth}");
+            assert!(auth.contains("/us-east-1/bedrock/aws4_request"));
+            let body: Value = request.body_json().unwrap();
+            let name = body["toolConfig"]["toolChoice"]["tool"]["name"].as_str().unwrap();
+            assert!(body["system"][0]["text"].as_str().unwrap().contains("JSON"));
+            ResponseTemplate::new(200).set_body_json(json!({
+                "output": {"message": {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": name, "input": answer_for(name)}}]}},
+                "stopReason": "tool_use"
+            }))
+        })
+        .mount(&llm)
+        .await;
+    let provider = format!(
+        "kind = \"bedrock\"\nregion = \"us-east-1\"\nendpoint = \"{}\"",
+        llm.uri()
+    );
+    let repo = repo(&provider);
+    // The model id comes from `model`; write a config whose model is a Bedrock id.
+    let manifest = std::fs::read_to_string(repo.dir.path().join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            "model = \"gpt-test\"",
+            "model = \"anthropic.claude-test-v1:0\"",
+        )
+        .replace(
+            "fallback_models = [\"gpt-fallback\"]",
+            "fallback_models = []",
+        );
+    std::fs::write(repo.dir.path().join("Cargo.toml"), manifest).unwrap();
+    let summary = repo.dir.path().join("summary.md");
+    let mut env = github_env(&github, &summary);
+    env.push(("AWS_ACCESS_KEY_ID", "AKIDTESTBEDROCK".to_owned()));
+    env.push(("AWS_SECRET_ACCESS_KEY", "test-secret-key".to_owned()));
+    let output = xtask(&repo, &["review", "all", "--pr", "7"], &env).await;
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(llm.received_requests().await.unwrap().len(), 3);
+    for (what, body) in all_request_bodies(&[&llm]).await {
+        assert_no_secret(&what, &body);
+    }
+    assert_no_secret("the output", &text(&output));
+    let state = state.lock().unwrap();
+    assert_eq!(state.comments.len(), 2);
+    assert_eq!(state.review_comments.len(), 1);
+}
+
+#[tokio::test]
+async fn openai_compatible_server_without_structured_output_via_the_base_url_override() {
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(|request: &Request| {
+            let body: Value = request.body_json().unwrap();
+            assert!(request.headers.get("authorization").is_none());
+            assert!(body.get("max_tokens").is_some());
+            if body.get("response_format").is_some() {
+                // Like an older vLLM/Ollama: no structured output.
+                return ResponseTemplate::new(400).set_body_json(
+                    json!({"error": {"message": "response_format json_schema is not supported"}}),
+                );
+            }
+            openai_reply(&review_answer().to_string(), "stop")
+        })
+        .mount(&llm)
+        .await;
+    // The configured base URL points nowhere; XTASK_LLM_BASE_URL replaces it.
+    let repo = repo("kind = \"openai-compatible\"\nbase_url = \"http://127.0.0.1:9/v1\"");
+    let summary = repo.dir.path().join("summary.md");
+    let mut env = github_env(&github, &summary);
+    env.push(("XTASK_LLM_BASE_URL", format!("{}/v1", llm.uri())));
+    let output = xtask(&repo, &["review", "review", "--pr", "7"], &env).await;
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(llm.received_requests().await.unwrap().len(), 2);
+    let state = state.lock().unwrap();
+    assert!(state.comments[0].1.contains("No encryption"));
+}
+
+#[tokio::test]
+async fn a_diff_file_is_reviewed_and_printed_without_github() {
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let diff = repo.dir.path().join("change.diff");
+    std::fs::write(
+        &diff,
+        format!(
+            "diff --git a/environments/dev/main.tf b/environments/dev/main.tf\n--- a/environments/dev/main.tf\n+++ b/environments/dev/main.tf\n{}\n",
+            patch_main_tf()
+        ),
+    )
+    .unwrap();
+    let env = [("OPENAI_API_KEY", "sk-test-openai-key-0000000000".to_owned())];
+    let output = xtask(
+        &repo,
+        &["review", "review", "--diff", diff.to_str().unwrap()],
+        &env,
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("No encryption") && stdout.contains("`environments/dev/main.tf` [5-7]"),
+        "{stdout}"
+    );
+    for (what, body) in all_request_bodies(&[&llm]).await {
+        assert_no_secret(&what, &body);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_api_key_names_the_variable() {
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let diff = repo.dir.path().join("change.diff");
+    std::fs::write(&diff, "--- a/x.tf\n+++ b/x.tf\n@@ -1 +1 @@\n-a\n+b\n").unwrap();
+    let output = xtask(
+        &repo,
+        &["review", "review", "--diff", diff.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("OPENAI_API_KEY is not set"));
+    assert!(llm.received_requests().await.unwrap().is_empty());
+}
