@@ -23,4 +23,5 @@ pub mod migrate;
 pub mod models;
 pub mod plan;
 pub mod review;
+pub mod scaffold;
 pub mod terraform;

@@ -1,0 +1,32 @@
+variable "profile" {
+  description = "AWS profile with administrator rights in the environment's account (the CI roles cannot change the role chain, by design)."
+  type        = string
+}
+
+variable "external_ids" {
+  description = "External id of each chained role (plan, backend, deploy, migrate); the same values as the GitHub secrets named in xtask.toml [github.external_id_secrets]. Pass them with TF_VAR_external_ids, never in a committed file."
+  type = object({
+    plan    = string
+    backend = string
+    deploy  = string
+    migrate = string
+  })
+  sensitive = true
+
+  validation {
+    condition     = alltrue([for id in values(var.external_ids) : length(id) >= 16])
+    error_message = "Every external id must be at least 16 characters (use a random value, for example `openssl rand -hex 16`)."
+  }
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create GitHub's OIDC provider in this account. An account holds one per issuer: set false in every environment after the first one that shares the account."
+  type        = bool
+  default     = true
+}
+
+variable "noncurrent_version_retention_days" {
+  description = "How long superseded state versions are kept, for recovery."
+  type        = number
+  default     = 90
+}
