@@ -491,6 +491,7 @@ fn permission_policy(
                     "lambda:GetFunctionCodeSigningConfig",
                     "lambda:GetPolicy",
                     "lambda:ListVersionsByFunction",
+                    "lambda:ListTags",
                     "logs:ListTagsForResource",
                     "secretsmanager:DescribeSecret",
                 ],
@@ -783,6 +784,7 @@ fn deploy_statements(arns: &Arns) -> Vec<Statement> {
                 "logs:UntagResource",
                 "logs:ListTagsForResource",
                 "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
             ],
             vec![
                 format!("{}:*", arns.task_log_group()),
@@ -813,6 +815,7 @@ fn deploy_statements(arns: &Arns) -> Vec<Statement> {
                 "lambda:GetFunctionCodeSigningConfig",
                 "lambda:GetPolicy",
                 "lambda:ListVersionsByFunction",
+                "lambda:ListTags",
                 "lambda:UpdateFunctionCode",
                 "lambda:UpdateFunctionConfiguration",
                 "lambda:TagResource",
@@ -832,6 +835,21 @@ fn deploy_statements(arns: &Arns) -> Vec<Statement> {
                 "ec2:CreateTags",
             ],
             vec![arns.security_groups(), arns.vpcs()],
+        ),
+        // Creating or updating a state machine with logging configures a log delivery on the
+        // caller's behalf; these actions have no resource-level permissions.
+        Statement::allow(
+            "ConfigureStateMachineLogDelivery",
+            &[
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+            ],
+            vec!["*".to_owned()],
         ),
         Statement::allow(
             "DescribeWhatCannotBeScoped",
