@@ -874,7 +874,9 @@ fn interrupt(child: &Child) {
 #[test]
 fn ctrl_c_leaves_the_execution_running_unless_asked_to_stop_it() {
     let Some(fx) = Fixture::start() else { return };
-    fx.create_state_machine(wait_machine(120));
+    // Long enough that the first execution is still running when the second one starts, however
+    // slow the machine is; moto is stopped at the end of the test anyway.
+    fx.create_state_machine(wait_machine(900));
 
     let child = fx.spawn(&[]);
     let first = fx.wait_for_running();
