@@ -6,8 +6,10 @@
 //! - [`config`]: the typed configuration (`Cargo.toml` metadata + one file per environment).
 //! - [`models`]: typed GitHub workflow, composite action, IAM policy and state machine documents.
 //! - [`generate`]: turns the configuration into those documents and writes or checks the files.
+//! - [`ci`]: `cargo xtask ci` (every check CI runs) and the cold-build benchmark.
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
+pub mod ci;
 pub mod commands;
 pub mod config;
 pub mod failure;

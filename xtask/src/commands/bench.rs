@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: benchmarks that print figures.
 
-use crate::failure::{FailureKind, fail};
+use crate::ci::{build_bench, pipeline};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,9 +14,8 @@ pub enum Bench {
     Build,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(fail(
-        FailureKind::Config,
-        "`cargo xtask bench` is not implemented yet",
-    ))
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.which {
+        Bench::Build => build_bench::run(&pipeline::find_repo_root(&super::current_dir()?)?),
+    }
 }
