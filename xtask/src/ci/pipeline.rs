@@ -80,8 +80,10 @@ impl Workspace {
         Program::new(program, &self.root).env("PATH", &self.path)
     }
 
+    /// Cargo keeps the caller's PATH: build scripts (ring's, through cc) are fingerprinted with
+    /// it, so a changed PATH would rebuild them here and again on the next `cargo xtask`.
     fn cargo(&self) -> Program {
-        self.program(&self.cargo)
+        Program::new(&self.cargo, &self.root)
     }
 }
 
@@ -441,8 +443,14 @@ fn terraform_fmt(context: &Workspace) -> anyhow::Result<Verdict> {
             "`terraform` is not on PATH: install Terraform (the version in [workspace.metadata.xtask.terraform])",
         ));
     }
-    let finished = context
-        .program("terraform")
+    let mut program = context.program("terraform");
+    if std::env::var_os("TF_CLI_CONFIG_FILE").is_none() {
+        // Without a ~/.terraformrc terraform prints a warning that reads like a failure.
+        let empty_config = context.tools.dir.join("terraformrc");
+        tools::write_atomically(&empty_config, b"")?;
+        program = program.env("TF_CLI_CONFIG_FILE", empty_config);
+    }
+    let finished = program
         .args(["fmt", "-check", "-diff", "-recursive", "environments"])
         .run_streaming()?;
     Ok(Verdict::from_exit(
