@@ -202,7 +202,7 @@ fn load_average() -> String {
 
 fn cargo(root: &Path) -> Program {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    Program::new(cargo, root)
+    Program::new(cargo, root).without_cargo_run_env()
 }
 
 /// Whether `cargo tree -i NAME` finds the crate anywhere in the workspace's graph.

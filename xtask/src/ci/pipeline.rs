@@ -80,10 +80,10 @@ impl Workspace {
         Program::new(program, &self.root).env("PATH", &self.path)
     }
 
-    /// Cargo keeps the caller's PATH: build scripts (ring's, through cc) are fingerprinted with
-    /// it, so a changed PATH would rebuild them here and again on the next `cargo xtask`.
+    /// Cargo gets the caller's environment back: unchanged PATH, and none of the variables
+    /// `cargo run` set for the xtask, so its fingerprints match those of a plain shell's cargo.
     fn cargo(&self) -> Program {
-        Program::new(&self.cargo, &self.root)
+        Program::new(&self.cargo, &self.root).without_cargo_run_env()
     }
 }
 

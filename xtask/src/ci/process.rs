@@ -18,6 +18,8 @@ pub struct Program {
     pub args: Vec<OsString>,
     pub dir: PathBuf,
     pub env: Vec<(OsString, OsString)>,
+    /// Variables removed from the inherited environment.
+    pub env_remove: Vec<OsString>,
 }
 
 /// How a program ended and what it printed (stdout and stderr interleaved as they came).
@@ -39,7 +41,22 @@ impl Program {
             args: Vec::new(),
             dir: dir.to_path_buf(),
             env: Vec::new(),
+            env_remove: Vec::new(),
         }
+    }
+
+    /// Drops the package variables that `cargo run` gave this process (`CARGO_PKG_NAME`,
+    /// `CARGO_MANIFEST_DIR`, ...). A nested cargo compares them with the values recorded for
+    /// build scripts that declare `rerun-if-env-changed` on them (ring's does), so inheriting
+    /// the xtask's values would rebuild those crates on every run, and again on the next one
+    /// from a plain shell.
+    pub fn without_cargo_run_env(mut self) -> Program {
+        self.env_remove.extend(
+            std::env::vars_os()
+                .map(|(name, _)| name)
+                .filter(|name| is_cargo_run_variable(&name.to_string_lossy())),
+        );
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Program {
@@ -81,6 +98,9 @@ impl Program {
         let mut expression = duct::cmd(&self.program, &self.args)
             .dir(&self.dir)
             .stdin_null();
+        for name in &self.env_remove {
+            expression = expression.env_remove(name);
+        }
         for (name, value) in &self.env {
             expression = expression.env(name, value);
         }
@@ -170,6 +190,21 @@ impl Program {
     }
 }
 
+/// Whether `cargo run` sets this variable for the program it runs (as opposed to the user's own
+/// cargo settings such as `CARGO_HOME` or `CARGO_TARGET_DIR`, which must be kept).
+pub fn is_cargo_run_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        )
+}
+
 /// A PATH with `dirs` in front of the current one, so the stages find the tools installed for them.
 pub fn path_with(dirs: &[PathBuf]) -> anyhow::Result<OsString> {
     let current = std::env::var_os("PATH").unwrap_or_default();
@@ -205,6 +240,28 @@ mod tests {
             format!("{error:#}").contains("failed (exit status: 1): broken"),
             "{error:#}"
         );
+    }
+
+    #[test]
+    fn only_the_variables_of_cargo_run_are_dropped() {
+        for name in [
+            "CARGO_PKG_NAME",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+            "OUT_DIR",
+        ] {
+            assert!(is_cargo_run_variable(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "PATH",
+        ] {
+            assert!(!is_cargo_run_variable(name), "{name}");
+        }
     }
 
     #[test]
