@@ -9,9 +9,12 @@
 //! - [`ci`]: `cargo xtask ci` (every check CI runs) and the cold-build benchmark.
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
+pub mod aws;
+pub mod aws_profiles;
 pub mod ci;
 pub mod commands;
 pub mod config;
 pub mod failure;
 pub mod generate;
+pub mod migrate;
 pub mod models;

@@ -1,8 +1,163 @@
 //! `cargo xtask aws-profiles`: writes the AWS profiles of an environment's role chain.
+//!
+//! In CI the composite action `aws-role-chain` calls this before exchanging the OIDC token, then
+//! terraform and `cargo xtask migrate` use the profiles. Locally, `--source-profile` chains from a
+//! developer's own profile instead of the environment credentials.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::aws_profiles::{
+    CredentialSource, Purpose, merge_sections, profiles_for, render_profile,
+};
+use crate::failure::{Classify, FailureKind, fail};
+use crate::generate::iam::Arns;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The environment whose roles to write.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: String,
+    /// What the job does, which decides the roles.
+    #[arg(long, value_enum)]
+    pub purpose: Purpose,
+    /// Chain from this profile instead of the AWS_* environment credentials (local use).
+    #[arg(long, value_name = "PROFILE")]
+    pub source_profile: Option<String>,
+    /// The AWS config file (default: $AWS_CONFIG_FILE, else ~/.aws/config).
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Also write `entry-role-arn`, `region` and `session-name` to $GITHUB_OUTPUT.
+    #[arg(long)]
+    pub github_output: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = super::load_config()?;
+    let environment = config.environment(&args.env)?;
+    let session_name = format!(
+        "gha-{}-{}-{}",
+        args.purpose.label(),
+        environment.name,
+        std::env::var("GITHUB_RUN_ID").unwrap_or_else(|_| "local".to_owned())
+    );
+    let source = match args.source_profile {
+        Some(profile) => CredentialSource::Profile(profile),
+        None => CredentialSource::Environment,
+    };
+
+    let profiles = profiles_for(environment, args.purpose, &session_name);
+    let mut sections = Vec::new();
+    for profile in &profiles {
+        let external_id = std::env::var(profile.external_id_env.as_ref() as &str).map_err(|_| {
+            fail(
+                FailureKind::Environment,
+                format!(
+                    "{} is not set: it holds the external id of {} (in CI, pass secrets.{} through the step's env; locally, export it)",
+                    profile.external_id_env, profile.role_arn, profile.external_id_env
+                ),
+            )
+        })?;
+        sections.push((
+            profile.name.clone(),
+            render_profile(profile, &external_id, &source),
+        ));
+    }
+
+    if !sections.is_empty() {
+        let path = aws_config_path(args.config_file)?;
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("reading {}", path.display()))
+                    .classify(FailureKind::Environment);
+            }
+        };
+        write_private(&path, &merge_sections(&existing, &sections))?;
+        for profile in &profiles {
+            println!("wrote profile {} -> {}", profile.name, profile.role_arn);
+        }
+    }
+
+    if args.github_output {
+        let entry_role = Arns::new(environment).role(args.purpose.entry_role());
+        append_github_output(&[
+            ("entry-role-arn", entry_role.as_str()),
+            ("region", environment.region()),
+            ("session-name", session_name.as_str()),
+        ])?;
+    }
     Ok(())
+}
+
+fn aws_config_path(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit.or_else(|| std::env::var_os("AWS_CONFIG_FILE").map(PathBuf::from))
+    {
+        return Ok(path);
+    }
+    let home = std::env::var_os("HOME").ok_or_else(|| {
+        fail(
+            FailureKind::Environment,
+            "HOME is not set; pass --config-file or set AWS_CONFIG_FILE",
+        )
+    })?;
+    Ok(PathBuf::from(home).join(".aws").join("config"))
+}
+
+/// Writes through a temporary file created with mode 0600 and a rename: the file holds external
+/// ids, and a reader must never see half of it.
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = path
+        .parent()
+        .with_context(|| format!("{} has no parent directory", path.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+        .classify(FailureKind::Environment)?;
+    let temporary = dir.join(format!(".config.tmp-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("creating {}", temporary.display()))
+        .classify(FailureKind::Environment)?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", temporary.display()))
+        .classify(FailureKind::Environment)?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("replacing {}", path.display()))
+        .classify(FailureKind::Environment)
+}
+
+fn append_github_output(pairs: &[(&str, &str)]) -> anyhow::Result<()> {
+    let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
+        fail(
+            FailureKind::Environment,
+            "--github-output needs GITHUB_OUTPUT (set by GitHub Actions)",
+        )
+    })?;
+    let mut text = String::new();
+    for (key, value) in pairs {
+        anyhow::ensure!(!value.contains('\n'), "output {key} has a line break");
+        text.push_str(&format!("{key}={value}\n"));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .with_context(|| {
+            format!(
+                "appending to GITHUB_OUTPUT ({})",
+                PathBuf::from(&path).display()
+            )
+        })
+        .classify(FailureKind::Environment)
 }

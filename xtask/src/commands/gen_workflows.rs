@@ -1,5 +1,8 @@
 //! `cargo xtask gen-workflows`: writes (or with `--check`, verifies) every generated file.
 
+use crate::failure::{FailureKind, fail};
+use crate::generate::{self, Drift, Toolchain};
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Write nothing; list every stale, missing or extra generated file with a diff and exit 1.
@@ -7,6 +10,55 @@ pub struct Args {
     pub check: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = super::load_config()?;
+    let toolchain = Toolchain::read(&config.root)?;
+    let files = generate::generate_all(&config, &toolchain)?;
+    let locations = generate::generated_locations(&config);
+    if args.check {
+        let drifts = generate::compare(&config.root, &files, &locations)?;
+        if drifts.is_empty() {
+            println!(
+                "gen-workflows: {} generated files are up to date",
+                files.len()
+            );
+            return Ok(());
+        }
+        for drift in &drifts {
+            eprintln!("{}", describe(drift));
+        }
+        return Err(fail(
+            FailureKind::CheckFailed,
+            format!(
+                "{} generated file(s) differ from the configuration; run `cargo xtask gen-workflows` and commit the result",
+                drifts.len()
+            ),
+        ));
+    }
+    let changed = generate::write(&config.root, &files, &locations)?;
+    for drift in &changed {
+        let verb = match drift {
+            Drift::Missing(_) => "created",
+            Drift::Stale { .. } => "updated",
+            Drift::Extra(_) => "removed",
+        };
+        println!("{verb} {}", drift.path().display());
+    }
+    println!(
+        "gen-workflows: {} files, {} changed",
+        files.len(),
+        changed.len()
+    );
     Ok(())
+}
+
+fn describe(drift: &Drift) -> String {
+    match drift {
+        Drift::Missing(path) => format!("missing: {}", path.display()),
+        Drift::Extra(path) => format!(
+            "extra: {} (in a generated location, but not generated; remove it or change the generator)",
+            path.display()
+        ),
+        Drift::Stale { path, diff } => format!("stale: {}\n{diff}", path.display()),
+    }
 }

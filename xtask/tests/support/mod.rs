@@ -78,6 +78,8 @@ impl Moto {
         let mut child = Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_PORT", port.to_string())
+            // The request recorder (moto-api/recorder) writes here instead of the test's cwd.
+            .env("MOTO_RECORDER_FILEPATH", recording_path(port))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -131,7 +133,12 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(recording_path(self.port));
     }
+}
+
+fn recording_path(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("xtask-moto-recording-{port}.jsonl"))
 }
 
 fn find_moto_server() -> Option<PathBuf> {

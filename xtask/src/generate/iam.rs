@@ -1,0 +1,854 @@
+//! The IAM trust and permission policies of every role of an environment.
+//!
+//! The role chain: a GitHub OIDC token assumes an *entry* role whose trust names exactly one
+//! kind of subject (pull requests, or the protected environment); the entry role may only assume
+//! its chained roles, which trust that entry role alone and require an external id. Service roles
+//! trust their service for this account (and, where the service sends it, this resource) only.
+//! Resources are named wherever the action supports resource-level permissions; the few `*` that
+//! remain are actions AWS defines without resources (listed in [`UNSCOPABLE`]).
+
+use super::GeneratedFile;
+use crate::config::{Config, Environment, LlmProvider, Name};
+use crate::models::iam::{ConditionOperator, PolicyDocument, Principal, Statement};
+
+/// Directory of the policy files, relative to the environment directory.
+pub const IAM_DIR: &str = "generated/iam";
+
+/// The placeholder Terraform fills (with `templatefile`) in the chained roles' trust policies, so
+/// that external ids never sit in git.
+pub const EXTERNAL_ID_PLACEHOLDER: &str = "${external_id}";
+
+pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
+
+/// Actions that AWS does not let a policy scope to a resource, so they are granted on `*`.
+pub const UNSCOPABLE: &[&str] = &[
+    "ecr:GetAuthorizationToken",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "ecs:DeregisterTaskDefinition",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeNetworkInterfaces",
+    "logs:DescribeLogGroups",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+];
+
+/// The roles of an environment, by the key used in file names and in Terraform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    PullRequestEntry,
+    ProtectedEntry,
+    Plan,
+    Backend,
+    Deploy,
+    Migrate,
+    StateMachine,
+    EcsExecution,
+    EcsTask,
+    Notifier,
+}
+
+impl Role {
+    pub const ALL: [Role; 10] = [
+        Role::PullRequestEntry,
+        Role::ProtectedEntry,
+        Role::Plan,
+        Role::Backend,
+        Role::Deploy,
+        Role::Migrate,
+        Role::StateMachine,
+        Role::EcsExecution,
+        Role::EcsTask,
+        Role::Notifier,
+    ];
+
+    /// The key used in file names (`plan.trust.json`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::PullRequestEntry => "pull-request-entry",
+            Role::ProtectedEntry => "protected-entry",
+            Role::Plan => "plan",
+            Role::Backend => "backend",
+            Role::Deploy => "deploy",
+            Role::Migrate => "migrate",
+            Role::StateMachine => "state-machine",
+            Role::EcsExecution => "ecs-execution",
+            Role::EcsTask => "ecs-task",
+            Role::Notifier => "notifier",
+        }
+    }
+
+    pub fn name(self, environment: &Environment) -> &Name {
+        let roles = &environment.settings.roles;
+        match self {
+            Role::PullRequestEntry => &roles.pull_request_entry,
+            Role::ProtectedEntry => &roles.protected_entry,
+            Role::Plan => &roles.plan,
+            Role::Backend => &roles.backend,
+            Role::Deploy => &roles.deploy,
+            Role::Migrate => &roles.migrate,
+            Role::StateMachine => &roles.state_machine,
+            Role::EcsExecution => &roles.ecs_execution,
+            Role::EcsTask => &roles.ecs_task,
+            Role::Notifier => &roles.notifier,
+        }
+    }
+
+    /// Chained roles are assumed from an entry role with an external id.
+    pub fn entry(self) -> Option<Role> {
+        match self {
+            Role::Plan => Some(Role::PullRequestEntry),
+            Role::Backend | Role::Deploy | Role::Migrate => Some(Role::ProtectedEntry),
+            _ => None,
+        }
+    }
+}
+
+/// The ARNs of an environment's resources, derived from the configuration.
+pub struct Arns<'a> {
+    environment: &'a Environment,
+}
+
+impl<'a> Arns<'a> {
+    pub fn new(environment: &'a Environment) -> Arns<'a> {
+        Arns { environment }
+    }
+
+    fn account(&self) -> &str {
+        self.environment.account_id()
+    }
+
+    fn region(&self) -> &str {
+        self.environment.region()
+    }
+
+    fn migration(&self) -> &crate::config::MigrationSettings {
+        &self.environment.settings.migration
+    }
+
+    pub fn role(&self, role: Role) -> String {
+        self.environment.role_arn(role.name(self.environment))
+    }
+
+    pub fn oidc_provider(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:oidc-provider/{GITHUB_OIDC_HOST}",
+            self.account()
+        )
+    }
+
+    pub fn state_bucket(&self) -> String {
+        format!(
+            "arn:aws:s3:::{}",
+            self.environment.settings.terraform.state_bucket
+        )
+    }
+
+    pub fn state_object(&self) -> String {
+        format!(
+            "{}/{}",
+            self.state_bucket(),
+            self.environment.settings.terraform.state_key
+        )
+    }
+
+    pub fn state_lock(&self) -> String {
+        format!("{}.tflock", self.state_object())
+    }
+
+    pub fn ecr_repository(&self) -> String {
+        format!(
+            "arn:aws:ecr:{}:{}:repository/{}",
+            self.region(),
+            self.account(),
+            self.migration().ecr_repository
+        )
+    }
+
+    pub fn cluster(&self) -> String {
+        format!(
+            "arn:aws:ecs:{}:{}:cluster/{}",
+            self.region(),
+            self.account(),
+            self.migration().ecs_cluster
+        )
+    }
+
+    pub fn task_definitions(&self) -> String {
+        format!(
+            "arn:aws:ecs:{}:{}:task-definition/{}:*",
+            self.region(),
+            self.account(),
+            self.migration().task_family
+        )
+    }
+
+    pub fn tasks(&self) -> String {
+        format!(
+            "arn:aws:ecs:{}:{}:task/{}/*",
+            self.region(),
+            self.account(),
+            self.migration().ecs_cluster
+        )
+    }
+
+    pub fn state_machine(&self) -> String {
+        self.environment.state_machine_arn()
+    }
+
+    pub fn executions(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:execution:{}:*",
+            self.region(),
+            self.account(),
+            self.migration().state_machine
+        )
+    }
+
+    pub fn log_group(&self, name: &str) -> String {
+        format!(
+            "arn:aws:logs:{}:{}:log-group:{name}",
+            self.region(),
+            self.account()
+        )
+    }
+
+    pub fn task_log_group(&self) -> String {
+        self.log_group(&self.migration().log_group)
+    }
+
+    pub fn state_machine_log_group(&self) -> String {
+        self.log_group(&format!(
+            "/aws/vendedlogs/states/{}",
+            self.migration().state_machine
+        ))
+    }
+
+    pub fn notifier_log_group(&self) -> String {
+        self.log_group(&format!(
+            "/aws/lambda/{}",
+            self.migration().notifier_function
+        ))
+    }
+
+    pub fn notifier(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region(),
+            self.account(),
+            self.migration().notifier_function
+        )
+    }
+
+    pub fn database_secret(&self) -> String {
+        // Secrets Manager appends six random characters to the name in the ARN.
+        format!(
+            "arn:aws:secretsmanager:{}:{}:secret:{}-??????",
+            self.region(),
+            self.account(),
+            self.migration().database_secret
+        )
+    }
+
+    pub fn security_groups(&self) -> String {
+        format!(
+            "arn:aws:ec2:{}:{}:security-group/*",
+            self.region(),
+            self.account()
+        )
+    }
+
+    pub fn vpcs(&self) -> String {
+        format!("arn:aws:ec2:{}:{}:vpc/*", self.region(), self.account())
+    }
+
+    pub fn ecs_sync_rule(&self) -> String {
+        format!(
+            "arn:aws:events:{}:{}:rule/StepFunctionsGetEventsForECSTaskRule",
+            self.region(),
+            self.account()
+        )
+    }
+}
+
+/// The trust and permission policy of one role.
+pub struct RolePolicies {
+    pub role: Role,
+    pub trust: PolicyDocument,
+    /// `None` for a role that needs no permission (the ECS task role).
+    pub permissions: Option<PolicyDocument>,
+}
+
+pub fn generate(config: &Config, environment: &Environment) -> anyhow::Result<Vec<GeneratedFile>> {
+    let mut files = Vec::new();
+    for policies in role_policies(config, environment) {
+        let dir = environment.dir.join(IAM_DIR);
+        files.push(GeneratedFile::new(
+            dir.join(format!("{}.trust.json", policies.role.key())),
+            super::to_json(&policies.trust)?,
+        ));
+        if let Some(permissions) = &policies.permissions {
+            files.push(GeneratedFile::new(
+                dir.join(format!("{}.policy.json", policies.role.key())),
+                super::to_json(permissions)?,
+            ));
+        }
+    }
+    Ok(files)
+}
+
+pub fn role_policies(config: &Config, environment: &Environment) -> Vec<RolePolicies> {
+    let arns = Arns::new(environment);
+    Role::ALL
+        .into_iter()
+        .map(|role| RolePolicies {
+            role,
+            trust: trust_policy(config, environment, &arns, role),
+            permissions: permission_policy(config, environment, &arns, role),
+        })
+        .collect()
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+fn trust_policy(
+    config: &Config,
+    environment: &Environment,
+    arns: &Arns,
+    role: Role,
+) -> PolicyDocument {
+    let account = vec![environment.account_id().to_owned()];
+    let service_trust = |service: &str, source_arn: String| {
+        Statement::trust(
+            "TrustedServiceForThisAccountOnly",
+            Principal::Service(service.to_owned()),
+            "sts:AssumeRole",
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "aws:SourceAccount",
+            account.clone(),
+        )
+        .when(
+            ConditionOperator::ArnLike,
+            "aws:SourceArn",
+            vec![source_arn],
+        )
+    };
+    let statement = match role {
+        Role::PullRequestEntry | Role::ProtectedEntry => {
+            let subject = match role {
+                Role::PullRequestEntry => "pull_request".to_owned(),
+                _ => format!("environment:{}", environment.settings.github.environment),
+            };
+            Statement::trust(
+                "GitHubOidc",
+                Principal::Federated(arns.oidc_provider()),
+                "sts:AssumeRoleWithWebIdentity",
+            )
+            .when(
+                ConditionOperator::StringEquals,
+                &format!("{GITHUB_OIDC_HOST}:aud"),
+                vec!["sts.amazonaws.com".to_owned()],
+            )
+            .when(
+                ConditionOperator::StringEquals,
+                &format!("{GITHUB_OIDC_HOST}:sub"),
+                vec![format!("repo:{}:{subject}", config.repository())],
+            )
+        }
+        Role::Plan | Role::Backend | Role::Deploy | Role::Migrate => {
+            let entry = role.entry().map(|entry| arns.role(entry)).into_iter();
+            let principals = entry
+                .chain(environment.settings.roles.local_principals.iter().cloned())
+                .collect();
+            Statement::trust(
+                "ChainedFromEntryRole",
+                Principal::Aws(principals),
+                "sts:AssumeRole",
+            )
+            .when(
+                ConditionOperator::StringEquals,
+                "sts:ExternalId",
+                vec![EXTERNAL_ID_PLACEHOLDER.to_owned()],
+            )
+        }
+        Role::StateMachine => service_trust("states.amazonaws.com", arns.state_machine()),
+        Role::EcsExecution | Role::EcsTask => service_trust(
+            "ecs-tasks.amazonaws.com",
+            format!(
+                "arn:aws:ecs:{}:{}:*",
+                environment.region(),
+                environment.account_id()
+            ),
+        ),
+        // Lambda does not send aws:SourceArn when it assumes a function's execution role.
+        Role::Notifier => Statement::trust(
+            "LambdaService",
+            Principal::Service("lambda.amazonaws.com".to_owned()),
+            "sts:AssumeRole",
+        ),
+    };
+    PolicyDocument::new(vec![statement])
+}
+
+fn permission_policy(
+    config: &Config,
+    environment: &Environment,
+    arns: &Arns,
+    role: Role,
+) -> Option<PolicyDocument> {
+    let star = || vec!["*".to_owned()];
+    let statements = match role {
+        Role::PullRequestEntry => {
+            let mut statements = vec![Statement::allow(
+                "AssumeThePlanRole",
+                &["sts:AssumeRole"],
+                vec![arns.role(Role::Plan)],
+            )];
+            if let LlmProvider::Bedrock { region, .. } = &config.repo.review.provider {
+                let models = std::iter::once(&config.repo.review.model)
+                    .chain(&config.repo.review.fallback_models)
+                    .flat_map(|model| {
+                        [
+                            format!("arn:aws:bedrock:{region}::foundation-model/{model}"),
+                            format!(
+                                "arn:aws:bedrock:{region}:{}:inference-profile/{model}",
+                                environment.account_id()
+                            ),
+                        ]
+                    })
+                    .collect();
+                statements.push(Statement::allow(
+                    "InvokeTheReviewModels",
+                    &[
+                        "bedrock:InvokeModel",
+                        "bedrock:InvokeModelWithResponseStream",
+                    ],
+                    models,
+                ));
+            }
+            statements
+        }
+        Role::ProtectedEntry => vec![Statement::allow(
+            "AssumeTheProtectedRoles",
+            &["sts:AssumeRole"],
+            vec![
+                arns.role(Role::Backend),
+                arns.role(Role::Deploy),
+                arns.role(Role::Migrate),
+            ],
+        )],
+        Role::Plan => vec![
+            Statement::allow(
+                "ListStateBucket",
+                &["s3:ListBucket"],
+                vec![arns.state_bucket()],
+            ),
+            Statement::allow("ReadState", &["s3:GetObject"], vec![arns.state_object()]),
+            Statement::allow(
+                "HoldTheStateLock",
+                &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                vec![arns.state_lock()],
+            ),
+            Statement::allow(
+                "ReadIam",
+                &[
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListRolePolicies",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:GetOpenIDConnectProvider",
+                ],
+                Role::ALL
+                    .iter()
+                    .map(|role| arns.role(*role))
+                    .chain([arns.oidc_provider()])
+                    .collect(),
+            ),
+            Statement::allow(
+                "ReadMigrationResources",
+                &[
+                    "ecr:DescribeRepositories",
+                    "ecr:GetLifecyclePolicy",
+                    "ecr:GetRepositoryPolicy",
+                    "ecr:ListTagsForResource",
+                    "ecs:DescribeClusters",
+                    "ecs:ListTagsForResource",
+                    "states:DescribeStateMachine",
+                    "states:ListTagsForResource",
+                    "lambda:GetFunction",
+                    "lambda:GetFunctionCodeSigningConfig",
+                    "lambda:GetPolicy",
+                    "lambda:ListVersionsByFunction",
+                    "logs:ListTagsForResource",
+                    "secretsmanager:DescribeSecret",
+                ],
+                vec![
+                    arns.ecr_repository(),
+                    arns.cluster(),
+                    arns.state_machine(),
+                    arns.notifier(),
+                    arns.task_log_group(),
+                    arns.state_machine_log_group(),
+                    arns.notifier_log_group(),
+                    arns.database_secret(),
+                ],
+            ),
+            Statement::allow(
+                "DescribeWhatCannotBeScoped",
+                &[
+                    "ecs:DescribeTaskDefinition",
+                    "logs:DescribeLogGroups",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSecurityGroupRules",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                ],
+                star(),
+            ),
+        ],
+        Role::Backend => vec![
+            Statement::allow(
+                "ListStateBucket",
+                &["s3:ListBucket"],
+                vec![arns.state_bucket()],
+            ),
+            Statement::allow(
+                "ReadWriteStateAndLock",
+                &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                vec![arns.state_object(), arns.state_lock()],
+            ),
+        ],
+        Role::Deploy => deploy_statements(arns),
+        Role::Migrate => vec![
+            Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
+            Statement::allow(
+                "PushTheMigrationImage",
+                &[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:UploadLayerPart",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:BatchGetImage",
+                    "ecr:DescribeImages",
+                ],
+                vec![arns.ecr_repository()],
+            ),
+            Statement::allow(
+                "RegisterTaskDefinitionForTheImage",
+                &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+                star(),
+            ),
+            // Registering a revision copies the family's tags, which is a tagging action.
+            Statement::allow(
+                "TagTheRegisteredRevision",
+                &["ecs:TagResource"],
+                vec![arns.task_definitions()],
+            )
+            .when(
+                ConditionOperator::StringEquals,
+                "ecs:CreateAction",
+                strings(&["RegisterTaskDefinition"]),
+            ),
+            pass_task_roles(arns),
+            Statement::allow(
+                "StartTheMigration",
+                &["states:StartExecution", "states:ListExecutions"],
+                vec![arns.state_machine()],
+            ),
+            Statement::allow(
+                "FollowTheMigration",
+                &[
+                    "states:DescribeExecution",
+                    "states:GetExecutionHistory",
+                    "states:StopExecution",
+                ],
+                vec![arns.executions()],
+            ),
+            Statement::allow(
+                "DescribeTheTask",
+                &["ecs:DescribeTasks"],
+                vec![arns.tasks()],
+            ),
+            Statement::allow(
+                "ReadTheTaskLogs",
+                &["logs:GetLogEvents"],
+                vec![format!("{}:log-stream:*", arns.task_log_group())],
+            ),
+        ],
+        Role::StateMachine => vec![
+            Statement::allow(
+                "RunTheMigrationTask",
+                &["ecs:RunTask"],
+                vec![arns.task_definitions()],
+            )
+            .when(
+                ConditionOperator::ArnLike,
+                "ecs:cluster",
+                vec![arns.cluster()],
+            ),
+            Statement::allow(
+                "FollowTheMigrationTask",
+                &["ecs:StopTask", "ecs:DescribeTasks"],
+                vec![arns.tasks()],
+            ),
+            // `PropagateTags` tags the task it starts, which is a tagging action.
+            Statement::allow(
+                "TagTheStartedTask",
+                &["ecs:TagResource"],
+                vec![arns.tasks()],
+            )
+            .when(
+                ConditionOperator::StringEquals,
+                "ecs:CreateAction",
+                strings(&["RunTask"]),
+            ),
+            Statement::allow(
+                "ManagedRuleForRunTaskSync",
+                &["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                vec![arns.ecs_sync_rule()],
+            ),
+            pass_task_roles(arns),
+            Statement::allow(
+                "InvokeTheNotifier",
+                &["lambda:InvokeFunction"],
+                vec![arns.notifier(), format!("{}:*", arns.notifier())],
+            ),
+            Statement::allow(
+                "DeliverExecutionLogs",
+                &[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                star(),
+            ),
+        ],
+        Role::EcsExecution => vec![
+            Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
+            Statement::allow(
+                "PullTheMigrationImage",
+                &[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ],
+                vec![arns.ecr_repository()],
+            ),
+            Statement::allow(
+                "WriteTaskLogs",
+                &["logs:CreateLogStream", "logs:PutLogEvents"],
+                vec![format!("{}:log-stream:*", arns.task_log_group())],
+            ),
+            Statement::allow(
+                "ReadTheDatabaseUrl",
+                &["secretsmanager:GetSecretValue"],
+                vec![arns.database_secret()],
+            ),
+        ],
+        Role::EcsTask => return None,
+        Role::Notifier => vec![Statement::allow(
+            "WriteFunctionLogs",
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![format!("{}:log-stream:*", arns.notifier_log_group())],
+        )],
+    };
+    Some(PolicyDocument::new(statements))
+}
+
+fn pass_task_roles(arns: &Arns) -> Statement {
+    Statement::allow(
+        "PassTheTaskRolesToEcs",
+        &["iam:PassRole"],
+        vec![arns.role(Role::EcsExecution), arns.role(Role::EcsTask)],
+    )
+    .when(
+        ConditionOperator::StringEquals,
+        "iam:PassedToService",
+        strings(&["ecs-tasks.amazonaws.com"]),
+    )
+}
+
+/// What `terraform apply` needs for the workload of `environments/<env>`, each on its own ARN.
+///
+/// The CI identity (the OIDC provider, the entry roles and the chained roles, this one included)
+/// is deliberately out of reach: a role that could rewrite its own trust or permissions would
+/// make every other limit here decorative. Changes to those need administrator credentials.
+fn deploy_statements(arns: &Arns) -> Vec<Statement> {
+    let workload_roles = [
+        Role::StateMachine,
+        Role::EcsExecution,
+        Role::EcsTask,
+        Role::Notifier,
+    ];
+    vec![
+        Statement::allow(
+            "ManageWorkloadRoles",
+            &[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:PutRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+            ],
+            workload_roles.iter().map(|role| arns.role(*role)).collect(),
+        ),
+        Statement::allow(
+            "PassWorkloadRolesToTheirServices",
+            &["iam:PassRole"],
+            workload_roles.iter().map(|role| arns.role(*role)).collect(),
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "iam:PassedToService",
+            strings(&[
+                "ecs-tasks.amazonaws.com",
+                "states.amazonaws.com",
+                "lambda.amazonaws.com",
+            ]),
+        ),
+        Statement::allow(
+            "ManageTheRepository",
+            &[
+                "ecr:CreateRepository",
+                "ecr:DeleteRepository",
+                "ecr:DescribeRepositories",
+                "ecr:PutImageScanningConfiguration",
+                "ecr:PutImageTagMutability",
+                "ecr:PutLifecyclePolicy",
+                "ecr:GetLifecyclePolicy",
+                "ecr:DeleteLifecyclePolicy",
+                "ecr:ListTagsForResource",
+                "ecr:TagResource",
+                "ecr:UntagResource",
+            ],
+            vec![arns.ecr_repository()],
+        ),
+        Statement::allow(
+            "ManageTheCluster",
+            &[
+                "ecs:CreateCluster",
+                "ecs:DeleteCluster",
+                "ecs:DescribeClusters",
+                "ecs:UpdateCluster",
+                "ecs:PutClusterCapacityProviders",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+                "ecs:ListTagsForResource",
+            ],
+            vec![arns.cluster(), arns.task_definitions()],
+        ),
+        Statement::allow(
+            "ManageTaskDefinitions",
+            &[
+                "ecs:RegisterTaskDefinition",
+                "ecs:DeregisterTaskDefinition",
+                "ecs:DescribeTaskDefinition",
+            ],
+            vec!["*".to_owned()],
+        ),
+        Statement::allow(
+            "ManageLogGroups",
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+                "logs:AssociateKmsKey",
+            ],
+            vec![
+                format!("{}:*", arns.task_log_group()),
+                format!("{}:*", arns.state_machine_log_group()),
+                format!("{}:*", arns.notifier_log_group()),
+            ],
+        ),
+        Statement::allow(
+            "ManageTheStateMachine",
+            &[
+                "states:CreateStateMachine",
+                "states:UpdateStateMachine",
+                "states:DeleteStateMachine",
+                "states:DescribeStateMachine",
+                "states:ListStateMachineVersions",
+                "states:TagResource",
+                "states:UntagResource",
+                "states:ListTagsForResource",
+            ],
+            vec![arns.state_machine()],
+        ),
+        Statement::allow(
+            "ManageTheNotifier",
+            &[
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetPolicy",
+                "lambda:ListVersionsByFunction",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+            ],
+            vec![arns.notifier()],
+        ),
+        Statement::allow(
+            "ManageTheTaskSecurityGroup",
+            &[
+                "ec2:CreateSecurityGroup",
+                "ec2:DeleteSecurityGroup",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:CreateTags",
+            ],
+            vec![arns.security_groups(), arns.vpcs()],
+        ),
+        Statement::allow(
+            "DescribeWhatCannotBeScoped",
+            &[
+                "logs:DescribeLogGroups",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSecurityGroupRules",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeNetworkInterfaces",
+            ],
+            vec!["*".to_owned()],
+        ),
+        Statement::allow(
+            "ReadTheDatabaseSecretMetadata",
+            &["secretsmanager:DescribeSecret"],
+            vec![arns.database_secret()],
+        ),
+    ]
+}
