@@ -71,9 +71,10 @@ impl Stage {
     /// The tools a stage needs from the setup stage.
     pub fn needs(self) -> Needs {
         match self {
+            // The test suite starts moto from the venv and runs the validator bundle.
             Stage::Tests => Needs {
                 python_tools: true,
-                workflow_validator: false,
+                workflow_validator: true,
                 project_npm_packages: true,
             },
             Stage::Zizmor | Stage::Checkov => Needs {
