@@ -199,3 +199,14 @@ fn githubs_parser_rejects_a_misspelt_key_and_accepts_the_fix() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("Unexpected value 'unknown'"), "{text}");
 }
+
+#[test]
+fn a_missing_tool_exits_3() {
+    let repo = throwaway_repo();
+    std::fs::create_dir_all(repo.path().join("environments/dev")).unwrap();
+    // No setup stage, so target/ci/venv/bin/checkov does not exist in the throwaway repo.
+    let (output, text) = xtask_ci(repo.path(), &["--only", "checkov", "--skip", "setup"]);
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    assert!(text.contains("starting `"), "{text}");
+    assert_eq!(last_line(&text), "ci: 0 passed, 0 failed");
+}

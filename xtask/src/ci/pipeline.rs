@@ -13,7 +13,7 @@ use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
 use super::zizmor;
-use crate::failure::{Classify, FailureKind, fail};
+use crate::failure::{Classify, Failure, FailureKind, fail};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -134,13 +134,19 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
                 elapsed: Default::default(),
                 note: String::new(),
                 tests: None,
+                missing_tool: false,
             });
             continue;
         }
         println!("\n== ci stage `{stage}`: {} ==", stage.describe());
         let started = Instant::now();
-        let verdict =
-            run_stage(&context, stage).unwrap_or_else(|error| Verdict::fail(format!("{error:#}")));
+        let (verdict, missing_tool) = match run_stage(&context, stage) {
+            Ok(verdict) => (verdict, false),
+            Err(error) => (
+                Verdict::fail(format!("{error:#}")),
+                is_environment_failure(&error),
+            ),
+        };
         let elapsed = started.elapsed();
         let status = if verdict.passed { "passed" } else { "FAILED" };
         println!(
@@ -165,9 +171,19 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
             elapsed,
             note: verdict.note,
             tests: verdict.tests,
+            missing_tool,
         });
     }
     Ok(summary)
+}
+
+/// Whether the innermost classification of the error says a tool or service is missing.
+fn is_environment_failure(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<Failure>())
+        .last()
+        .is_some_and(|failure| failure.kind == FailureKind::Environment)
 }
 
 fn run_stage(context: &Workspace, stage: Stage) -> anyhow::Result<Verdict> {

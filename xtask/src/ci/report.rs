@@ -26,6 +26,8 @@ pub struct StageReport {
     pub note: String,
     /// Test cases, for the stages that run a test runner.
     pub tests: Option<TestCounts>,
+    /// The stage could not run: a tool or service it needs is missing or failed to install.
+    pub missing_tool: bool,
 }
 
 /// The whole run.
@@ -43,6 +45,11 @@ impl Summary {
             .filter(|report| report.outcome == Outcome::Failed)
             .map(|report| report.stage)
             .collect()
+    }
+
+    /// Whether a stage failed for a missing tool rather than a finding (exit 3, not 1).
+    pub fn missing_tool(&self) -> bool {
+        self.stages.iter().any(|report| report.missing_tool)
     }
 
     pub fn succeeded(&self) -> bool {
@@ -131,6 +138,7 @@ mod tests {
             elapsed: Duration::from_millis(millis),
             note: note.to_owned(),
             tests: None,
+            missing_tool: false,
         }
     }
 

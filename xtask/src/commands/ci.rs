@@ -46,8 +46,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let failed: Vec<&str> = summary.failed().iter().map(|stage| stage.name()).collect();
         // The closing line ends the error message, so that it stays the last line of the log
         // after `error: ...` is printed.
+        let kind = if summary.missing_tool() {
+            FailureKind::Environment
+        } else {
+            FailureKind::CheckFailed
+        };
         Err(fail(
-            FailureKind::CheckFailed,
+            kind,
             format!(
                 "failed stages: {}\n{}",
                 failed.join(", "),
