@@ -226,6 +226,9 @@ fn setup(context: &Workspace) -> anyhow::Result<Verdict> {
         done.push(tools::ensure_workflow_validator(&context.tools)?);
     }
     if needs.project_npm_packages {
+        if let Some(app) = tools::migration_app(&context.root) {
+            done.push(tools::ensure_migration_app_packages(&context.tools, &app)?);
+        }
         for package in tools::project_npm_packages(&context.root) {
             done.push(tools::ensure_npm_package(&package)?);
         }

@@ -105,7 +105,8 @@ pub struct Needs {
     pub python_tools: bool,
     /// The npm packages and the bundle of the workflow validator.
     pub workflow_validator: bool,
-    /// `npm ci` in the project's own Node packages (the Lambda, the Prisma migration app).
+    /// `npm ci` of the project's own Node packages (the Prisma migration app into
+    /// `target/ci/node`, each Lambda with a lockfile in place).
     pub project_npm_packages: bool,
 }
 

@@ -4,8 +4,10 @@
 //!   `xtask/ci/requirements.txt` with every transitive package pinned in `xtask/ci/constraints.txt`;
 //! - `target/ci/workflow-parser`: GitHub's workflow parser from `xtask/ci/workflow-parser`'s
 //!   lockfile and the validator script bundled by esbuild (`workflow-validator.cjs`);
-//! - `node_modules` of the project's own Node packages that have a lockfile (the Lambda, the
-//!   Prisma migration app: its `prisma` CLI is what the schema tests run).
+//! - `target/ci/node/node_modules`: the migration app's npm packages (`environments/*/docker/app`
+//!   lockfile), whose `prisma` CLI the schema tests run; installed here rather than in the app
+//!   so the Docker build context stays clean;
+//! - `node_modules` of each `environments/*/lambda_function` that has a lockfile.
 //!
 //! Each install writes a stamp holding a fingerprint of its inputs (the pinned files and the
 //! interpreter's version); a matching stamp skips the install, so a warm run costs nothing.
@@ -310,16 +312,52 @@ pub fn ensure_workflow_validator(dirs: &ToolDirs) -> anyhow::Result<Provisioned>
     Ok(Provisioned::Installed(what))
 }
 
-/// The project's own Node packages with a lockfile: every `environments/*/lambda_function` and
-/// `environments/*/docker/app`.
+/// The Lambdas with a lockfile (`environments/*/lambda_function`), installed in place.
 pub fn project_npm_packages(repo_root: &Path) -> Vec<PathBuf> {
-    let mut packages: Vec<PathBuf> = environment_dirs(repo_root)
+    environment_dirs(repo_root)
         .into_iter()
-        .flat_map(|env| [env.join("lambda_function"), env.join("docker").join("app")])
+        .map(|env| env.join("lambda_function"))
+        .filter(|dir| dir.join("package-lock.json").is_file())
+        .collect()
+}
+
+/// The migration app whose lockfile pins the Prisma CLI: `environments/dev/docker/app` when it
+/// has one, else the first environment's (new environments copy dev's from the scaffold).
+pub fn migration_app(repo_root: &Path) -> Option<PathBuf> {
+    let apps: Vec<PathBuf> = environment_dirs(repo_root)
+        .into_iter()
+        .map(|env| env.join("docker").join("app"))
         .filter(|dir| dir.join("package-lock.json").is_file())
         .collect();
-    packages.sort();
-    packages
+    let dev = repo_root.join("environments/dev/docker/app");
+    apps.iter()
+        .find(|app| **app == dev)
+        .or_else(|| apps.first())
+        .cloned()
+}
+
+/// `npm ci` of the migration app's lockfile into `target/ci/node` (what the tests read as
+/// `$XTASK_CI_TOOLS/node/node_modules`).
+pub fn ensure_migration_app_packages(dirs: &ToolDirs, app: &Path) -> anyhow::Result<Provisioned> {
+    let work_dir = dirs.dir.join("node");
+    let what = format!(
+        "npm packages of {} (prisma CLI) in {}",
+        app.strip_prefix(&dirs.repo_root).unwrap_or(app).display(),
+        work_dir.display()
+    );
+    let manifest = read_source(&app.join("package.json"))?;
+    let lockfile = read_source(&app.join("package-lock.json"))?;
+    let version = node_version(&dirs.repo_root)?;
+    let expected = fingerprint(&[&manifest, &lockfile, version.as_bytes()]);
+    let stamp = work_dir.join(STAMP_FILE);
+    if stamp_matches(&stamp, &expected) {
+        return Ok(Provisioned::UpToDate(what));
+    }
+    write_atomically(&work_dir.join("package.json"), &manifest)?;
+    write_atomically(&work_dir.join("package-lock.json"), &lockfile)?;
+    npm_ci(&work_dir)?;
+    write_atomically(&stamp, expected.as_bytes())?;
+    Ok(Provisioned::Installed(what))
 }
 
 /// `environments/*` directories, sorted.
@@ -383,17 +421,22 @@ mod tests {
     }
 
     #[test]
-    fn project_packages_are_the_environments_node_apps_with_a_lockfile() {
+    fn project_packages_are_the_lambdas_and_the_migration_app_with_a_lockfile() {
         let root = tempfile::tempdir().unwrap();
         let lambda = root.path().join("environments/dev/lambda_function");
         let app = root.path().join("environments/dev/docker/app");
+        let other_app = root.path().join("environments/a-first/docker/app");
         let without_lock = root.path().join("environments/stg/lambda_function");
-        for dir in [&lambda, &app, &without_lock] {
+        for dir in [&lambda, &app, &other_app, &without_lock] {
             fs::create_dir_all(dir).unwrap();
             fs::write(dir.join("package.json"), "{}").unwrap();
         }
+        assert_eq!(migration_app(root.path()), None);
+        fs::write(other_app.join("package-lock.json"), "{}").unwrap();
+        assert_eq!(migration_app(root.path()), Some(other_app.clone()));
         fs::write(lambda.join("package-lock.json"), "{}").unwrap();
         fs::write(app.join("package-lock.json"), "{}").unwrap();
-        assert_eq!(project_npm_packages(root.path()), vec![app, lambda]);
+        assert_eq!(project_npm_packages(root.path()), vec![lambda]);
+        assert_eq!(migration_app(root.path()), Some(app));
     }
 }
