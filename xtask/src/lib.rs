@@ -6,12 +6,14 @@
 //! - [`config`]: the typed configuration (`Cargo.toml` metadata + one file per environment).
 //! - [`models`]: typed GitHub workflow, composite action, IAM policy and state machine documents.
 //! - [`generate`]: turns the configuration into those documents and writes or checks the files.
+//! - [`ci`]: `cargo xtask ci` (every check CI runs) and the cold-build benchmark.
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
 pub mod affected;
 pub mod aws;
 pub mod aws_profiles;
 pub mod bench_plan;
+pub mod ci;
 pub mod commands;
 pub mod config;
 pub mod failure;

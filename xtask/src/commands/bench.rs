@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::failure::{FailureKind, fail};
+use crate::ci::{build_bench, pipeline};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,10 +31,7 @@ pub enum Bench {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
-        Bench::Build => Err(fail(
-            FailureKind::Config,
-            "`cargo xtask bench build` is not implemented yet",
-        )),
+        Bench::Build => build_bench::run(&pipeline::find_repo_root(&super::current_dir()?)?),
         Bench::Plan => crate::bench_plan::run(&super::load_config()?.root),
         Bench::PlanOnce { file } => crate::bench_plan::run_once(&file),
         Bench::Migrate => {

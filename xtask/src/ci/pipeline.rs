@@ -1,0 +1,622 @@
+//! Runs the selected stages in order, timing each, stopping at the first failure unless asked to
+//! keep going, and returns the summary.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use super::process::{Finished, Program, path_with};
+use super::report::{Outcome, StageReport, Summary};
+use super::stage::{Needs, Stage};
+use super::test_counts::{self, TestCounts};
+use super::tools::{self, ToolDirs};
+use super::zizmor;
+use crate::failure::{Classify, Failure, FailureKind, fail};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The stages to run, in [`Stage::ALL`] order.
+    pub stages: Vec<Stage>,
+    /// Run the remaining stages after a failure (the default stops at the first one).
+    pub keep_going: bool,
+}
+
+/// What a stage found: passed or not, a one-line note, and test counts for the test stages.
+struct Verdict {
+    passed: bool,
+    note: String,
+    tests: Option<TestCounts>,
+}
+
+impl Verdict {
+    fn pass(note: impl Into<String>) -> Verdict {
+        Verdict {
+            passed: true,
+            note: note.into(),
+            tests: None,
+        }
+    }
+
+    fn fail(note: impl Into<String>) -> Verdict {
+        Verdict {
+            passed: false,
+            note: note.into(),
+            tests: None,
+        }
+    }
+
+    /// Passed when the program succeeded; otherwise the note says what to do.
+    fn from_exit(finished: &Finished, on_failure: impl Into<String>) -> Verdict {
+        if finished.success {
+            Verdict::pass("")
+        } else {
+            Verdict::fail(format!("{} ({})", on_failure.into(), exit_text(finished)))
+        }
+    }
+}
+
+fn exit_text(finished: &Finished) -> String {
+    finished.code.map_or_else(
+        || "killed by a signal".to_owned(),
+        |code| format!("exit {code}"),
+    )
+}
+
+/// Everything the stages share.
+struct Workspace {
+    root: PathBuf,
+    tools: ToolDirs,
+    cargo: OsString,
+    /// PATH with the venv and the validator's tools first.
+    path: OsString,
+    selected: Vec<Stage>,
+}
+
+impl Workspace {
+    fn program(&self, program: impl Into<OsString>) -> Program {
+        Program::new(program, &self.root).env("PATH", &self.path)
+    }
+
+    /// Cargo gets the caller's environment back: unchanged PATH, and none of the variables
+    /// `cargo run` set for the xtask, so its fingerprints match those of a plain shell's cargo.
+    fn cargo(&self) -> Program {
+        Program::new(&self.cargo, &self.root).without_cargo_run_env()
+    }
+}
+
+/// The repository root: the nearest ancestor of `start` with `Cargo.toml` and `xtask/Cargo.toml`.
+pub fn find_repo_root(start: &Path) -> anyhow::Result<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("xtask").join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            fail(
+                FailureKind::Config,
+                format!(
+                    "{} is not inside the repository (no ancestor has Cargo.toml and xtask/Cargo.toml)",
+                    start.display()
+                ),
+            )
+        })
+}
+
+/// Runs the stages and returns the summary; the error case is only for a failure to run at all.
+pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
+    let tools = ToolDirs::new(root);
+    let path = path_with(&[
+        tools.venv_bin(),
+        tools.validator_dir().join("node_modules/.bin"),
+    ])?;
+    let context = Workspace {
+        root: root.to_path_buf(),
+        cargo: std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+        tools,
+        path,
+        selected: options.stages.clone(),
+    };
+    let mut summary = Summary {
+        stages: Vec::new(),
+        deselected: Stage::ALL
+            .into_iter()
+            .filter(|stage| !options.stages.contains(stage))
+            .collect(),
+    };
+    let mut stop = false;
+    for &stage in &options.stages {
+        if stop {
+            summary.stages.push(StageReport {
+                stage,
+                outcome: Outcome::NotRun,
+                elapsed: Default::default(),
+                note: String::new(),
+                tests: None,
+                missing_tool: false,
+            });
+            continue;
+        }
+        println!("\n== ci stage `{stage}`: {} ==", stage.describe());
+        let started = Instant::now();
+        let (verdict, missing_tool) = match run_stage(&context, stage) {
+            Ok(verdict) => (verdict, false),
+            Err(error) => (
+                Verdict::fail(format!("{error:#}")),
+                is_environment_failure(&error),
+            ),
+        };
+        let elapsed = started.elapsed();
+        let status = if verdict.passed { "passed" } else { "FAILED" };
+        println!(
+            "== ci stage `{stage}` {status} in {:.1}s{} ==",
+            elapsed.as_secs_f64(),
+            if verdict.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", verdict.note)
+            }
+        );
+        if !verdict.passed && !options.keep_going {
+            stop = true;
+        }
+        summary.stages.push(StageReport {
+            stage,
+            outcome: if verdict.passed {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            },
+            elapsed,
+            note: verdict.note,
+            tests: verdict.tests,
+            missing_tool,
+        });
+    }
+    Ok(summary)
+}
+
+/// Whether the innermost classification of the error says a tool or service is missing.
+fn is_environment_failure(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<Failure>())
+        .last()
+        .is_some_and(|failure| failure.kind == FailureKind::Environment)
+}
+
+fn run_stage(context: &Workspace, stage: Stage) -> anyhow::Result<Verdict> {
+    match stage {
+        Stage::Setup => setup(context),
+        Stage::Fmt => {
+            let finished = context
+                .cargo()
+                .args(["fmt", "--all", "--", "--check"])
+                .run_streaming()?;
+            Ok(Verdict::from_exit(
+                &finished,
+                "unformatted Rust code: run `cargo fmt --all`",
+            ))
+        }
+        Stage::Clippy => {
+            let finished = context
+                .cargo()
+                .args(["clippy", "--all-targets", "--", "-D", "warnings"])
+                .run_streaming()?;
+            Ok(Verdict::from_exit(&finished, "clippy found warnings"))
+        }
+        Stage::GenWorkflows => gen_workflows_check(context),
+        Stage::Tests => tests(context),
+        Stage::Zizmor => zizmor_stage(context),
+        Stage::WorkflowParser => workflow_parser(context),
+        Stage::TerraformFmt => terraform_fmt(context),
+        Stage::LambdaTests => lambda_tests(context),
+        Stage::Checkov => checkov(context),
+    }
+}
+
+fn setup(context: &Workspace) -> anyhow::Result<Verdict> {
+    let needs = Needs::of(&context.selected);
+    let mut done = Vec::new();
+    if needs.python_tools {
+        done.push(tools::ensure_python_tools(&context.tools)?);
+    }
+    if needs.workflow_validator {
+        done.push(tools::ensure_workflow_validator(&context.tools)?);
+    }
+    if needs.project_npm_packages {
+        if let Some(app) = tools::migration_app(&context.root) {
+            done.push(tools::ensure_migration_app_packages(&context.tools, &app)?);
+        }
+        for package in tools::project_npm_packages(&context.root) {
+            done.push(tools::ensure_npm_package(&package)?);
+        }
+    }
+    for step in &done {
+        println!("{step}");
+    }
+    let installed = done
+        .iter()
+        .filter(|step| matches!(step, tools::Provisioned::Installed(_)))
+        .count();
+    Ok(Verdict::pass(format!(
+        "{} tool sets, {installed} installed, {} up to date",
+        done.len(),
+        done.len() - installed
+    )))
+}
+
+fn gen_workflows_check(context: &Workspace) -> anyhow::Result<Verdict> {
+    // The running binary is the xtask just built by `cargo xtask`: no nested `cargo run`.
+    let exe = std::env::current_exe()
+        .context("finding the path of the running xtask binary")
+        .classify(FailureKind::Environment)?;
+    let finished = context
+        .program(exe)
+        .args(["gen-workflows", "--check"])
+        .run_streaming()?;
+    Ok(Verdict::from_exit(
+        &finished,
+        "generated files are stale, missing or extra: run `cargo xtask gen-workflows` and commit the result",
+    ))
+}
+
+fn has_nextest(context: &Workspace) -> bool {
+    context
+        .cargo()
+        .args(["nextest", "--version"])
+        .run_captured()
+        .is_ok_and(|finished| finished.success)
+}
+
+fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
+    let nextest = has_nextest(context);
+    let mut program = context.cargo();
+    program = if nextest {
+        program.args(["nextest", "run", "--workspace", "--no-fail-fast"])
+    } else {
+        println!(
+            "cargo-nextest is not installed; running `cargo test` (cargo install cargo-nextest for nicer output)"
+        );
+        program.args(["test", "--workspace", "--no-fail-fast"])
+    };
+    // Required: a test that needs moto or PostgreSQL fails instead of skipping when it is missing.
+    let finished = program
+        .env("XTASK_REQUIRE_SERVICES", "1")
+        .env("XTASK_CI_TOOLS", &context.tools.dir)
+        .run_streaming()?;
+    let counts = if nextest {
+        test_counts::parse_nextest(&finished.output)
+    } else {
+        test_counts::parse_libtest(&finished.output)
+    };
+    let runner = if nextest {
+        "cargo nextest"
+    } else {
+        "cargo test"
+    };
+    let Some(counts) = counts else {
+        return Ok(Verdict::fail(format!(
+            "{runner} printed no test summary ({}): the build failed or nothing ran",
+            exit_text(&finished)
+        )));
+    };
+    let note = format!(
+        "{} passed, {} failed, {} skipped",
+        counts.passed, counts.failed, counts.skipped
+    );
+    let passed = finished.success && counts.failed == 0 && counts.passed > 0;
+    let note = if counts.passed == 0 && counts.failed == 0 {
+        format!("{runner} ran no test")
+    } else if !passed && counts.failed == 0 {
+        format!("{note}; {runner} failed ({})", exit_text(&finished))
+    } else {
+        note
+    };
+    Ok(Verdict {
+        passed,
+        note,
+        tests: Some(counts),
+    })
+}
+
+fn require_github_dir(context: &Workspace) -> anyhow::Result<PathBuf> {
+    let github = context.root.join(".github");
+    if github.is_dir() {
+        Ok(github)
+    } else {
+        Err(fail(
+            FailureKind::CheckFailed,
+            "there is no .github directory: run `cargo xtask gen-workflows` and commit the generated files",
+        ))
+    }
+}
+
+fn zizmor_stage(context: &Workspace) -> anyhow::Result<Verdict> {
+    require_github_dir(context)?;
+    let zizmor = context.tools.venv_bin().join("zizmor");
+    let finished = context
+        .program(&zizmor)
+        .args(["--offline", ".github"])
+        .run_streaming()?;
+    let findings = zizmor::parse_plain_summary(&finished.output);
+    // The pedantic persona is a report, not a gate: its count goes into the note.
+    let pedantic = context
+        .program(&zizmor)
+        .args([
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--format",
+            "json",
+            ".github",
+        ])
+        .run_captured()
+        .and_then(|pedantic| zizmor::count_by_audit(&pedantic.output))
+        .map_or_else(
+            |error| format!("pedantic persona: unreadable ({error:#})"),
+            |counts| format!("pedantic persona: {}", zizmor::describe_counts(&counts)),
+        );
+    println!("{pedantic}");
+    Ok(match findings {
+        Some(0) if finished.success => Verdict::pass(format!("0 findings; {pedantic}")),
+        Some(count) => Verdict::fail(format!(
+            "{count} findings at the default persona ({}); {pedantic}",
+            exit_text(&finished)
+        )),
+        None => Verdict::fail(format!(
+            "zizmor printed no summary ({})",
+            exit_text(&finished)
+        )),
+    })
+}
+
+/// `.github/workflows/*.yml` and `.github/actions/*/action.yml` (and `.yaml`), relative, sorted.
+pub fn workflow_files(root: &Path) -> Vec<PathBuf> {
+    let is_yaml = |path: &Path| {
+        path.extension()
+            .is_some_and(|extension| extension == "yml" || extension == "yaml")
+    };
+    let mut files: Vec<PathBuf> = read_dir_sorted(&root.join(".github/workflows"))
+        .into_iter()
+        .filter(|path| path.is_file() && is_yaml(path))
+        .collect();
+    for action_dir in read_dir_sorted(&root.join(".github/actions")) {
+        files.extend(
+            ["action.yml", "action.yaml"]
+                .iter()
+                .map(|name| action_dir.join(name))
+                .filter(|path| path.is_file()),
+        );
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            path.strip_prefix(root)
+                .map(Path::to_path_buf)
+                .unwrap_or(path)
+        })
+        .collect()
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+fn workflow_parser(context: &Workspace) -> anyhow::Result<Verdict> {
+    require_github_dir(context)?;
+    let files = workflow_files(&context.root);
+    if files.is_empty() {
+        return Ok(Verdict::fail(
+            "no workflow or action under .github: run `cargo xtask gen-workflows`",
+        ));
+    }
+    let bundle = context.tools.validator_bundle();
+    if !bundle.is_file() {
+        return Ok(Verdict::fail(format!(
+            "{} is missing: run the setup stage (`cargo xtask ci --only workflow-parser`)",
+            bundle.display()
+        )));
+    }
+    let finished = context
+        .program("node")
+        .arg(&bundle)
+        .args(&files)
+        .run_streaming()?;
+    Ok(if finished.success {
+        Verdict::pass(format!("{} files valid", files.len()))
+    } else {
+        Verdict::fail(format!(
+            "GitHub's parser rejected a generated file ({})",
+            exit_text(&finished)
+        ))
+    })
+}
+
+fn require_environments_dir(context: &Workspace) -> anyhow::Result<()> {
+    if context.root.join("environments").is_dir() {
+        Ok(())
+    } else {
+        Err(fail(
+            FailureKind::CheckFailed,
+            "there is no environments directory",
+        ))
+    }
+}
+
+fn terraform_fmt(context: &Workspace) -> anyhow::Result<Verdict> {
+    require_environments_dir(context)?;
+    if tools::which("terraform").is_none() {
+        return Err(fail(
+            FailureKind::Environment,
+            "`terraform` is not on PATH: install Terraform (the version in [workspace.metadata.xtask.terraform])",
+        ));
+    }
+    let mut program = context.program("terraform");
+    if std::env::var_os("TF_CLI_CONFIG_FILE").is_none() {
+        // Without a ~/.terraformrc terraform prints a warning that reads like a failure.
+        let empty_config = context.tools.dir.join("terraformrc");
+        tools::write_atomically(&empty_config, b"")?;
+        program = program.env("TF_CLI_CONFIG_FILE", empty_config);
+    }
+    let finished = program
+        .args(["fmt", "-check", "-diff", "-recursive", "environments"])
+        .run_streaming()?;
+    Ok(Verdict::from_exit(
+        &finished,
+        "unformatted Terraform: run `terraform fmt -recursive environments` (or `cargo xtask fmt`)",
+    ))
+}
+
+/// `environments/*/lambda_function` directories that have a package.json.
+fn lambda_dirs(root: &Path) -> Vec<PathBuf> {
+    tools::environment_dirs(root)
+        .into_iter()
+        .map(|env| env.join("lambda_function"))
+        .filter(|dir| dir.join("package.json").is_file())
+        .collect()
+}
+
+fn lambda_tests(context: &Workspace) -> anyhow::Result<Verdict> {
+    let dirs = lambda_dirs(&context.root);
+    if dirs.is_empty() {
+        return Ok(Verdict::fail(
+            "no environments/*/lambda_function/package.json: the notification Lambda and its tests are missing",
+        ));
+    }
+    let mut total = TestCounts::default();
+    let mut problems = Vec::new();
+    for dir in &dirs {
+        let shown = dir
+            .strip_prefix(&context.root)
+            .unwrap_or(dir)
+            .display()
+            .to_string();
+        println!("node --test in {shown}");
+        let finished = Program::new("node", dir)
+            .env("PATH", &context.path)
+            .arg("--test")
+            .run_streaming()?;
+        match test_counts::parse_node_test(&finished.output) {
+            Some(counts) => {
+                total += counts;
+                if counts.passed == 0 && counts.failed == 0 {
+                    problems.push(format!("{shown}: node --test found no test"));
+                } else if !finished.success || counts.failed > 0 {
+                    problems.push(format!(
+                        "{shown}: {} failed ({})",
+                        counts.failed,
+                        exit_text(&finished)
+                    ));
+                }
+            }
+            None => problems.push(format!(
+                "{shown}: node --test printed no totals ({})",
+                exit_text(&finished)
+            )),
+        }
+    }
+    let counts_note = format!(
+        "{} passed, {} failed in {} packages",
+        total.passed,
+        total.failed,
+        dirs.len()
+    );
+    Ok(Verdict {
+        passed: problems.is_empty(),
+        note: if problems.is_empty() {
+            counts_note
+        } else {
+            format!("{}; {counts_note}", problems.join("; "))
+        },
+        tests: Some(total),
+    })
+}
+
+fn checkov(context: &Workspace) -> anyhow::Result<Verdict> {
+    require_environments_dir(context)?;
+    let mut program = context
+        .program(context.tools.venv_bin().join("checkov"))
+        .args([
+            "--directory",
+            "environments",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+        ]);
+    let config = Path::new("environments").join(".checkov.yaml");
+    let note = if context.root.join(&config).is_file() {
+        program = program.arg("--config-file").arg(&config);
+        format!("with {}", config.display())
+    } else {
+        format!("without {} (not present)", config.display())
+    };
+    let finished = program.run_streaming()?;
+    Ok(if finished.success {
+        Verdict::pass(note)
+    } else {
+        Verdict::fail(format!(
+            "checkov reported failed checks {note} ({})",
+            exit_text(&finished)
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_files_are_the_workflows_and_the_local_actions() {
+        let root = tempfile::tempdir().unwrap();
+        let github = root.path().join(".github");
+        std::fs::create_dir_all(github.join("workflows")).unwrap();
+        std::fs::create_dir_all(github.join("actions/setup")).unwrap();
+        std::fs::create_dir_all(github.join("actions/empty")).unwrap();
+        for file in [
+            "workflows/plan.yml",
+            "workflows/ci.yaml",
+            "workflows/README.md",
+            "actions/setup/action.yml",
+            "dependabot.yml",
+        ] {
+            std::fs::write(github.join(file), "x").unwrap();
+        }
+        let files: Vec<String> = workflow_files(root.path())
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ".github/workflows/ci.yaml",
+                ".github/workflows/plan.yml",
+                ".github/actions/setup/action.yml"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_repo_root_is_found_from_a_subdirectory() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("xtask/src")).unwrap();
+        std::fs::write(root.path().join("Cargo.toml"), "[workspace]").unwrap();
+        std::fs::write(root.path().join("xtask/Cargo.toml"), "[package]").unwrap();
+        assert_eq!(
+            find_repo_root(&root.path().join("xtask/src")).unwrap(),
+            root.path()
+        );
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert!(find_repo_root(elsewhere.path()).is_err());
+    }
+}
