@@ -12,7 +12,6 @@
 pub mod affected;
 pub mod aws;
 pub mod aws_profiles;
-pub mod bench_plan;
 pub mod ci;
 pub mod commands;
 pub mod config;

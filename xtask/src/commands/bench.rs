@@ -32,8 +32,8 @@ pub enum Bench {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
         Bench::Build => build_bench::run(&pipeline::find_repo_root(&super::current_dir()?)?),
-        Bench::Plan => crate::bench_plan::run(&super::load_config()?.root),
-        Bench::PlanOnce { file } => crate::bench_plan::run_once(&file),
+        Bench::Plan => crate::plan::bench::run(&super::load_config()?.root),
+        Bench::PlanOnce { file } => crate::plan::bench::run_once(&file),
         Bench::Migrate => {
             print!("{}", crate::migrate::bench::run()?);
             Ok(())

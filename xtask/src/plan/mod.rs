@@ -2,6 +2,7 @@
 //! and the renderers of the PR comment. Everything here is pure; `commands::plan` runs terraform
 //! and talks to GitHub.
 
+pub mod bench;
 pub mod errors;
 pub mod mask;
 pub mod model;
