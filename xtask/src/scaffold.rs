@@ -1,9 +1,12 @@
-//! A new environment from the scaffold embedded in the binary (`templates/scaffold/`), so
-//! `cargo xtask new-env` works the same from any checkout.
+//! A new environment from the scaffold embedded in the binary, so `cargo xtask new-env` works the
+//! same from any checkout.
 //!
-//! Every file is copied verbatim except `*.tmpl` files, whose `{{placeholders}}` are filled in and
-//! whose suffix is dropped. Only the environment's `xtask.toml` is a template: the Terraform reads
-//! every name from the generated locals, so it is identical in every environment.
+//! The scaffold has two parts. The reference environment, `environments/dev`, gives every file
+//! that is the same in all environments: its Terraform reads every name from the generated locals,
+//! so it is identical everywhere, and keeping one copy means a fix to it reaches new environments
+//! without being made twice. `templates/scaffold/` gives the `*.tmpl` files (the environment's
+//! `xtask.toml`), whose `{{placeholders}}` are filled in and whose suffix is dropped. What is
+//! generated or local in the reference environment is never copied.
 
 use std::path::{Path, PathBuf};
 
@@ -14,9 +17,25 @@ use crate::config::{
     AccountId, Config, ENV_CONFIG_FILE, ENVIRONMENTS_DIR, Region, validate_environment_name,
 };
 use crate::failure::{Classify, FailureKind, fail};
+use crate::generate::terraform::{GENERATED_DIR, LOCALS_FILE};
 
-/// The scaffold, embedded at build time.
+/// The environment-agnostic files, taken from the reference environment at build time.
+pub static REFERENCE_ENVIRONMENT: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../environments/dev");
+
+/// The templates of what differs per environment, embedded at build time.
 pub static SCAFFOLD: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../templates/scaffold");
+
+/// Files of an environment directory that belong to that environment alone: its configuration,
+/// what is generated from it, and local working files (state, provider caches, packages).
+pub fn is_environment_specific(relative: &Path) -> bool {
+    let text = relative.to_string_lossy();
+    relative == Path::new(ENV_CONFIG_FILE)
+        || relative == Path::new(LOCALS_FILE)
+        || relative.starts_with(GENERATED_DIR)
+        || text.contains(".terraform/")
+        || text.contains("node_modules/")
+        || text.contains("terraform.tfstate")
+}
 
 const TEMPLATE_SUFFIX: &str = ".tmpl";
 
@@ -100,9 +119,19 @@ pub struct RenderedFile {
     pub executable: bool,
 }
 
-/// Renders the embedded scaffold (pure: no file system).
+/// Renders the embedded scaffold: the templates, then the reference environment's shared files
+/// (pure: no file system).
 pub fn render(values: &ScaffoldValues) -> anyhow::Result<Vec<RenderedFile>> {
-    render_dir(&SCAFFOLD, values)
+    let mut files = render_dir(&SCAFFOLD, values)?;
+    let mut shared = Vec::new();
+    collect(&REFERENCE_ENVIRONMENT, values, &mut shared)?;
+    files.extend(
+        shared
+            .into_iter()
+            .filter(|file| !is_environment_specific(&file.path)),
+    );
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
 /// Renders a scaffold directory (the embedded one, or another in tests).
@@ -313,6 +342,14 @@ mod tests {
             .collect();
         assert!(paths.contains(&"xtask.toml".to_owned()), "{paths:?}");
         assert!(paths.iter().all(|p| !p.ends_with(TEMPLATE_SUFFIX)));
+        // The reference environment's own configuration and generated files are never copied.
+        assert_eq!(paths.iter().filter(|p| *p == "xtask.toml").count(), 1);
+        assert!(
+            !paths
+                .iter()
+                .any(|p| p.starts_with("generated/") || p == "xtask.generated.tf.json"),
+            "{paths:?}"
+        );
         for required in [
             "terraform.tf",
             "iam.tf",

@@ -13,16 +13,12 @@ use support::repo_root;
 use xtask::config::Config;
 use xtask::failure::{Failure, FailureKind};
 use xtask::generate::{self, Toolchain};
-use xtask::scaffold::{NewEnvironment, ScaffoldValues, create_environment, render};
+use xtask::scaffold::{
+    NewEnvironment, ScaffoldValues, create_environment, is_environment_specific, render,
+};
 
-/// Files of an environment directory that are not part of the scaffold: generated or local.
 fn is_scaffold_file(relative: &Path) -> bool {
-    let text = relative.to_string_lossy();
-    !(text.starts_with("generated/")
-        || text == consistency::GENERATED_LOCALS_FILE
-        || text.contains(".terraform")
-        || text.contains("node_modules/")
-        || text.contains("terraform.tfstate"))
+    relative == Path::new("xtask.toml") || !is_environment_specific(relative)
 }
 
 fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -65,12 +61,12 @@ fn the_scaffold_rendered_for_dev_is_environments_dev() {
     let actual_paths: Vec<&PathBuf> = actual.keys().collect();
     assert_eq!(
         rendered_paths, actual_paths,
-        "templates/scaffold and environments/dev hold different files: copy the change to both"
+        "the scaffold rendered for dev does not give environments/dev's files"
     );
     for (path, contents) in &rendered {
         assert!(
             contents == &actual[path],
-            "templates/scaffold/{0} differs from environments/dev/{0}: change both together",
+            "the scaffold's {0} differs from environments/dev/{0} (for xtask.toml: templates/scaffold/xtask.toml.tmpl)",
             path.display()
         );
     }
