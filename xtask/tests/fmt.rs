@@ -14,21 +14,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const UNFORMATTED: &str = "resource \"terraform_data\" \"a\" {\n  input = \"a\"\n      triggers_replace = [\"x\"]\n}\n\n\n\nresource \"terraform_data\" \"b\" {\ninput=\"b\"\n}\n";
 
 fn repo() -> tempfile::TempDir {
-    let temp = tempfile::tempdir().unwrap();
-    let manifest = std::fs::read_to_string(support::repo_root().join("Cargo.toml")).unwrap();
-    let metadata = &manifest[manifest.find("[workspace.metadata.xtask").unwrap()..];
-    std::fs::write(
-        temp.path().join("Cargo.toml"),
-        format!("[workspace]\nmembers = []\n\n{metadata}"),
-    )
-    .unwrap();
+    let temp = support::config_only_repo();
     let dev = temp.path().join("environments/dev");
-    std::fs::create_dir_all(&dev).unwrap();
-    std::fs::copy(
-        support::repo_root().join("environments/dev/xtask.toml"),
-        dev.join("xtask.toml"),
-    )
-    .unwrap();
     std::fs::write(dev.join("main.tf"), UNFORMATTED).unwrap();
     std::fs::create_dir_all(temp.path().join("modules/net")).unwrap();
     std::fs::write(

@@ -15,25 +15,6 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const PLANTED: &str = "hunter2-planted";
 
-fn repo() -> tempfile::TempDir {
-    let temp = tempfile::tempdir().unwrap();
-    let manifest = std::fs::read_to_string(support::repo_root().join("Cargo.toml")).unwrap();
-    let metadata = &manifest[manifest.find("[workspace.metadata.xtask").unwrap()..];
-    std::fs::write(
-        temp.path().join("Cargo.toml"),
-        format!("[workspace]\nmembers = []\n\n{metadata}"),
-    )
-    .unwrap();
-    let dev = temp.path().join("environments/dev");
-    std::fs::create_dir_all(&dev).unwrap();
-    std::fs::copy(
-        support::repo_root().join("environments/dev/xtask.toml"),
-        dev.join("xtask.toml"),
-    )
-    .unwrap();
-    temp
-}
-
 fn plan_json() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/plan/testdata/mixed.plan.json")
 }
@@ -122,7 +103,7 @@ async fn updates_the_marked_comment_and_sets_the_destroy_label() {
         .mount(&server)
         .await;
 
-    let dir = repo();
+    let dir = support::config_only_repo();
     let output = run(dir.path(), &server);
     assert!(output.status.success(), "{}", text(&output));
     assert!(
@@ -150,7 +131,7 @@ async fn a_forbidden_token_exits_4_and_keeps_the_result_in_the_log_and_summary()
         .mount(&server)
         .await;
 
-    let dir = repo();
+    let dir = support::config_only_repo();
     let output = run(dir.path(), &server);
     let log = text(&output);
     assert_eq!(output.status.code(), Some(4), "{log}");

@@ -358,3 +358,24 @@ pub fn terraform_cli_config(dir: &Path) -> PathBuf {
     std::fs::write(&path, "").expect("writing an empty terraformrc");
     path
 }
+
+/// A temporary repository holding only the configuration: the workspace manifest's
+/// `[workspace.metadata.xtask]` and `environments/dev/xtask.toml`.
+pub fn config_only_repo() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let metadata = &manifest[manifest.find("[workspace.metadata.xtask").unwrap()..];
+    std::fs::write(
+        temp.path().join("Cargo.toml"),
+        format!("[workspace]\nmembers = []\n\n{metadata}"),
+    )
+    .unwrap();
+    let dev = temp.path().join("environments/dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::copy(
+        repo_root().join("environments/dev/xtask.toml"),
+        dev.join("xtask.toml"),
+    )
+    .unwrap();
+    temp
+}
