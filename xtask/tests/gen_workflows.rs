@@ -10,13 +10,12 @@ use std::process::Command;
 
 use serde_json::Value;
 use xtask::config::Config;
-use xtask::generate::{self, GeneratedFile, Toolchain, pins::Pins};
+use xtask::generate::{self, GeneratedFile, pins::Pins};
 
 fn generated() -> (Config, Vec<GeneratedFile>) {
     let root = support::repo_root();
     let config = Config::load(&root).unwrap();
-    let toolchain = Toolchain::read(&root).unwrap();
-    let files = generate::generate_all(&config, &toolchain).unwrap();
+    let files = generate::generate_all(&config).unwrap();
     (config, files)
 }
 

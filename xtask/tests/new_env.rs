@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use support::repo_root;
 use xtask::config::Config;
 use xtask::failure::{Failure, FailureKind};
-use xtask::generate::{self, Toolchain};
+use xtask::generate;
 use xtask::scaffold::{
     NewEnvironment, ScaffoldValues, create_environment, is_environment_specific, render,
 };
@@ -139,8 +139,7 @@ fn new_env_creates_stg_that_loads_and_passes_the_consistency_checks() {
 
     // gen-workflows covers the new environment: its policies, state machine, locals and backend
     // settings, which the scaffold's Terraform must then line up with.
-    let toolchain = Toolchain::read(repo.path()).unwrap();
-    let files = generate::generate_all(&config, &toolchain).unwrap();
+    let files = generate::generate_all(&config).unwrap();
     assert!(
         files
             .iter()

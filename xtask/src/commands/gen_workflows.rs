@@ -1,7 +1,7 @@
 //! `cargo xtask gen-workflows`: writes (or with `--check`, verifies) every generated file.
 
 use crate::failure::{FailureKind, fail};
-use crate::generate::{self, Drift, Toolchain};
+use crate::generate::{self, Drift};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -12,8 +12,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
-    let toolchain = Toolchain::read(&config.root)?;
-    let files = generate::generate_all(&config, &toolchain)?;
+    let files = generate::generate_all(&config)?;
     let locations = generate::generated_locations(&config);
     if args.check {
         let drifts = generate::compare(&config.root, &files, &locations)?;

@@ -37,38 +37,10 @@ impl GeneratedFile {
     }
 }
 
-/// The rust-toolchain.toml channel, so CI installs the compiler developers use.
-pub struct Toolchain {
-    pub channel: String,
-}
-
-impl Toolchain {
-    pub fn read(root: &Path) -> anyhow::Result<Toolchain> {
-        #[derive(serde::Deserialize)]
-        struct File {
-            toolchain: Section,
-        }
-        #[derive(serde::Deserialize)]
-        struct Section {
-            channel: String,
-        }
-        let path = root.join("rust-toolchain.toml");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))
-            .classify(FailureKind::Config)?;
-        let file: File = toml::from_str(&text)
-            .with_context(|| format!("invalid {}", path.display()))
-            .classify(FailureKind::Config)?;
-        Ok(Toolchain {
-            channel: file.toolchain.channel,
-        })
-    }
-}
-
 /// Every generated file, in a stable order.
-pub fn generate_all(config: &Config, toolchain: &Toolchain) -> anyhow::Result<Vec<GeneratedFile>> {
+pub fn generate_all(config: &Config) -> anyhow::Result<Vec<GeneratedFile>> {
     let pins = pins::Pins::embedded()?;
-    let mut files = workflows::generate(config, &pins, toolchain)?;
+    let mut files = workflows::generate(config, &pins)?;
     for environment in config.environments.values() {
         files.extend(iam::generate(config, environment)?);
         files.push(state_machine::generate(environment)?);

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde_saphyr::Commented;
 
 use super::pins::Pins;
-use super::{GeneratedFile, Toolchain, to_yaml};
+use super::{GeneratedFile, to_yaml};
 use crate::config::{Config, Environment, LlmProvider};
 use crate::models::workflow::{
     Access, ActionInput, Composite, CompositeAction, CompositeRuns, Concurrency, Empty,
@@ -27,16 +27,12 @@ const PR_NUMBER: &str = "${{ github.event.pull_request.number || github.event.is
 const SAME_REPO_PR: &str = "github.event.pull_request.head.repo.full_name == github.repository";
 const FORK_PR: &str = "github.event.pull_request.head.repo.full_name != github.repository";
 
-pub fn generate(
-    config: &Config,
-    pins: &Pins,
-    toolchain: &Toolchain,
-) -> anyhow::Result<Vec<GeneratedFile>> {
+pub fn generate(config: &Config, pins: &Pins) -> anyhow::Result<Vec<GeneratedFile>> {
     let kit = Kit { config, pins };
     let mut files = vec![
         yaml(
             ".github/actions/setup-xtask/action.yml",
-            &kit.setup_action(toolchain)?,
+            &kit.setup_action()?,
         )?,
         yaml(
             ".github/actions/aws-role-chain/action.yml",
@@ -183,17 +179,18 @@ impl Kit<'_> {
         }
     }
 
-    fn setup_action(&self, toolchain: &Toolchain) -> anyhow::Result<CompositeAction> {
+    fn setup_action(&self) -> anyhow::Result<CompositeAction> {
         Ok(CompositeAction {
             name: "Set up the xtask".to_owned(),
-            description: "Installs the pinned Rust toolchain, restores the cargo cache and builds `cargo xtask`.".to_owned(),
+            description: "Installs the Rust toolchain pinned in rust-toolchain.toml, restores the cargo cache and builds `cargo xtask`.".to_owned(),
             inputs: IndexMap::new(),
             runs: CompositeRuns {
                 using: Composite::Composite,
                 steps: vec![
-                    Step::pinned("Install Rust", self.pins.get("dtolnay/rust-toolchain")?)
-                        .input("toolchain", toolchain.channel.clone())
-                        .input("components", "clippy, rustfmt"),
+                    // rustup reads rust-toolchain.toml itself: the pin stays in one place and no
+                    // third-party action runs with the job's token.
+                    Step::run("Install the pinned Rust toolchain", "rustup toolchain install
+"),
                     Step::pinned("Restore the cargo cache", self.pins.get("Swatinem/rust-cache")?)
                         // Only main writes the cache, so a pull request cannot poison what
                         // later runs on main restore.
