@@ -432,7 +432,7 @@ fn normalized(output: &Output, sha: &str) -> String {
         .replace(sha, "[SHA]")
         .replace(&sha[..12], "[SHORT]");
     let patterns = [
-        (r"-\d{10}\b", "-[UNIX]"),
+        (r"-\d{13}\b", "-[UNIX]"),
         (
             r"assumed-role/gha-dev-db-migrate/[A-Za-z0-9_=,.@-]+",
             "assumed-role/gha-dev-db-migrate/[SESSION]",
@@ -897,13 +897,19 @@ fn ctrl_c_leaves_the_execution_running_unless_asked_to_stop_it() {
     );
     assert_eq!(fx.executions(Some("RUNNING")).len(), 1);
 
-    let child = fx.spawn(&["--force", "--stop-on-interrupt"]);
+    let mut child = fx.spawn(&["--force", "--stop-on-interrupt"]);
     let started = Instant::now();
     while fx.executions(Some("RUNNING")).len() < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "second execution did not start"
-        );
+        if started.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "second execution did not start; executions: {:?}\nstdout: {}\nstderr: {}",
+                fx.executions(None),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
     interrupt(&child);

@@ -182,10 +182,11 @@ async fn migrate(
         &plan.git_sha,
         &plan.requested_by,
     );
-    let unix_seconds = SystemTime::now()
+    // Milliseconds: a `--force` run of the same commit can start within the same second.
+    let unix_millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let name = execution_name(&env.name, &plan.git_sha, unix_seconds);
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let name = execution_name(&env.name, &plan.git_sha, unix_millis);
     let execution_arn = start_execution(&sfn, &plan.state_machine_arn, &name, &input).await?;
     println!("Started execution {execution_arn}");
     if args.no_wait {

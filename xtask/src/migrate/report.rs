@@ -121,9 +121,9 @@ pub fn execution_input(
 }
 
 /// A unique, readable execution name (1-80 of `A-Za-z0-9-_`): environment, commit, start time.
-pub fn execution_name(env: &str, git_sha: &str, unix_seconds: u64) -> String {
+pub fn execution_name(env: &str, git_sha: &str, unix_millis: u64) -> String {
     let short: String = git_sha.chars().take(12).collect();
-    let name = format!("{env}-migrate-{short}-{unix_seconds}");
+    let name = format!("{env}-migrate-{short}-{unix_millis}");
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -490,8 +490,8 @@ mod tests {
     #[test]
     fn execution_names_are_valid() {
         assert_eq!(
-            execution_name("dev", "0123456789abcdef", 1_795_770_000),
-            "dev-migrate-0123456789ab-1795770000"
+            execution_name("dev", "0123456789abcdef", 1_795_770_000_123),
+            "dev-migrate-0123456789ab-1795770000123"
         );
         assert_eq!(execution_name("a", "x/y", 1), "a-migrate-x-y-1");
         assert!(execution_name(&"e".repeat(100), "s", 1).len() <= 80);
