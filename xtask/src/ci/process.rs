@@ -170,23 +170,19 @@ impl Program {
 
     /// Runs the program quietly and returns its stdout; a failure carries its stderr.
     pub fn read(&self) -> anyhow::Result<String> {
-        let command = self.display();
-        let output = self
-            .expression()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .with_context(|| format!("starting `{command}`"))
-            .classify(FailureKind::Environment)?;
-        if !output.status.success() {
+        let finished = self.run_captured()?;
+        if !finished.success {
+            let status = finished.code.map_or_else(
+                || "killed by a signal".to_owned(),
+                |code| format!("exit status: {code}"),
+            );
             anyhow::bail!(
-                "`{command}` failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
+                "`{}` failed ({status}): {}",
+                self.display(),
+                finished.stderr.trim()
             );
         }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        Ok(finished.output)
     }
 }
 
