@@ -338,7 +338,8 @@ fn zizmor_stage(context: &Workspace) -> anyhow::Result<Verdict> {
     let zizmor = context.tools.venv_bin().join("zizmor");
     let finished = context
         .program(&zizmor)
-        .args(["--offline", ".github"])
+        // zizmor colours its output when CI is set, even into a pipe; the summary is parsed.
+        .args(["--offline", "--color", "never", ".github"])
         .run_streaming()?;
     let findings = zizmor::parse_plain_summary(&finished.output);
     // The pedantic persona is a report, not a gate: its count goes into the note.

@@ -7,6 +7,7 @@ use anyhow::Context;
 /// The number of findings from the last line of `zizmor --format plain`: `No findings to report.`
 /// is zero; `3 findings: 1 informational, 2 low, ...` is three.
 pub fn parse_plain_summary(output: &str) -> Option<u64> {
+    let output = strip_ansi(output);
     output.lines().rev().map(str::trim).find_map(|line| {
         if line.starts_with("No findings to report") {
             return Some(0);
@@ -22,6 +23,25 @@ pub fn parse_plain_summary(output: &str) -> Option<u64> {
             None
         }
     })
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`), in case a tool colours its output anyway.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip the sequence up to and including its final letter.
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Findings per audit (`ident`) from `zizmor --format json`.
@@ -76,6 +96,17 @@ mod tests {
             Some(1)
         );
         assert_eq!(parse_plain_summary("error: no inputs collected\n"), None);
+        // As zizmor prints it with CI set: coloured, even into a pipe.
+        assert_eq!(
+            parse_plain_summary(
+                "\u{1b}[32mNo findings to report. Good job!\u{1b}[39m (\u{1b}[1m\u{1b}[93m1\u{1b}[39m ignored)\u{1b}[0m\n"
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            parse_plain_summary("\u{1b}[1m2\u{1b}[0m findings: 0 informational, 2 low\n"),
+            Some(2)
+        );
     }
 
     #[test]
