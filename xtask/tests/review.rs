@@ -83,6 +83,15 @@ struct GitHubState {
     forbid_writes: bool,
 }
 
+/// A GitHub list of comments, as `GET .../comments` answers it.
+fn listing(comments: &[(u64, String)]) -> ResponseTemplate {
+    let list: Vec<Value> = comments
+        .iter()
+        .map(|(id, body)| json!({"id": id, "body": body}))
+        .collect();
+    ResponseTemplate::new(200).set_body_json(list)
+}
+
 async fn github_server(state: Arc<Mutex<GitHubState>>) -> MockServer {
     let server = MockServer::start().await;
     let forbidden = || {
@@ -123,15 +132,7 @@ async fn github_server(state: Arc<Mutex<GitHubState>>) -> MockServer {
     let s = state.clone();
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(move |_: &Request| {
-            let state = s.lock().unwrap();
-            let list: Vec<Value> = state
-                .comments
-                .iter()
-                .map(|(id, body)| json!({"id": id, "body": body}))
-                .collect();
-            ResponseTemplate::new(200).set_body_json(list)
-        })
+        .respond_with(move |_: &Request| listing(&s.lock().unwrap().comments))
         .mount(&server)
         .await;
     let s = state.clone();
@@ -220,15 +221,7 @@ async fn github_server(state: Arc<Mutex<GitHubState>>) -> MockServer {
     let s = state.clone();
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7/comments"))
-        .respond_with(move |_: &Request| {
-            let state = s.lock().unwrap();
-            let list: Vec<Value> = state
-                .review_comments
-                .iter()
-                .map(|(id, body)| json!({"id": id, "body": body}))
-                .collect();
-            ResponseTemplate::new(200).set_body_json(list)
-        })
+        .respond_with(move |_: &Request| listing(&s.lock().unwrap().review_comments))
         .mount(&server)
         .await;
     let s = state.clone();
