@@ -135,7 +135,10 @@ pub fn render_failure(
         .saturating_sub(count(&head) + count(&footer) + 16);
     let errors = cut_middle(&masker.mask(errors.trim()), budget);
     hard_cap(
-        format!("{head}{}\n{footer}", fenced("text", &errors)),
+        format!(
+            "{head}{}\n{footer}",
+            crate::markdown::code_block("text", &errors)
+        ),
         context.limit,
     )
 }
@@ -337,7 +340,7 @@ fn details_block(text: &str, budget: usize) -> String {
     let inner = cut_middle(&diff, budget - fence_overhead);
     format!(
         "<details><summary>Plan details</summary>\n\n{}\n</details>\n",
-        fenced("diff", &inner)
+        crate::markdown::code_block("diff", &inner)
     )
 }
 
@@ -427,13 +430,6 @@ fn hard_cap(body: String, limit: usize) -> String {
     let mut out: String = body.chars().take(keep).collect();
     out.push_str(note);
     out
-}
-
-fn fenced(language: &str, text: &str) -> String {
-    // A fence longer than any backtick run inside, so the text cannot close it.
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
-    format!("{fence}{language}\n{text}\n{fence}\n")
 }
 
 fn code(text: &str) -> String {

@@ -334,7 +334,7 @@ pub fn suggestion_id(suggestion: &Suggestion) -> String {
 /// The body of an inline review comment: a committable ```suggestion block. Only for suggestions
 /// whose lines lie in a hunk (see `FileDiff::lines_in_one_hunk`).
 pub fn inline_suggestion(suggestion: &Suggestion) -> String {
-    let fence = fence_for(&suggestion.improved_code);
+    let fence = crate::markdown::fence_for(&suggestion.improved_code);
     format!(
         "{SUGGESTION_MARKER_PREFIX}{} -->\n**{}** ({}/10): {}\n\n{fence}suggestion\n{}\n{fence}\n",
         suggestion_id(suggestion),
@@ -343,21 +343,6 @@ pub fn inline_suggestion(suggestion: &Suggestion) -> String {
         suggestion.summary.trim(),
         suggestion.improved_code.trim_end_matches('\n'),
     )
-}
-
-/// A code fence longer than any backtick run in the code.
-fn fence_for(code: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for ch in code.chars() {
-        if ch == '`' {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 0;
-        }
-    }
-    "`".repeat((longest + 1).max(3))
 }
 
 pub fn improve(
@@ -503,11 +488,5 @@ mod tests {
             improve(&placed, &links, &headings, &footer),
             inline_suggestion(&placed[0].suggestion)
         ));
-    }
-
-    #[test]
-    fn fences_outgrow_backticks_in_code() {
-        assert_eq!(fence_for("let s = \"```\";"), "````");
-        assert_eq!(fence_for("x"), "```");
     }
 }
