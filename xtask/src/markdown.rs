@@ -111,11 +111,16 @@ mod tests {
     }
 
     fn only_text_and_code(markdown: &str) -> bool {
-        Parser::new_ext(markdown, Options::all()).all(|event| match event {
-            Event::Text(_) | Event::Code(_) | Event::SoftBreak | Event::HardBreak => true,
-            Event::Start(Tag::Paragraph | Tag::CodeBlock(_)) => true,
-            Event::End(_) => true,
-            _ => false,
+        Parser::new_ext(markdown, Options::all()).all(|event| {
+            matches!(
+                event,
+                Event::Text(_)
+                    | Event::Code(_)
+                    | Event::SoftBreak
+                    | Event::HardBreak
+                    | Event::Start(Tag::Paragraph | Tag::CodeBlock(_))
+                    | Event::End(_)
+            )
         })
     }
 
