@@ -1,0 +1,119 @@
+//! Pull-request files as data (issue 9, finding 3): the job that runs `terraform plan` hands a
+//! record to the job that posts, and `fmt --source` formats another checkout with this
+//! repository's configuration.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+fn xtask(dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("terraformrc"))
+        .env_remove("GITHUB_EVENT_PATH")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+const PLAN: &str = r#"{"terraform_version":"1.11.4",
+  "prior_state":{"values":{"root_module":{"resources":[{"values":{"input":"hunter2-prior"}}]}}},
+  "resource_changes":[{"address":"terraform_data.gone","mode":"managed","type":"terraform_data","name":"gone",
+    "change":{"actions":["delete"],"before":{"input":"hunter2-before"},"after":null}}]}"#;
+
+#[test]
+fn the_comment_job_renders_the_plan_jobs_record_and_reports_a_missing_one() {
+    let repo = support::config_only_repo();
+    let record = repo.path().join("record");
+    xtask::plan::record::write_planned(
+        &record,
+        "dev",
+        PLAN.as_bytes(),
+        "terraform_data.gone will be destroyed",
+    )
+    .unwrap();
+    let stored = std::fs::read_to_string(record.join("dev/plan.json")).unwrap();
+    assert!(!stored.contains("hunter2"), "{stored}");
+
+    let comment = repo.path().join("comment.md");
+    let summary = repo.path().join("summary.json");
+    let output = xtask(
+        repo.path(),
+        &[
+            "plan",
+            "--env",
+            "dev",
+            "--from-record",
+            "record",
+            "--comment-file",
+            comment.to_str().unwrap(),
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let body = std::fs::read_to_string(&comment).unwrap();
+    assert!(body.contains("terraform_data.gone"), "{body}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(json[0]["destroy"], 1);
+    assert_eq!(json[0]["has_destroy"], true);
+
+    // The plan job left nothing (it failed before terraform ran): a failed plan, exit 5.
+    std::fs::remove_dir_all(&record).unwrap();
+    let output = xtask(
+        repo.path(),
+        &[
+            "plan",
+            "--env",
+            "dev",
+            "--from-record",
+            "record",
+            "--comment-file",
+            comment.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output));
+    let body = std::fs::read_to_string(&comment).unwrap();
+    assert!(body.contains("no plan result"), "{body}");
+}
+
+#[test]
+fn fmt_source_checks_another_checkout_with_this_repositorys_configuration() {
+    if support::which("terraform").is_none() {
+        support::missing("terraform");
+        return;
+    }
+    let repo = support::config_only_repo();
+    support::terraform_cli_config(repo.path());
+    let data = repo.path().join("pr-head");
+    std::fs::create_dir_all(data.join("environments/dev")).unwrap();
+    std::fs::write(
+        data.join("environments/dev/main.tf"),
+        "resource \"terraform_data\" \"a\" {\ninput=\"a\"\n}\n",
+    )
+    .unwrap();
+    let output = xtask(repo.path(), &["fmt", "--check", "--source", "pr-head"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("environments/dev/main.tf"),
+        "{}",
+        text(&output)
+    );
+    let missing = xtask(repo.path(), &["fmt", "--check", "--source", "nowhere"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+}
