@@ -513,13 +513,18 @@ impl Kit<'_> {
                 |e| &e.settings.github.external_id_secrets.plan,
             ),
             // terraform plan runs the PR's code (providers, `external` data sources): this job
-            // holds no write token and no secret but the plan role's, and posts nothing.
-            Step::run(
-                "terraform plan of the pull request (runs its code; read-only role)",
-                &format!("{BASE_XTASK} plan --env \"$ENVIRONMENT\" --record \"$RUNNER_TEMP/{RECORD_DIR}\"\n"),
-            )
-            .in_dir(PR_DIR)
-            .env("ENVIRONMENT", "${{ matrix.environment }}"),
+            // holds no write token and no secret but the plan role's, and posts nothing. The
+            // external ids are in this step's env too (the job holds them anyway, in the AWS
+            // config), so that the plan's masks (`env:NAME`) can take them out of the record.
+            self.external_id_env(
+                Step::run(
+                    "terraform plan of the pull request (runs its code; read-only role)",
+                    &format!("{BASE_XTASK} plan --env \"$ENVIRONMENT\" --record \"$RUNNER_TEMP/{RECORD_DIR}\"\n"),
+                )
+                .in_dir(PR_DIR)
+                .env("ENVIRONMENT", "${{ matrix.environment }}"),
+                |e| &e.settings.github.external_id_secrets.plan,
+            ),
             Step::pinned(
                 "Hand the plan record to the comment job",
                 self.pins.get("actions/upload-artifact")?,
@@ -804,10 +809,12 @@ impl Kit<'_> {
             self.setup("true"),
             self.role_chain(name, "migrate")
                 .env(&secret, format!("${{{{ secrets.{secret} }}}}")),
+            // The external id again, so that the migration's log redaction knows its value.
             Step::run(
                 "Build, push and run the migration",
                 &format!("cargo xtask migrate --env {name}\n"),
-            ),
+            )
+            .env(&secret, format!("${{{{ secrets.{secret} }}}}")),
         ];
         Ok(Workflow::new(
             &format!("DB migration ({name})"),
