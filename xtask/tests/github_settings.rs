@@ -19,7 +19,8 @@ use xtask::github_settings::{self, Expected, Finding};
 
 const OIDC: &str = "/repos/example-org/infra-monorepo/actions/oidc/customization/sub";
 const ENV: &str = "/repos/example-org/infra-monorepo/environments/dev";
-const POLICIES: &str = "/repos/example-org/infra-monorepo/environments/dev/deployment-branch-policies";
+const POLICIES: &str =
+    "/repos/example-org/infra-monorepo/environments/dev/deployment-branch-policies";
 
 fn xtask(dir: &Path, server: &MockServer, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))

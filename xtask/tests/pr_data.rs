@@ -44,6 +44,7 @@ fn the_comment_job_renders_the_plan_jobs_record_and_reports_a_missing_one() {
         "dev",
         PLAN.as_bytes(),
         "terraform_data.gone will be destroyed",
+        str::to_owned,
     )
     .unwrap();
     let stored = std::fs::read_to_string(record.join("dev/plan.json")).unwrap();

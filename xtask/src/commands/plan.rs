@@ -366,7 +366,7 @@ fn plan_environment(
         for value in sensitive_strings(&plan) {
             masker.add_literal(&value);
         }
-        record::write_planned(dir, env, &bytes, &masker.mask(&text))?;
+        record::write_planned(dir, env, &bytes, &text, |t| masker.mask(t))?;
     }
     drop(bytes);
     Ok(planned(env, &plan, Some(&text), masker, run_url))

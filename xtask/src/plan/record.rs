@@ -44,12 +44,19 @@ pub fn env_dir(dir: &Path, env: &str) -> PathBuf {
     dir.join(env)
 }
 
-/// Writes the record of a successful plan: the reduced plan JSON and the masked text.
-pub fn write_planned(dir: &Path, env: &str, plan_json: &[u8], text: &str) -> anyhow::Result<()> {
-    let reduced = reduce(plan_json)?;
+/// Writes the record of a successful plan: the plan JSON reduced by [`reduce`] and the plan text,
+/// each passed through `mask` (the plan's masks: literals, `env:` values, sensitive strings).
+pub fn write_planned(
+    dir: &Path,
+    env: &str,
+    plan_json: &[u8],
+    text: &str,
+    mask: impl Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    let reduced = mask(&reduce(plan_json)?);
     let dir = env_dir(dir, env);
     write(&dir.join(PLAN_FILE), &reduced)?;
-    write(&dir.join(TEXT_FILE), text)
+    write(&dir.join(TEXT_FILE), &mask(text))
 }
 
 /// Writes the record of a failed step (the output must already be masked).
@@ -270,11 +277,20 @@ mod tests {
     #[test]
     fn records_round_trip_and_a_missing_one_is_a_failure() {
         let dir = tempfile::tempdir().unwrap();
-        write_planned(dir.path(), "dev", PLAN.as_bytes(), "Plan: 0 to add").unwrap();
+        write_planned(
+            dir.path(),
+            "dev",
+            PLAN.as_bytes(),
+            "Plan: 0 to add https://example.test",
+            |t| t.replace("example.test", "***"),
+        )
+        .unwrap();
         match read(dir.path(), "dev").unwrap() {
             Record::Planned { plan_json, text } => {
-                assert!(!String::from_utf8(plan_json).unwrap().contains("hunter2"));
-                assert_eq!(text, "Plan: 0 to add");
+                let plan_json = String::from_utf8(plan_json).unwrap();
+                assert!(!plan_json.contains("hunter2"));
+                assert!(!plan_json.contains("example.test"), "masked: {plan_json}");
+                assert_eq!(text, "Plan: 0 to add https://***");
             }
             other => panic!("{other:?}"),
         }
