@@ -817,3 +817,47 @@ fn each_migration_job_holds_only_its_own_environments_secret() {
         }
     }
 }
+
+/// Issue 9, finding 7: one AI review per push, and comments that are not commands cancel nothing.
+#[test]
+fn each_push_gets_one_review_and_unrelated_comments_cancel_nothing() {
+    let (_, files) = generated();
+    let document = |name: &str| -> Value {
+        let file = files.iter().find(|f| f.path.ends_with(name)).unwrap();
+        serde_saphyr::from_str(&file.contents).unwrap()
+    };
+    let plan = document("terraform-plan.yml");
+    let review = document("review.yml");
+    // The plan workflow runs on every pull request (with or without Terraform changes) and
+    // its review job is the push's `review`.
+    assert!(plan["on"]["pull_request"].get("paths").is_none());
+    let plan_review = serde_json::to_string(&plan["jobs"]["review"]).unwrap();
+    assert!(
+        plan_review.contains("cargo xtask review review --pr"),
+        "{plan_review}"
+    );
+    // review.yml on a push: describe and improve only; `review` and `all` only on command.
+    let job = &review["jobs"]["review"];
+    let script = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Review the pull request")
+        .unwrap()["run"]
+        .as_str()
+        .unwrap();
+    let push_branch = script.split("else").next().unwrap();
+    assert!(push_branch.contains("review describe") && push_branch.contains("review improve"));
+    assert!(
+        !push_branch.contains("review review") && !script.contains(" all"),
+        "{script}"
+    );
+    // Concurrency on the job (applied after its `if`), never on the workflow; a comment command
+    // has its own group.
+    assert!(review.get("concurrency").is_none());
+    let group = job["concurrency"]["group"].as_str().unwrap();
+    assert!(
+        group.contains("github.event.comment.id || 'push'"),
+        "{group}"
+    );
+}
