@@ -118,3 +118,82 @@ fn fmt_source_checks_another_checkout_with_this_repositorys_configuration() {
     let missing = xtask(repo.path(), &["fmt", "--check", "--source", "nowhere"]);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
 }
+
+/// The plan job's side with the real terraform (local backend): `--record` writes the reduced
+/// plan without the values of sensitive attributes, variables or outputs, then the comment job's
+/// `--from-record` renders the same summary.
+#[test]
+fn plan_record_with_terraform_keeps_no_value_and_renders_the_same_summary() {
+    if support::which("terraform").is_none() {
+        support::missing("terraform");
+        return;
+    }
+    let repo = support::config_only_repo();
+    support::terraform_cli_config(repo.path());
+    let dev = repo.path().join("environments/dev");
+    std::fs::create_dir_all(dev.join("generated")).unwrap();
+    std::fs::write(
+        dev.join("main.tf"),
+        r#"terraform {
+  backend "local" {}
+}
+
+variable "password" {
+  type      = string
+  sensitive = true
+  default   = "hunter2-variable"
+}
+
+resource "terraform_data" "db" {
+  input = { password = var.password, size = 10 }
+}
+
+output "password" {
+  value     = var.password
+  sensitive = true
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dev.join("generated/backend.tfbackend"),
+        "path = \"terraform.tfstate\"\n",
+    )
+    .unwrap();
+    let live = repo.path().join("live.json");
+    let output = xtask(
+        repo.path(),
+        &[
+            "plan",
+            "--env",
+            "dev",
+            "--record",
+            "record",
+            "--summary-json",
+            live.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    for file in ["record/dev/plan.json", "record/dev/plan.txt"] {
+        let stored = std::fs::read_to_string(repo.path().join(file)).unwrap();
+        assert!(!stored.contains("hunter2"), "{file}: {stored}");
+    }
+    let replayed = repo.path().join("replayed.json");
+    let output = xtask(
+        repo.path(),
+        &[
+            "plan",
+            "--env",
+            "dev",
+            "--from-record",
+            "record",
+            "--summary-json",
+            replayed.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        std::fs::read_to_string(&live).unwrap(),
+        std::fs::read_to_string(&replayed).unwrap()
+    );
+}
