@@ -197,3 +197,47 @@ output "password" {
         std::fs::read_to_string(&replayed).unwrap()
     );
 }
+
+/// A terraform error in the plan job is recorded (masked) and the comment job reports it: "Plan
+/// failed" with terraform's `Error:` block, exit 5 on both sides.
+#[test]
+fn a_failed_plan_is_recorded_and_reported_by_the_comment_job() {
+    if support::which("terraform").is_none() {
+        support::missing("terraform");
+        return;
+    }
+    let repo = support::config_only_repo();
+    support::terraform_cli_config(repo.path());
+    let dev = repo.path().join("environments/dev");
+    std::fs::create_dir_all(dev.join("generated")).unwrap();
+    std::fs::write(
+        dev.join("main.tf"),
+        "terraform {\n  backend \"local\" {}\n}\n\nresource \"terraform_data\" \"a\" {\n  input = var.missing\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dev.join("generated/backend.tfbackend"),
+        "path = \"terraform.tfstate\"\n",
+    )
+    .unwrap();
+    let output = xtask(repo.path(), &["plan", "--env", "dev", "--record", "record"]);
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output));
+    let recorded = std::fs::read_to_string(repo.path().join("record/dev/error.json")).unwrap();
+    assert!(recorded.contains("var.missing"), "{recorded}");
+    let comment = repo.path().join("comment.md");
+    let output = xtask(
+        repo.path(),
+        &[
+            "plan",
+            "--env",
+            "dev",
+            "--from-record",
+            "record",
+            "--comment-file",
+            comment.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output));
+    let body = std::fs::read_to_string(&comment).unwrap();
+    assert!(body.contains("var.missing"), "{body}");
+}
