@@ -154,9 +154,10 @@ fn hint_for(status: u16) -> &'static str {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
+pub enum Method {
     Get,
     Post,
+    Put,
     Patch,
     Delete,
 }
@@ -398,6 +399,20 @@ impl GitHub {
         &self.repository
     }
 
+    /// One request to `/repos/{owner}/{repo}/{rest}` with the retry policy, returning the body of
+    /// a 2xx answer; any other answer is an [`ApiError`] (see [`api_status`]). For typed calls
+    /// kept in other modules (`github_settings`).
+    pub async fn send_repo(
+        &self,
+        operation: &str,
+        method: Method,
+        rest: &str,
+        body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<String> {
+        let path = self.repo_path(rest);
+        Ok(self.request(operation, method, &path, body).await?.body)
+    }
+
     fn repo_path(&self, rest: &str) -> String {
         format!(
             "/repos/{}/{}/{rest}",
@@ -421,6 +436,7 @@ impl GitHub {
             let sent = match method {
                 Method::Get => self.octocrab._get(path).await,
                 Method::Post => self.octocrab._post(path, body).await,
+                Method::Put => self.octocrab._put(path, body).await,
                 Method::Patch => self.octocrab._patch(path, body).await,
                 Method::Delete => self.octocrab._delete(path, body).await,
             };
