@@ -472,3 +472,126 @@ fn a_held_state_lock_fails_with_the_lock_error_and_a_hint() {
     assert_no_secret("lock", &everything);
     insta::assert_snapshot!("plan_locked", stable(&comment));
 }
+
+/// A plan made by the real terraform with the local backend: `base` is applied, then `new` is
+/// planned. Returns the `terraform show -json` document and terraform's own text.
+fn local_plan(base: &str, new: &str) -> Option<(Vec<u8>, String)> {
+    support::which("terraform").or_else(|| support::missing("terraform").map(|n| match n {}))?;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let cli_config = support::terraform_cli_config(dir);
+    let run = |args: &[&str]| {
+        let output = Command::new("terraform")
+            .args(args)
+            .current_dir(dir)
+            .env("TF_CLI_CONFIG_FILE", &cli_config)
+            .env("TF_IN_AUTOMATION", "1")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "terraform {args:?}: {}",
+            text(&output)
+        );
+        output
+    };
+    std::fs::write(dir.join("main.tf"), base).unwrap();
+    run(&["init", "-input=false", "-no-color"]);
+    run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    std::fs::write(dir.join("main.tf"), new).unwrap();
+    run(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+    let json = run(&["show", "-json", "tfplan"]).stdout;
+    let human = String::from_utf8(run(&["show", "-no-color", "tfplan"]).stdout).unwrap();
+    Some((json, human))
+}
+
+/// The top-level attributes terraform's own text marks as changing (`~`, `+` or `-` at the
+/// attribute indentation), per resource that is updated or replaced.
+fn terraform_changed_attributes(human: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in human.lines() {
+        if let Some(rest) = line.strip_prefix("  # ") {
+            current = rest
+                .split_once(" will be updated in-place")
+                .or_else(|| rest.split_once(" must be replaced"))
+                .map(|(address, _)| address.to_owned());
+            if let Some(address) = &current {
+                out.insert(address.clone(), Vec::new());
+            }
+            continue;
+        }
+        let Some(address) = &current else { continue };
+        // Attributes of the resource are at six columns: four of body, two of symbol.
+        if let Some(attribute) = line
+            .strip_prefix("      ~ ")
+            .or_else(|| line.strip_prefix("      + "))
+            .or_else(|| line.strip_prefix("      - "))
+        {
+            let name = attribute.split([' ', '=']).next().unwrap_or_default();
+            if !name.is_empty() && name != "resource" {
+                out.get_mut(address).unwrap().push(name.to_owned());
+            }
+        }
+    }
+    for names in out.values_mut() {
+        names.sort();
+        names.dedup();
+    }
+    out
+}
+
+const NESTED_BASE: &str = r#"
+resource "terraform_data" "nested" {
+  input            = { name = "x", list = [1, 2], map = { k = "v" }, obj = { inner = ["a"] }, empty = {} }
+  triggers_replace = [{ a = 1 }, ["b"], { m = { n = [true] } }]
+}
+resource "terraform_data" "list_only" {
+  input            = [[1], [2, 3], []]
+  triggers_replace = { keep = ["same"] }
+}
+resource "terraform_data" "replaced" {
+  input            = { tags = { Name = "r" } }
+  triggers_replace = [{ v = 1 }]
+}
+"#;
+
+const NESTED_NEW: &str = r#"
+resource "terraform_data" "nested" {
+  input            = { name = "y", list = [1, 2], map = { k = "v" }, obj = { inner = ["a"] }, empty = {} }
+  triggers_replace = [{ a = 1 }, ["b"], { m = { n = [true] } }]
+}
+resource "terraform_data" "list_only" {
+  input            = [[1], [2, 4], []]
+  triggers_replace = { keep = ["same"] }
+}
+resource "terraform_data" "replaced" {
+  input            = { tags = { Name = "r" } }
+  triggers_replace = [{ v = 2 }]
+}
+"#;
+
+#[test]
+fn nested_known_values_are_not_read_as_unknown_in_real_plans() {
+    let Some((json, human)) = local_plan(NESTED_BASE, NESTED_NEW) else {
+        return;
+    };
+    let plan = xtask::plan::model::Plan::from_slice(&json).unwrap();
+    let summary = xtask::plan::summary::Summary::from_plan(&plan);
+    let ours: std::collections::BTreeMap<String, Vec<String>> = summary
+        .groups
+        .update
+        .iter()
+        .chain(&summary.groups.replace)
+        .map(|entry| (entry.address.clone(), entry.attributes.clone()))
+        .collect();
+    let theirs = terraform_changed_attributes(&human);
+    assert_eq!(ours, theirs, "terraform said:\n{human}");
+    // What terraform shows, spelt out: `output` becomes unknown, `triggers_replace` is the same.
+    assert_eq!(ours["terraform_data.nested"], ["input", "output"]);
+    assert_eq!(ours["terraform_data.list_only"], ["input", "output"]);
+    assert_eq!(
+        ours["terraform_data.replaced"],
+        ["id", "output", "triggers_replace"]
+    );
+}

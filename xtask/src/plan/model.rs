@@ -56,8 +56,9 @@ pub struct Change {
     pub before: Option<Attributes>,
     #[serde(default)]
     pub after: Option<Attributes>,
+    /// Which top-level attributes are (wholly or partly) unknown until apply.
     #[serde(default)]
-    pub after_unknown: Option<Attributes>,
+    pub after_unknown: Option<Unknowns>,
     #[serde(default)]
     pub importing: Option<Importing>,
     /// Attribute paths that force the replacement; only the first step of each path is kept.
@@ -119,19 +120,19 @@ impl Change {
     /// Top-level attributes whose value changes or becomes unknown, sorted.
     pub fn changed_attributes(&self) -> Vec<String> {
         let empty = Attributes::default();
+        let no_unknowns = Unknowns::default();
         let before = self.before.as_ref().unwrap_or(&empty);
         let after = self.after.as_ref().unwrap_or(&empty);
-        let unknown = self.after_unknown.as_ref().unwrap_or(&empty);
+        let unknown = self.after_unknown.as_ref().unwrap_or(&no_unknowns);
         let mut names: Vec<String> = before
             .0
             .keys()
             .chain(after.0.keys())
             .chain(unknown.0.keys())
             .filter(|name| {
-                let unknown_now = unknown
-                    .0
-                    .get(*name)
-                    .is_some_and(|d| *d != Digest::of_false());
+                // Like terraform's renderer: a value is unknown only where `after_unknown` holds
+                // `true`; a known nested value appears there as `false`, `[false]` or `{}`.
+                let unknown_now = unknown.0.get(*name).copied().unwrap_or(false);
                 unknown_now || before.0.get(*name) != after.0.get(*name)
             })
             .cloned()
@@ -228,6 +229,110 @@ impl<'de> Deserialize<'de> for Attributes {
     }
 }
 
+/// `after_unknown` reduced to one flag per top-level attribute: whether `true` appears anywhere
+/// in it (the attribute, or a part of it, is known only after apply).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Unknowns(pub BTreeMap<String, bool>);
+
+impl<'de> Deserialize<'de> for Unknowns {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UnknownsVisitor;
+        impl<'de> Visitor<'de> for UnknownsVisitor {
+            type Value = Unknowns;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an after_unknown object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unknowns, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((key, AnyTrue(unknown))) = map.next_entry::<String, AnyTrue>()? {
+                    out.insert(key, unknown);
+                }
+                Ok(Unknowns(out))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unknowns, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Unknowns::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+        }
+        deserializer.deserialize_any(UnknownsVisitor)
+    }
+}
+
+/// Whether a JSON value holds `true` anywhere (an `after_unknown` or `*_sensitive` mask),
+/// computed while parsing.
+struct AnyTrue(bool);
+
+impl<'de> Deserialize<'de> for AnyTrue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnyTrueVisitor;
+        impl<'de> Visitor<'de> for AnyTrueVisitor {
+            type Value = AnyTrue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(value))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<AnyTrue, A::Error> {
+                let mut any = false;
+                while let Some(AnyTrue(item)) = seq.next_element::<AnyTrue>()? {
+                    any |= item;
+                }
+                Ok(AnyTrue(any))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyTrue, A::Error> {
+                let mut any = false;
+                while let Some((de::IgnoredAny, AnyTrue(item))) =
+                    map.next_entry::<de::IgnoredAny, AnyTrue>()?
+                {
+                    any |= item;
+                }
+                Ok(AnyTrue(any))
+            }
+        }
+        deserializer.deserialize_any(AnyTrueVisitor)
+    }
+}
+
 /// A 64-bit digest of a JSON value, computed while parsing (the value is never stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest(u64);
@@ -238,10 +343,6 @@ impl Digest {
         tag.hash(&mut hasher);
         value.hash(&mut hasher);
         Digest(hasher.finish())
-    }
-
-    fn of_false() -> Digest {
-        Digest::of(1, false)
     }
 }
 
@@ -354,5 +455,21 @@ mod tests {
         assert_eq!(change.kind(), Kind::Update);
         assert_eq!(change.changed_attributes(), ["input", "output"]);
         assert_eq!(change.replace_paths, ["input"]);
+    }
+
+    #[test]
+    fn known_nested_values_in_after_unknown_are_not_unknown() {
+        let plan = Plan::from_slice(
+            br#"{"resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
+                "actions":["update"],
+                "before":{"list":[1],"map":{"k":"v"},"obj":{"a":[1]},"part":{"a":1},"name":"x"},
+                "after":{"list":[1],"map":{"k":"v"},"obj":{"a":[1]},"part":{},"name":"y"},
+                "after_unknown":{"list":[false],"map":{},"obj":{"a":[false]},"part":{"a":true}}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.resource_changes[0].change.changed_attributes(),
+            ["name", "part"]
+        );
     }
 }
