@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use support::Moto;
@@ -594,4 +594,86 @@ fn nested_known_values_are_not_read_as_unknown_in_real_plans() {
         ours["terraform_data.replaced"],
         ["id", "output", "triggers_replace"]
     );
+}
+
+/// `terraform show -json` of the state that `base` leaves (local backend).
+fn local_state(base: &str) -> Option<Vec<u8>> {
+    support::which("terraform").or_else(|| support::missing("terraform").map(|n| match n {}))?;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let cli_config = support::terraform_cli_config(dir);
+    let run = |args: &[&str]| {
+        let output = Command::new("terraform")
+            .args(args)
+            .current_dir(dir)
+            .env("TF_CLI_CONFIG_FILE", &cli_config)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "terraform {args:?}: {}",
+            text(&output)
+        );
+        output
+    };
+    std::fs::write(dir.join("main.tf"), base).unwrap();
+    run(&["init", "-input=false", "-no-color"]);
+    run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    Some(run(&["show", "-json"]).stdout)
+}
+
+fn from_plan(repo: &Path, file: &str) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["plan", "--from-plan", file, "--comment-file", "comment.md"])
+        .current_dir(repo)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .output()
+        .unwrap();
+    let comment = std::fs::read_to_string(repo.join("comment.md")).unwrap_or_default();
+    (output.status.code().unwrap(), text(&output), comment)
+}
+
+#[test]
+fn from_plan_refuses_documents_that_are_not_plans_with_exit_2() {
+    let Some(state) = local_state(r#"resource "terraform_data" "a" { input = "a" }"#) else {
+        return;
+    };
+    let repo = support::config_only_repo();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("list.json", b"[]", "not an object"),
+        ("empty.json", b"{}", "no `format_version`"),
+        ("state.json", &state, "is a state"),
+        (
+            "empty-state.json",
+            br#"{"format_version":"1.0"}"#,
+            "no `planned_values`",
+        ),
+        (
+            "future.json",
+            br#"{"format_version":"2.0","planned_values":{}}"#,
+            "`format_version` is \"2.0\"",
+        ),
+    ];
+    for (name, contents, why) in cases {
+        std::fs::write(repo.path().join(name), contents).unwrap();
+        let (code, output, comment) = from_plan(repo.path(), name);
+        assert_eq!(code, 2, "{name}: {output}");
+        assert!(
+            output.contains(name),
+            "{name}: the file is not named: {output}"
+        );
+        assert!(output.contains(why), "{name}: {output}");
+        assert!(!comment.contains("no changes"), "{name}: {comment}");
+    }
+    // A plan without changes is still read.
+    let (json, _) = local_plan("", "").unwrap();
+    std::fs::write(repo.path().join("plan.json"), json).unwrap();
+    let (code, output, comment) = from_plan(repo.path(), "plan.json");
+    assert_eq!(code, 0, "{output}");
+    assert!(comment.contains("no changes"), "{comment}");
+    // A file that is not there is a mistake on the command line.
+    let (code, output, _) = from_plan(repo.path(), "missing.json");
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("missing.json"), "{output}");
 }

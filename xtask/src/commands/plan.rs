@@ -241,10 +241,16 @@ fn from_plan_file(
     masker: &Masker,
     run_url: Option<&str>,
 ) -> anyhow::Result<EnvResult> {
-    let bytes = crate::terraform::read_file(path)?;
-    let plan = Plan::from_slice(&bytes)
-        .with_context(|| format!("{} is not `terraform show -json` output", path.display()))
+    // The file is named on the command line: a missing or unreadable one is a usage mistake.
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("--from-plan {}: cannot read it", path.display()))
         .classify(FailureKind::Config)?;
+    let plan = Plan::from_slice(&bytes).map_err(|why| {
+        fail(
+            FailureKind::Config,
+            format!("--from-plan {}: {why}", path.display()),
+        )
+    })?;
     drop(bytes);
     Ok(planned(env, &plan, None, masker, run_url))
 }

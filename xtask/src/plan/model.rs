@@ -16,6 +16,9 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 /// A `terraform show -json <planfile>` document.
 #[derive(Debug, Default, Deserialize)]
 pub struct Plan {
+    /// The version of the JSON format: `1.x` since Terraform 1.1, `0.2` from Terraform 1.0.
+    #[serde(default)]
+    pub format_version: Option<String>,
     #[serde(default)]
     pub terraform_version: String,
     #[serde(default)]
@@ -26,12 +29,101 @@ pub struct Plan {
     pub output_changes: BTreeMap<String, OutputChange>,
     #[serde(default)]
     pub errored: bool,
+    /// Present in every plan (even one without changes); only its presence is read.
+    #[serde(default)]
+    planned_values: Option<de::IgnoredAny>,
+    /// Present in a state (`terraform show -json` without a plan file), never in a plan.
+    #[serde(default)]
+    values: Option<de::IgnoredAny>,
+}
+
+/// Why a document is not a plan this tool can read.
+#[derive(Debug)]
+pub enum PlanError {
+    /// Not JSON, or JSON of the wrong shape somewhere inside.
+    Json(serde_json::Error),
+    /// JSON, but not an object (`[]`, `"x"`, `null`).
+    NotAnObject,
+    /// An object without `format_version` (`{}`, or some other tool's JSON).
+    NoFormatVersion,
+    /// A `format_version` whose major version this tool does not know.
+    UnknownFormat(String),
+    /// A state: `terraform show -json` run without a plan file.
+    State,
+    /// An object with a `format_version` but no `planned_values`: not a plan.
+    NotAPlan,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Json(error) => write!(f, "it is not valid plan JSON: {error}"),
+            PlanError::NotAnObject => f.write_str(
+                "it is JSON but not an object, so not the output of `terraform show -json <planfile>`",
+            ),
+            PlanError::NoFormatVersion => f.write_str(
+                "it has no `format_version`, so it is not the output of `terraform show -json <planfile>`",
+            ),
+            PlanError::UnknownFormat(version) => write!(
+                f,
+                "its `format_version` is {version:?}; this tool reads the plan formats of Terraform 1.x (0.2 and 1.x)"
+            ),
+            PlanError::State => f.write_str(
+                "it is a state (`terraform show -json` without a plan file), not a plan; run `terraform show -json <planfile>`",
+            ),
+            PlanError::NotAPlan => f.write_str(
+                "it has no `planned_values`, so it is not the output of `terraform show -json <planfile>`",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PlanError::Json(error) => Some(error),
+            _ => None,
+        }
+    }
 }
 
 impl Plan {
-    pub fn from_slice(bytes: &[u8]) -> Result<Plan, serde_json::Error> {
-        serde_json::from_slice(bytes)
+    /// Parses a `terraform show -json <planfile>` document, refusing anything else: a document
+    /// that is not a plan must never read as "no changes".
+    pub fn from_slice(bytes: &[u8]) -> Result<Plan, PlanError> {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            // Valid JSON of another kind says so; anything else gets serde's own message.
+            return Err(match serde_json::from_slice::<de::IgnoredAny>(bytes) {
+                Ok(_) => PlanError::NotAnObject,
+                Err(error) => PlanError::Json(error),
+            });
+        }
+        let plan: Plan = serde_json::from_slice(bytes).map_err(PlanError::Json)?;
+        let Some(version) = plan.format_version.as_deref() else {
+            return Err(PlanError::NoFormatVersion);
+        };
+        if plan.planned_values.is_none() && plan.values.is_some() {
+            return Err(PlanError::State);
+        }
+        if !known_format(version) {
+            return Err(PlanError::UnknownFormat(version.to_owned()));
+        }
+        if plan.planned_values.is_none() {
+            return Err(PlanError::NotAPlan);
+        }
+        Ok(plan)
     }
+}
+
+/// Terraform 1.0 writes `0.2`; 1.1 and later write `1.x`, where a minor version only adds.
+fn known_format(version: &str) -> bool {
+    let mut parts = version.split('.');
+    let (Some(major), Some(minor), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(major) && digits(minor) && (major == "1" || (major == "0" && minor == "2"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -442,7 +534,7 @@ mod tests {
     #[test]
     fn changed_attributes_come_from_digests() {
         let plan = Plan::from_slice(
-            br#"{"resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
+            br#"{"format_version":"1.2","resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
                 "actions":["update"],
                 "before":{"id":"1","input":{"x":[1,2]},"same":{"k":"v","l":"w"}},
                 "after":{"id":"1","input":{"x":[2,1]},"same":{"l":"w","k":"v"}},
@@ -460,7 +552,7 @@ mod tests {
     #[test]
     fn known_nested_values_in_after_unknown_are_not_unknown() {
         let plan = Plan::from_slice(
-            br#"{"resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
+            br#"{"format_version":"1.2","planned_values":{},"resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
                 "actions":["update"],
                 "before":{"list":[1],"map":{"k":"v"},"obj":{"a":[1]},"part":{"a":1},"name":"x"},
                 "after":{"list":[1],"map":{"k":"v"},"obj":{"a":[1]},"part":{},"name":"y"},
@@ -471,5 +563,28 @@ mod tests {
             plan.resource_changes[0].change.changed_attributes(),
             ["name", "part"]
         );
+    }
+
+    #[test]
+    fn documents_that_are_not_plans_are_refused() {
+        let refused = |json: &str| Plan::from_slice(json.as_bytes()).unwrap_err().to_string();
+        assert!(refused("[]").contains("not an object"));
+        assert!(refused("null").contains("not an object"));
+        assert!(refused("{}").contains("no `format_version`"));
+        assert!(refused("not json").contains("not valid plan JSON"));
+        // `terraform show -json` of a state, empty or not.
+        assert!(
+            refused(r#"{"format_version":"1.0","values":{"root_module":{}}}"#)
+                .contains("is a state")
+        );
+        assert!(refused(r#"{"format_version":"1.0"}"#).contains("no `planned_values`"));
+        for version in ["2.0", "0.1", "1", "one", ""] {
+            let json = format!(r#"{{"format_version":"{version}","planned_values":{{}}}}"#);
+            assert!(refused(&json).contains("`format_version`"), "{version}");
+        }
+        for version in ["0.2", "1.0", "1.1", "1.2", "1.7"] {
+            let json = format!(r#"{{"format_version":"{version}","planned_values":{{}}}}"#);
+            assert!(Plan::from_slice(json.as_bytes()).is_ok(), "{version}");
+        }
     }
 }

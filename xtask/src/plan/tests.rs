@@ -62,7 +62,7 @@ fn mixed_plan_comment() {
 
 #[test]
 fn no_changes_comment() {
-    let plan = Plan::from_slice(br#"{"terraform_version":"1.11.4","resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{"actions":["no-op"]}}],"output_changes":{"o":{"actions":["no-op"],"before":"x","after":"x"}}}"#).unwrap();
+    let plan = Plan::from_slice(br#"{"format_version":"1.2","planned_values":{},"terraform_version":"1.11.4","resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{"actions":["no-op"]}}],"output_changes":{"o":{"actions":["no-op"],"before":"x","after":"x"}}}"#).unwrap();
     let summary = Summary::from_plan(&plan);
     assert!(!summary.has_changes());
     assert_eq!(summary_line(&summary), "No changes.");
@@ -138,7 +138,7 @@ fn a_small_limit_cuts_details_first() {
 
 #[test]
 fn drift_gets_its_own_block() {
-    let plan = Plan::from_slice(br#"{"terraform_version":"1.11.4",
+    let plan = Plan::from_slice(br#"{"format_version":"1.2","planned_values":{},"terraform_version":"1.11.4",
       "resource_drift":[
         {"address":"terraform_data.a","mode":"managed","type":"terraform_data","change":{"actions":["update"],"before":{"input":"x","id":"1"},"after":{"input":"changed by hand","id":"1"}}},
         {"address":"terraform_data.b","mode":"managed","type":"terraform_data","change":{"actions":["delete"],"before":{"id":"2"},"after":null}}],
