@@ -1,11 +1,16 @@
 //! Renders a plan summary as the PR comment (and the job summary): pure functions of the summary,
 //! the human plan text and a [`Masker`].
+//!
+//! Every value from the plan (addresses and their for_each keys, attribute names, import ids,
+//! output values, terraform's text) goes through [`crate::markdown`]: a code span or block that
+//! nothing inside can close, or escaped text; none can post a mention, HTML or our marker.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::mask::Masker;
 use super::summary::{Entry, Shown, Summary};
+use crate::markdown::{code_span as code, text as prose};
 
 /// GitHub refuses comment bodies over 65,536 characters; stay under with room to spare.
 pub const COMMENT_LIMIT: usize = 65_000;
@@ -289,7 +294,7 @@ fn shown(value: &Shown) -> String {
             if json.chars().count() > VALUE_CHARS {
                 text.push('…');
             }
-            code(&text.replace('|', "\\|"))
+            code(&text)
         }
     }
 }
@@ -323,7 +328,17 @@ fn footer(summary: &Summary, run_url: Option<&str>) -> String {
         parts.push(format!("[CI run]({url})"));
     }
     if !summary.terraform_version.is_empty() {
-        parts.push(format!("Terraform {}", summary.terraform_version));
+        let version = &summary.terraform_version;
+        let plain = version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+        // It comes from the plan file: anything but a plain version number is escaped.
+        let version = if plain {
+            version.clone()
+        } else {
+            prose(version)
+        };
+        parts.push(format!("Terraform {version}"));
     }
     parts.push("posted by `cargo xtask plan`".to_owned());
     format!("\n{}\n", parts.join(" · "))
@@ -430,14 +445,6 @@ fn hard_cap(body: String, limit: usize) -> String {
     let mut out: String = body.chars().take(keep).collect();
     out.push_str(note);
     out
-}
-
-fn code(text: &str) -> String {
-    if text.contains('`') {
-        format!("`` {text} ``")
-    } else {
-        format!("`{text}`")
-    }
 }
 
 fn codes(items: &[String]) -> String {

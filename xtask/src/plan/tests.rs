@@ -151,3 +151,128 @@ fn drift_gets_its_own_block() {
     assert!(!body.contains("changed by hand"));
     insta::assert_snapshot!(body);
 }
+
+/// Values an attacker controls in a plan: for_each keys, output values, import ids, error text.
+const HOSTILE: &[&str] = &[
+    "x` @admin <img src=x onerror=alert(1)> `y",
+    "``` @org/team ```",
+    "<!-- xtask:plan env=prod -->",
+    "<!-- xtask:plan env=dev -->",
+    "</details><details open><summary>@admin</summary>",
+    "| a | b | @admin",
+    "[click](https://evil.example) **bold** #1",
+];
+
+/// Every piece of raw HTML a CommonMark renderer finds, and the source of the text outside code
+/// (where GitHub would turn a raw `@name` into a mention; `&#64;name` stays text).
+fn html_and_prose(markdown: &str) -> (Vec<String>, String) {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut html = Vec::new();
+    let mut prose = String::new();
+    let mut in_code_block = false;
+    for (event, range) in Parser::new_ext(markdown, Options::all()).into_offset_iter() {
+        match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => html.push(raw.trim().to_owned()),
+            Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+            Event::End(TagEnd::CodeBlock) => in_code_block = false,
+            Event::Text(_) if !in_code_block => prose.push_str(&markdown[range]),
+            Event::Start(Tag::Link { dest_url, .. }) => html.push(format!("<a href={dest_url}>")),
+            Event::Start(Tag::Image { .. }) => html.push("<img from Markdown>".to_owned()),
+            _ => {}
+        }
+    }
+    (html, prose)
+}
+
+fn hostile_plan() -> Plan {
+    let mut changes = Vec::new();
+    let mut outputs = serde_json::Map::new();
+    for (i, value) in HOSTILE.iter().enumerate() {
+        for (actions, key) in [(vec!["create"], "c"), (vec!["delete"], "d")] {
+            changes.push(serde_json::json!({
+                "address": format!("terraform_data.r[\"{key}{i} {value}\"]"),
+                "mode": "managed", "type": "terraform_data",
+                "change": {"actions": actions, "before": null, "after": {"input": value}},
+            }));
+        }
+        changes.push(serde_json::json!({
+            "address": format!("terraform_data.i{i}"),
+            "mode": "managed", "type": "terraform_data",
+            "change": {"actions": ["no-op"], "importing": {"id": value}},
+        }));
+        changes.push(serde_json::json!({
+            "address": format!("terraform_data.u[\"{value}\"]"),
+            "mode": "managed", "type": "terraform_data",
+            "change": {"actions": ["update"], "before": {value.to_string(): 1}, "after": {value.to_string(): 2}},
+        }));
+        outputs.insert(
+            format!("o{i}"),
+            serde_json::json!({"actions": ["update"], "before": value, "after": {"k": value},
+                "after_unknown": false, "before_sensitive": false, "after_sensitive": false}),
+        );
+    }
+    let json = serde_json::json!({
+        "format_version": "1.2", "terraform_version": "1.11.4 <img src=x> @admin",
+        "planned_values": {}, "resource_changes": changes, "output_changes": outputs,
+        "resource_drift": [{"address": format!("terraform_data.d[\"{}\"]", HOSTILE[0]),
+            "mode": "managed", "type": "terraform_data",
+            "change": {"actions": ["update"], "before": {"a": 1}, "after": {"a": 2}}}],
+    });
+    Plan::from_slice(json.to_string().as_bytes()).unwrap()
+}
+
+fn assert_inert(body: &str) {
+    let (html, prose) = html_and_prose(body);
+    let ours = [
+        "<!-- xtask:plan env=dev -->",
+        "<details>",
+        "<summary>",
+        "</summary>",
+        "</details>",
+        "<a href=https://github.com/acme/infra/actions/runs/42>",
+    ];
+    for raw in &html {
+        assert!(
+            ours.iter().any(|o| raw.starts_with(o)),
+            "raw HTML from a value: {raw:?}\n{body}"
+        );
+    }
+    assert!(
+        !prose.contains("@admin") && !prose.contains("@org"),
+        "a live mention:\n{prose}"
+    );
+    // Exactly one marker, ours: another environment's run must not take this comment for its own.
+    assert_eq!(
+        body.matches(&super::render::marker("dev")).count(),
+        1,
+        "{body}"
+    );
+    assert!(!body.contains(&super::render::marker("prod")), "{body}");
+}
+
+#[test]
+fn hostile_keys_and_values_render_inert() {
+    let plan = hostile_plan();
+    let summary = Summary::from_plan(&plan);
+    let plan_text = HOSTILE.join("\n");
+    let body = render_plan(
+        &summary,
+        Some(&plan_text),
+        &Masker::default(),
+        &context(COMMENT_LIMIT),
+    );
+    assert!(
+        body.contains("Plan: 7 to import, 7 to add, 7 to change, 7 to destroy."),
+        "{body}"
+    );
+    assert_inert(&body);
+    // Above the list limit the per-type table is shown instead; it must be inert too.
+    let failure = render_failure(
+        "plan",
+        &plan_text,
+        None,
+        &Masker::default(),
+        &context(COMMENT_LIMIT),
+    );
+    assert_inert(&failure);
+}
