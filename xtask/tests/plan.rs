@@ -677,3 +677,51 @@ fn from_plan_refuses_documents_that_are_not_plans_with_exit_2() {
     assert_eq!(code, 2, "{output}");
     assert!(output.contains("missing.json"), "{output}");
 }
+
+#[test]
+fn beyond_the_list_limit_the_job_summary_and_the_log_have_every_address() {
+    let repo = support::config_only_repo();
+    let json = xtask::plan::synthetic::plan_json(2_000, "secret-planted-9c1e");
+    std::fs::write(repo.path().join("big.json"), json).unwrap();
+    let step_summary = repo.path().join("step-summary.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "plan",
+            "--from-plan",
+            "big.json",
+            "--comment-file",
+            "comment.md",
+        ])
+        .current_dir(repo.path())
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
+        .env_remove("GITHUB_OUTPUT")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let log = String::from_utf8_lossy(&output.stdout);
+    let summary = std::fs::read_to_string(&step_summary).unwrap();
+    let comment = std::fs::read_to_string(repo.path().join("comment.md")).unwrap();
+    assert!(comment.contains("listed per type"), "{comment}");
+    assert!(
+        comment.contains("the job summary and the CI log have every address"),
+        "{comment}"
+    );
+    for i in 0..2_000 {
+        if i % 6 == 5 {
+            continue; // no-op
+        }
+        let resource_type = if i % 2 == 0 {
+            "terraform_data"
+        } else {
+            "null_resource"
+        };
+        let address = format!("{resource_type}.r[{i}]");
+        assert!(
+            summary.contains(&format!("`{address}`")),
+            "{address} not in the job summary"
+        );
+        assert!(log.contains(&address), "{address} not in the log");
+    }
+    assert!(!text(&output).contains("secret-planted-9c1e"));
+    assert!(!summary.contains("secret-planted-9c1e"));
+}

@@ -62,14 +62,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
     let envs = select_environments(&config, &args)?;
     let masker = Masker::new(&config.repo.plan.masks, |name| std::env::var(name).ok())?;
-    let run_url = github_actions::run_url();
+    let outlets = Outlets {
+        run_url: github_actions::run_url(),
+        // GitHub's limit is per step: the environments share it.
+        step_summary_limit: STEP_SUMMARY_LIMIT / envs.len().max(1),
+    };
 
     let mut results = Vec::new();
     for env in &envs {
         let environment = config.environment(env)?;
         let result = match &args.from_plan {
-            Some(path) => from_plan_file(env, path, &masker, run_url.as_deref())?,
-            None => plan_environment(&config, environment, &masker, run_url.as_deref())?,
+            Some(path) => from_plan_file(env, path, &masker, &outlets)?,
+            None => plan_environment(&config, environment, &masker, &outlets)?,
         };
         // The result reaches the log and the job summary before anything talks to GitHub, so
         // an API failure cannot hide it.
@@ -167,12 +171,19 @@ fn default_env(config: &Config) -> anyhow::Result<String> {
     })
 }
 
-fn render_context<'a>(env: &'a str, run_url: Option<&'a str>, limit: usize) -> RenderContext<'a> {
+fn render_context<'a>(env: &'a str, run_url: Option<&'a str>) -> RenderContext<'a> {
     RenderContext {
-        env,
-        run_url,
-        limit,
+        limit: COMMENT_LIMIT,
+        ..RenderContext::job_summary(env, run_url, COMMENT_LIMIT)
     }
+}
+
+/// Where a result goes besides the comment.
+struct Outlets {
+    /// The link to the CI run, when running in Actions.
+    run_url: Option<String>,
+    /// The room of one environment in the job summary.
+    step_summary_limit: usize,
 }
 
 fn planned(
@@ -180,25 +191,35 @@ fn planned(
     plan: &Plan,
     text: Option<&str>,
     masker: &Masker,
-    run_url: Option<&str>,
+    outlets: &Outlets,
 ) -> EnvResult {
+    let run_url = outlets.run_url.as_deref();
     let mut masker = masker.clone();
     for value in sensitive_strings(plan) {
         masker.add_literal(&value);
     }
     let summary = Summary::from_plan(plan);
+    // The job summary first: the comment says what it holds in full.
+    let (full, complete) = render::render_plan_complete(
+        &summary,
+        text,
+        &masker,
+        &RenderContext::job_summary(env, run_url, outlets.step_summary_limit),
+    );
     let comment = render::render_plan(
         &summary,
         text,
         &masker,
-        &render_context(env, run_url, COMMENT_LIMIT),
+        &RenderContext::comment(env, run_url, complete),
     );
-    let full = render::render_plan(
-        &summary,
-        text,
-        &masker,
-        &render_context(env, run_url, STEP_SUMMARY_LIMIT),
-    );
+    // The log lists every address (the comment may count them per type) and terraform's text.
+    let addresses = render::address_list(&summary);
+    if !addresses.is_empty() {
+        println!("{}", masker.mask(&addresses));
+    }
+    if let Some(text) = text {
+        println!("{}", masker.mask(text));
+    }
     EnvResult {
         env: env.to_owned(),
         comment,
@@ -217,13 +238,8 @@ fn failed(
 ) -> EnvResult {
     let errors = error_blocks(output);
     let hint = hint_for(&errors);
-    let comment = render::render_failure(
-        step,
-        &errors,
-        hint,
-        masker,
-        &render_context(env, run_url, COMMENT_LIMIT),
-    );
+    let comment =
+        render::render_failure(step, &errors, hint, masker, &render_context(env, run_url));
     // The log keeps terraform's own words (masked) for whoever reads the job.
     eprintln!("{}", masker.mask(output.trim()));
     EnvResult {
@@ -239,7 +255,7 @@ fn from_plan_file(
     env: &str,
     path: &Path,
     masker: &Masker,
-    run_url: Option<&str>,
+    outlets: &Outlets,
 ) -> anyhow::Result<EnvResult> {
     // The file is named on the command line: a missing or unreadable one is a usage mistake.
     let bytes = std::fs::read(path)
@@ -252,16 +268,17 @@ fn from_plan_file(
         )
     })?;
     drop(bytes);
-    Ok(planned(env, &plan, None, masker, run_url))
+    Ok(planned(env, &plan, None, masker, outlets))
 }
 
 fn plan_environment(
     config: &Config,
     environment: &Environment,
     masker: &Masker,
-    run_url: Option<&str>,
+    outlets: &Outlets,
 ) -> anyhow::Result<EnvResult> {
     let env = environment.name.as_str();
+    let run_url = outlets.run_url.as_deref();
     let dir = config.root.join(environment.terraform_dir());
     let terraform = Terraform::new(&dir);
     let backend = config
@@ -302,7 +319,7 @@ fn plan_environment(
         .with_context(|| format!("parsing {}", json_file.display()))
         .classify(FailureKind::OperationFailed)?;
     drop(bytes);
-    Ok(planned(env, &plan, Some(&text), masker, run_url))
+    Ok(planned(env, &plan, Some(&text), masker, outlets))
 }
 
 fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {

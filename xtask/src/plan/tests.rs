@@ -1,6 +1,9 @@
 use super::mask::Masker;
 use super::model::Plan;
-use super::render::{COMMENT_LIMIT, Context, render_failure, render_plan, summary_line};
+use super::render::{
+    COMMENT_LIMIT, Completeness, Context, render_failure, render_plan, render_plan_complete,
+    summary_line,
+};
 use super::summary::{Summary, sensitive_strings};
 use super::{errors, synthetic};
 
@@ -8,11 +11,20 @@ const MIXED_JSON: &str = include_str!("testdata/mixed.plan.json");
 const MIXED_TEXT: &str = include_str!("testdata/mixed.plan.txt");
 const PLANTED: &str = "hunter2-planted";
 
+const EVERYTHING: Completeness = Completeness {
+    addresses: true,
+    outputs: true,
+    details: true,
+};
+
 fn context(limit: usize) -> Context<'static> {
     Context {
-        env: "dev",
-        run_url: Some("https://github.com/acme/infra/actions/runs/42"),
         limit,
+        ..Context::comment(
+            "dev",
+            Some("https://github.com/acme/infra/actions/runs/42"),
+            EVERYTHING,
+        )
     }
 }
 
@@ -275,4 +287,57 @@ fn hostile_keys_and_values_render_inert() {
         &context(COMMENT_LIMIT),
     );
     assert_inert(&failure);
+}
+
+#[test]
+fn the_comment_says_only_what_the_job_summary_really_holds() {
+    let json = synthetic::plan_json(10_000, PLANTED);
+    let plan = Plan::from_slice(json.as_bytes()).unwrap();
+    let summary = Summary::from_plan(&plan);
+    let text: String = (0..10_000)
+        .map(|i| format!("  # terraform_data.r[{i}] will be created\n"))
+        .collect();
+    let masker = masker_for(&plan);
+    // A job summary with room lists every address and keeps the whole text.
+    let (full, complete) = render_plan_complete(
+        &summary,
+        Some(&text),
+        &masker,
+        &Context::job_summary("dev", None, super::render::STEP_SUMMARY_LIMIT),
+    );
+    assert!(full.chars().count() <= super::render::STEP_SUMMARY_LIMIT);
+    assert_eq!(complete, EVERYTHING);
+    assert!(full.contains("`terraform_data.r[9998]`"));
+    let comment = render_plan(
+        &summary,
+        Some(&text),
+        &masker,
+        &Context::comment("dev", None, complete),
+    );
+    assert!(comment.contains("the job summary and the CI log have every address"));
+    assert!(comment.contains("the full plan is in the job summary and the CI log"));
+    // A job summary without room does not list them, and the comment does not say it does.
+    let (small, complete) = render_plan_complete(
+        &summary,
+        Some(&text),
+        &masker,
+        &Context::job_summary("dev", None, 100_000),
+    );
+    assert!(!complete.addresses && !complete.details, "{complete:?}");
+    assert!(small.contains("the CI log has every address"));
+    assert!(
+        !small.contains("job summary"),
+        "the job summary points at itself"
+    );
+    let comment = render_plan(
+        &summary,
+        Some(&text),
+        &masker,
+        &Context::comment("dev", None, complete),
+    );
+    assert!(comment.contains("the CI log has every address"));
+    assert!(
+        !comment.contains("the job summary and the CI log"),
+        "{comment}"
+    );
 }
