@@ -725,3 +725,18 @@ fn beyond_the_list_limit_the_job_summary_and_the_log_have_every_address() {
     assert!(!text(&output).contains("secret-planted-9c1e"));
     assert!(!summary.contains("secret-planted-9c1e"));
 }
+
+#[test]
+fn an_errored_plan_file_fails_with_exit_5_and_says_so() {
+    let repo = support::config_only_repo();
+    std::fs::write(
+        repo.path().join("errored.json"),
+        r#"{"format_version":"1.2","terraform_version":"1.11.4","planned_values":{},"errored":true,"complete":false,"applyable":false,
+            "resource_changes":[{"address":"terraform_data.a","mode":"managed","type":"terraform_data","change":{"actions":["no-op"]}}]}"#,
+    )
+    .unwrap();
+    let (code, output, comment) = from_plan(repo.path(), "errored.json");
+    assert_eq!(code, 5, "{output}");
+    assert!(comment.contains("errored"), "{comment}");
+    assert!(!comment.contains("no changes"), "{comment}");
+}

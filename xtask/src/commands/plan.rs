@@ -102,9 +102,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(())
     };
 
+    // A plan file written by a plan that errored (`--from-plan`) failed as much as a plan run.
     let failed: Vec<&str> = results
         .iter()
-        .filter(|r| r.summary.is_none())
+        .filter(|r| r.summary.as_ref().is_none_or(|s| s.errored))
         .map(|r| r.env.as_str())
         .collect();
     if !failed.is_empty() {
@@ -370,8 +371,12 @@ fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<(
                     .upsert_comment(pr, &render::marker(&result.env), &result.comment)
                     .await?;
                 let (wanted, managed) = labels_for(&result.env, result);
-                // A failed plan keeps the labels of the last good one.
-                if result.summary.is_some() {
+                // A failed or incomplete plan keeps the labels of the last good one.
+                if result
+                    .summary
+                    .as_ref()
+                    .is_some_and(|s| !s.errored && (!s.incomplete || s.has_changes()))
+                {
                     client.sync_labels(pr, &wanted, &managed).await?;
                 }
                 Ok::<Upsert, anyhow::Error>(outcome)

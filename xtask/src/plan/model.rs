@@ -29,6 +29,13 @@ pub struct Plan {
     pub output_changes: BTreeMap<String, OutputChange>,
     #[serde(default)]
     pub errored: bool,
+    /// `false` for a targeted plan and one with deferred changes (absent before Terraform 1.8).
+    #[serde(default)]
+    pub complete: Option<bool>,
+    /// Changes terraform could not plan yet (unknown `count`/`for_each`, providers that defer);
+    /// only how many there are is kept.
+    #[serde(default, deserialize_with = "count_items")]
+    pub deferred_changes: usize,
     /// Present in every plan (even one without changes); only its presence is read.
     #[serde(default)]
     planned_values: Option<de::IgnoredAny>,
@@ -510,6 +517,11 @@ impl<'de> Deserialize<'de> for KeyDigest {
         }
         deserializer.deserialize_str(KeyVisitor)
     }
+}
+
+fn count_items<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    let items: Option<Vec<de::IgnoredAny>> = Option::deserialize(deserializer)?;
+    Ok(items.map_or(0, |items| items.len()))
 }
 
 fn first_path_steps<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {

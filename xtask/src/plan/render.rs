@@ -81,7 +81,11 @@ pub fn marker(env: &str) -> String {
 /// `dev: 1 to add, 0 to change, 0 to destroy` and friends, for logs and the comment title.
 pub fn summary_line(summary: &Summary) -> String {
     if !summary.has_changes() {
-        return "No changes.".to_owned();
+        return if summary.errored || summary.incomplete {
+            "Nothing was planned, and the plan is incomplete.".to_owned()
+        } else {
+            "No changes.".to_owned()
+        };
     }
     let mut line = if summary.import + summary.add + summary.change + summary.destroy > 0
         || summary.moved > 0
@@ -90,7 +94,11 @@ pub fn summary_line(summary: &Summary) -> String {
     } else {
         "Only output values change.".to_owned()
     };
-    for (count, what) in [(summary.moved, "to move"), (summary.forget, "to forget")] {
+    for (count, what) in [
+        (summary.moved, "to move"),
+        (summary.forget, "to forget"),
+        (summary.deferred, "deferred"),
+    ] {
         if count > 0 {
             let _ = write!(line, " {count} {what}.");
         }
@@ -121,8 +129,14 @@ pub fn render_plan_complete(
     context: &Context,
 ) -> (String, Completeness) {
     let env = context.env;
-    let (icon, result) = if !summary.has_changes() {
-        ("✅", "no changes".to_owned())
+    let (icon, result) = if summary.errored {
+        ("❌", "errored".to_owned())
+    } else if !summary.has_changes() {
+        if summary.incomplete {
+            ("⚠️", "incomplete, nothing planned".to_owned())
+        } else {
+            ("✅", "no changes".to_owned())
+        }
     } else if summary.has_destroy() {
         ("⚠️", format!("{} to destroy", summary.destroy))
     } else {
@@ -130,6 +144,15 @@ pub fn render_plan_complete(
     };
     let mut head = format!("{}\n## {icon} Plan `{env}`: {result}\n\n", marker(env));
     let _ = writeln!(head, "**{}**\n", summary_line(summary));
+    if summary.errored {
+        head.push_str(
+            "> [!CAUTION]\n> Terraform stopped with errors: this plan is incomplete and cannot be applied; what is listed is only what was planned before the error.\n\n",
+        );
+    } else if summary.incomplete {
+        head.push_str(
+            "> [!NOTE]\n> Terraform marks this plan incomplete (`-target`, or changes deferred to a later plan): after applying it, plan again.\n\n",
+        );
+    }
     if summary.has_destroy() {
         head.push_str(&destroy_warning(summary));
     }

@@ -341,3 +341,40 @@ fn the_comment_says_only_what_the_job_summary_really_holds() {
         "{comment}"
     );
 }
+
+#[test]
+fn an_errored_or_incomplete_plan_never_reads_as_no_changes() {
+    let render = |json: &str| {
+        let plan = Plan::from_slice(json.as_bytes()).unwrap();
+        let summary = Summary::from_plan(&plan);
+        let body = render_plan(&summary, None, &Masker::default(), &context(COMMENT_LIMIT));
+        (summary, body)
+    };
+    // What `terraform show -json` gives for a plan file written by a plan that failed.
+    let (summary, body) = render(
+        r#"{"format_version":"1.2","planned_values":{},"errored":true,"complete":false,"applyable":false,
+            "resource_changes":[{"address":"terraform_data.a","mode":"managed","type":"terraform_data","change":{"actions":["no-op"]}}]}"#,
+    );
+    assert!(summary.errored);
+    assert!(
+        !body.contains("no changes") && !body.contains("No changes"),
+        "{body}"
+    );
+    assert!(body.contains("errored"), "{body}");
+    // Deferred changes: terraform will plan them in a later round.
+    let (summary, body) = render(
+        r#"{"format_version":"1.2","planned_values":{},"complete":false,"applyable":false,
+            "deferred_changes":[{"reason":"instance_count_unknown","resource_change":{"address":"terraform_data.d","mode":"managed","type":"terraform_data","change":{"actions":["create"]}}}]}"#,
+    );
+    assert!(summary.has_changes());
+    assert!(
+        !body.contains("no changes") && !body.contains("No changes"),
+        "{body}"
+    );
+    assert!(body.contains("1 deferred"), "{body}");
+    // A targeted plan is complete only for its targets.
+    let (_, body) = render(
+        r#"{"format_version":"1.2","planned_values":{},"complete":false,"applyable":false}"#,
+    );
+    assert!(body.contains("incomplete"), "{body}");
+}
