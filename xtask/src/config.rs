@@ -322,6 +322,7 @@ impl Config {
         let manifest_path = root.join("Cargo.toml");
         let repo = load_repo_settings(&manifest_path)?;
         let environments = load_environments(root)?;
+        check_collisions(root, &environments)?;
         Ok(Config {
             root: root.to_path_buf(),
             repo,
@@ -447,7 +448,7 @@ fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
         .classify(FailureKind::Config)?;
     let manifest: Manifest =
         toml::from_str(&text).map_err(|error| config_error(manifest_path, error))?;
-    manifest
+    let settings = manifest
         .workspace
         .and_then(|workspace| workspace.metadata)
         .and_then(|metadata| metadata.xtask)
@@ -459,7 +460,76 @@ fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
                     manifest_path.display()
                 ),
             )
-        })
+        })?;
+    settings.validate(manifest_path, &text)?;
+    Ok(settings)
+}
+
+impl RepoSettings {
+    /// Checks the values that parse but would break later (a review with no room for a prompt,
+    /// a mask that is not a regular expression).
+    fn validate(&self, path: &Path, text: &str) -> anyhow::Result<()> {
+        const REVIEW: &str = "workspace.metadata.xtask.review";
+        const PLAN: &str = "workspace.metadata.xtask.plan";
+        let review = &self.review;
+        if review.output_reserve >= review.token_budget {
+            return Err(value_error(
+                path,
+                text,
+                (REVIEW, "output_reserve"),
+                format!(
+                    "output_reserve ({}) must be smaller than token_budget ({}): the prompt gets token_budget - output_reserve tokens",
+                    review.output_reserve, review.token_budget
+                ),
+            ));
+        }
+        if review.output_reserve == 0 {
+            return Err(value_error(
+                path,
+                text,
+                (REVIEW, "output_reserve"),
+                "output_reserve must leave the model room to answer (more than 0 tokens)",
+            ));
+        }
+        if review.request_timeout.0.is_zero() {
+            return Err(value_error(
+                path,
+                text,
+                (REVIEW, "request_timeout"),
+                "request_timeout must be longer than 0s",
+            ));
+        }
+        if review.model.trim().is_empty() {
+            return Err(value_error(
+                path,
+                text,
+                (REVIEW, "model"),
+                "model must name a model",
+            ));
+        }
+        for mask in &self.plan.masks {
+            if let Some(pattern) = mask.strip_prefix("regex:") {
+                if let Err(error) = regex::Regex::new(pattern) {
+                    return Err(value_error(
+                        path,
+                        text,
+                        (PLAN, "masks"),
+                        format!("masks: `{mask}` is not a valid regular expression: {error}"),
+                    ));
+                }
+            } else if let Some(name) = mask.strip_prefix("env:")
+                && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            {
+                return Err(value_error(
+                    path,
+                    text,
+                    (PLAN, "masks"),
+                    format!("masks: `{mask}` does not name an environment variable (env:NAME)"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn load_environments(root: &Path) -> anyhow::Result<BTreeMap<String, Environment>> {
@@ -478,10 +548,9 @@ fn load_environments(root: &Path) -> anyhow::Result<BTreeMap<String, Environment
         let entry = entry
             .with_context(|| format!("listing {}", environments_dir.display()))
             .classify(FailureKind::Config)?;
-        let config_path = entry.path().join(ENV_CONFIG_FILE);
-        if !config_path.is_file() {
+        let Some(config_path) = environment_config(&entry.path())? else {
             continue;
-        }
+        };
         let name = entry.file_name().to_string_lossy().into_owned();
         validate_environment_name(&name).map_err(|why| {
             fail(
@@ -508,6 +577,246 @@ fn load_environments(root: &Path) -> anyhow::Result<BTreeMap<String, Environment
         );
     }
     Ok(environments)
+}
+
+/// The config file of `dir` when it is an environment directory: every directory under
+/// `environments/` except hidden ones (`.terraform`) is one, and one without a readable
+/// `xtask.toml` is an error rather than an environment silently left out.
+fn environment_config(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let hidden = dir
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+    let link = std::fs::symlink_metadata(dir).map(|m| m.file_type().is_symlink());
+    if hidden || !dir.is_dir() {
+        if link.unwrap_or(false) && !dir.exists() {
+            return Err(fail(
+                FailureKind::Config,
+                format!(
+                    "{} is a dangling symlink in {ENVIRONMENTS_DIR}/; remove it or point it at an environment directory",
+                    dir.display()
+                ),
+            ));
+        }
+        // A file such as environments/README.md.
+        return Ok(None);
+    }
+    let config_path = dir.join(ENV_CONFIG_FILE);
+    let problem = match std::fs::symlink_metadata(&config_path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let near: Vec<String> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("xtask") || name.ends_with(".toml"))
+                .collect();
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (found {})", near.join(", "))
+            };
+            format!(
+                "{} has no {ENV_CONFIG_FILE}{hint}; every directory under {ENVIRONMENTS_DIR}/ is an environment: add its {ENV_CONFIG_FILE} (cargo xtask new-env) or move the directory out",
+                dir.display()
+            )
+        }
+        Err(error) => format!("{}: {error}", config_path.display()),
+        Ok(meta) if meta.file_type().is_symlink() && !config_path.exists() => format!(
+            "{} is a dangling symlink; point it at the environment's configuration or replace it with the file",
+            config_path.display()
+        ),
+        Ok(_) if config_path.is_dir() => {
+            format!("{} is a directory, not a file", config_path.display())
+        }
+        Ok(_) => return Ok(Some(config_path)),
+    };
+    Err(fail(FailureKind::Config, problem))
+}
+
+/// Values that name one thing outside the repository (a state object, an IAM role, a state
+/// machine, a GitHub environment) and so must differ between environments: a copied
+/// environment directory would otherwise plan and migrate against the original's resources.
+fn check_collisions(
+    root: &Path,
+    environments: &BTreeMap<String, Environment>,
+) -> anyhow::Result<()> {
+    // (what is claimed, in which scope) -> (environment, key, table, field)
+    let mut claimed: BTreeMap<(String, String), (&str, String, &str, &str)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut texts: BTreeMap<&str, String> = BTreeMap::new();
+    for environment in environments.values() {
+        let env = environment.name.as_str();
+        let settings = &environment.settings;
+        let account = environment.account_id();
+        let region = environment.region();
+        let mut claims: Vec<(String, String, String, &str, &str)> = vec![(
+            format!(
+                "s3://{}/{}",
+                settings.terraform.state_bucket, settings.terraform.state_key
+            ),
+            "state".to_owned(),
+            "terraform.state_bucket + terraform.state_key".to_owned(),
+            "terraform",
+            "state_key",
+        )];
+        let roles = &settings.roles;
+        for (field, name) in [
+            ("pull_request_entry", &roles.pull_request_entry),
+            ("protected_entry", &roles.protected_entry),
+            ("plan", &roles.plan),
+            ("backend", &roles.backend),
+            ("deploy", &roles.deploy),
+            ("migrate", &roles.migrate),
+            ("state_machine", &roles.state_machine),
+            ("ecs_execution", &roles.ecs_execution),
+            ("ecs_task", &roles.ecs_task),
+            ("notifier", &roles.notifier),
+        ] {
+            claims.push((
+                name.to_string(),
+                format!("IAM roles of account {account}"),
+                format!("roles.{field}"),
+                "roles",
+                field,
+            ));
+        }
+        let migration = &settings.migration;
+        for (field, name) in [
+            ("ecr_repository", migration.ecr_repository.to_string()),
+            ("ecs_cluster", migration.ecs_cluster.to_string()),
+            ("task_family", migration.task_family.to_string()),
+            ("state_machine", migration.state_machine.to_string()),
+            ("log_group", migration.log_group.clone()),
+            ("notifier_function", migration.notifier_function.to_string()),
+            ("database_secret", migration.database_secret.to_string()),
+        ] {
+            claims.push((
+                name,
+                format!("migration.{field} in {account}/{region}"),
+                format!("migration.{field}"),
+                "migration",
+                field,
+            ));
+        }
+        claims.push((
+            settings.github.environment.to_string(),
+            "GitHub environments".to_owned(),
+            "github.environment".to_owned(),
+            "github",
+            "environment",
+        ));
+        claims.push((
+            settings.github.external_id_secrets.plan.to_string(),
+            "repository secrets read by the plan workflow".to_owned(),
+            "github.external_id_secrets.plan".to_owned(),
+            "github.external_id_secrets",
+            "plan",
+        ));
+        for (value, scope, key, table, field) in claims {
+            match claimed.get(&(value.clone(), scope.clone())) {
+                Some((other, other_key, other_table, other_field)) => {
+                    let file = |name: &str| {
+                        PathBuf::from(ENVIRONMENTS_DIR)
+                            .join(name)
+                            .join(ENV_CONFIG_FILE)
+                    };
+                    let here = line_for(root, &mut texts, env, table, field);
+                    let there = line_for(root, &mut texts, other, other_table, other_field);
+                    problems.push(if *other == env {
+                        format!(
+                            "environment `{env}` uses `{value}` for both {other_key} ({}{there}) and {key} ({}{here})",
+                            file(other).display(),
+                            file(env).display(),
+                        )
+                    } else {
+                        format!(
+                            "environments `{other}` and `{env}` share {key} = `{value}` ({}{there}, {}{here})",
+                            file(other).display(),
+                            file(env).display(),
+                        )
+                    });
+                }
+                None => {
+                    claimed.insert((value, scope), (env, key, table, field));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(fail(
+        FailureKind::Config,
+        format!(
+            "environments must not share what names one thing in AWS or GitHub (a copied environment directory plans and migrates against the original's state and resources); change these values:\n  {}",
+            problems.join("\n  ")
+        ),
+    ))
+}
+
+/// ` line N` of `table.field` in an environment's config file, or nothing when not found.
+fn line_for<'a>(
+    root: &Path,
+    texts: &mut BTreeMap<&'a str, String>,
+    env: &'a str,
+    table: &str,
+    field: &str,
+) -> String {
+    let text = texts.entry(env).or_insert_with(|| {
+        let path = root.join(ENVIRONMENTS_DIR).join(env).join(ENV_CONFIG_FILE);
+        std::fs::read_to_string(path).unwrap_or_default()
+    });
+    line_of(text, table, field)
+        .map(|n| format!(" line {n}"))
+        .unwrap_or_default()
+}
+
+/// The 1-based line of `key = ...` in `[table]` of a TOML text (also `key.sub = ...` and a dotted
+/// key under the parent table); `None` when it is written some other way.
+fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    let (parent, last) = table.rsplit_once('.').unwrap_or(("", table));
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            current = header
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .replace(' ', "");
+            continue;
+        }
+        let assigned = |name: &str| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with(['=', '.']))
+        };
+        if (current == table && assigned(key))
+            || (current == parent && assigned(&format!("{last}.{key}")))
+        {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+/// A configuration error about one value: the file, the line and the key.
+fn value_error(
+    path: &Path,
+    text: &str,
+    (table, key): (&str, &str),
+    why: impl fmt::Display,
+) -> anyhow::Error {
+    let line = line_of(text, table, key)
+        .map(|n| format!(" line {n}"))
+        .unwrap_or_default();
+    fail(
+        FailureKind::Config,
+        format!(
+            "invalid configuration in {}{line}: [{table}] {key}: {why}",
+            path.display()
+        ),
+    )
 }
 
 /// Environment names become directory names, GitHub environment names, label prefixes and parts
@@ -729,5 +1038,136 @@ mod tests {
         for bad in ["", "Dev", "2dev", "dev-", "dev_x", "a/b"] {
             assert!(validate_environment_name(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A repository with the configuration of this one: the manifest's xtask tables and dev.
+    fn repo() -> tempfile::TempDir {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let temp = tempfile::tempdir().unwrap();
+        let manifest = std::fs::read_to_string(source.join("Cargo.toml")).unwrap();
+        let metadata = &manifest[manifest.find("[workspace.metadata.xtask").unwrap()..];
+        std::fs::write(
+            temp.path().join("Cargo.toml"),
+            format!("[workspace]\nmembers = []\n\n{metadata}"),
+        )
+        .unwrap();
+        let dev = temp.path().join("environments/dev");
+        std::fs::create_dir_all(&dev).unwrap();
+        std::fs::copy(
+            source.join("environments/dev/xtask.toml"),
+            dev.join(ENV_CONFIG_FILE),
+        )
+        .unwrap();
+        temp
+    }
+
+    /// The error `Config::load` gives, checked to be a configuration error (exit 2).
+    fn load_error(root: &Path) -> String {
+        let error = Config::load(root).unwrap_err();
+        assert_eq!(
+            crate::failure::exit_code_for(&error),
+            std::process::ExitCode::from(2),
+            "{error:#}"
+        );
+        format!("{error:#}")
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    #[test]
+    fn the_repository_configuration_loads() {
+        let repo = repo();
+        assert!(Config::load(repo.path()).is_ok());
+    }
+
+    #[test]
+    fn a_copied_environment_is_refused_naming_both_and_what_they_share() {
+        let repo = repo();
+        let envs = repo.path().join(ENVIRONMENTS_DIR);
+        std::fs::create_dir_all(envs.join("dev2")).unwrap();
+        std::fs::copy(envs.join("dev/xtask.toml"), envs.join("dev2/xtask.toml")).unwrap();
+        let message = load_error(repo.path());
+        for needle in [
+            "`dev` and `dev2`",
+            "terraform.state_bucket",
+            "migration.state_machine",
+            "roles.plan",
+            "github.environment",
+            "environments/dev2/xtask.toml",
+        ] {
+            assert!(message.contains(needle), "{needle} not in: {message}");
+        }
+        assert!(message.contains("line "), "{message}");
+        // Changing only the state key still leaves the roles and the rest shared.
+        edit(
+            &envs.join("dev2/xtask.toml"),
+            "state_key = \"environments/dev/",
+            "state_key = \"environments/dev2/",
+        );
+        let message = load_error(repo.path());
+        assert!(!message.contains("terraform.state_bucket"), "{message}");
+        assert!(message.contains("roles.plan"), "{message}");
+    }
+
+    #[test]
+    fn an_environment_directory_without_a_readable_config_is_an_error() {
+        let repo = repo();
+        let stg = repo.path().join(ENVIRONMENTS_DIR).join("stg");
+        std::fs::create_dir_all(&stg).unwrap();
+        std::fs::write(stg.join("xtask.tml"), "").unwrap();
+        let message = load_error(repo.path());
+        assert!(message.contains("environments/stg"), "{message}");
+        assert!(message.contains("xtask.toml"), "{message}");
+
+        std::os::unix::fs::symlink(stg.join("nowhere.toml"), stg.join(ENV_CONFIG_FILE)).unwrap();
+        let message = load_error(repo.path());
+        assert!(message.contains("environments/stg/xtask.toml"), "{message}");
+        assert!(message.contains("symlink"), "{message}");
+
+        std::fs::remove_file(stg.join(ENV_CONFIG_FILE)).unwrap();
+        std::fs::create_dir(stg.join(ENV_CONFIG_FILE)).unwrap();
+        let message = load_error(repo.path());
+        assert!(message.contains("environments/stg/xtask.toml"), "{message}");
+        assert!(message.contains("directory"), "{message}");
+    }
+
+    #[test]
+    fn an_output_reserve_that_leaves_no_prompt_is_an_error() {
+        let repo = repo();
+        let manifest = repo.path().join("Cargo.toml");
+        edit(&manifest, "output_reserve = 4000", "output_reserve = 32000");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("output_reserve"))
+            .unwrap()
+            + 1;
+        let message = load_error(repo.path());
+        assert!(message.contains("Cargo.toml"), "{message}");
+        assert!(message.contains("output_reserve"), "{message}");
+        assert!(message.contains("token_budget"), "{message}");
+        assert!(message.contains(&format!("line {line}")), "{message}");
+    }
+
+    #[test]
+    fn an_invalid_regex_mask_is_an_error_at_load() {
+        let repo = repo();
+        let manifest = repo.path().join("Cargo.toml");
+        edit(
+            &manifest,
+            "masks = [\"env:DEV_PLAN_EXTERNAL_ID\"]",
+            "masks = [\"env:DEV_PLAN_EXTERNAL_ID\", \"regex:AKIA[0-9A-Z{16}\"]",
+        );
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let line = text.lines().position(|l| l.starts_with("masks")).unwrap() + 1;
+        let message = load_error(repo.path());
+        assert!(message.contains("Cargo.toml"), "{message}");
+        assert!(message.contains("masks"), "{message}");
+        assert!(message.contains("regex:AKIA[0-9A-Z{16}"), "{message}");
+        assert!(message.contains(&format!("line {line}")), "{message}");
     }
 }

@@ -93,10 +93,65 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(kind.map_or(1, FailureKind::code))
 }
 
+/// An error and its sources as one sentence: each level's message once, joined with `: `.
+///
+/// Use it for errors whose `Display` is only the top of the story (the AWS SDK's `SdkError` says
+/// "dispatch failure" or "service error"), instead of `DisplayErrorContext`, which appends the
+/// whole `Debug` form (kilobytes of nested structs) to the sentence.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(error);
+    while let Some(level) = next {
+        let message = level.to_string();
+        let message = message.trim();
+        // Many levels repeat their source in their own message; say each thing once.
+        if !message.is_empty() && !text.contains(message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(message);
+        }
+        next = level.source();
+    }
+    text
+}
+
+/// An error of `kind` that says `what` failed and why, from an error with sources (an AWS SDK
+/// error): a sentence, never a `Debug` dump.
+pub fn fail_with(
+    kind: FailureKind,
+    what: impl fmt::Display,
+    error: &(dyn std::error::Error + 'static),
+) -> anyhow::Error {
+    fail(kind, format!("{what}: {}", error_text(error)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use anyhow::Context;
+    use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
+
+    fn refused() -> SdkError<std::io::Error, ()> {
+        SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "tcp connect error: Connection refused (os error 111)",
+        ))))
+    }
+
+    #[test]
+    fn sdk_errors_read_as_a_sentence_without_a_debug_dump() {
+        // What the SDK's own helper gives: the sentence, then the Debug form of every level.
+        let dumped = aws_sdk_sfn::error::DisplayErrorContext(refused()).to_string();
+        assert!(dumped.contains("DispatchFailure("), "{dumped}");
+        let error = fail_with(FailureKind::Api, "starting the execution", &refused());
+        let text = format!("{error:#}");
+        assert_eq!(
+            text,
+            "starting the execution: dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
+        );
+        assert_eq!(exit_code_for(&error), ExitCode::from(4));
+    }
 
     #[test]
     fn context_keeps_the_classification() {

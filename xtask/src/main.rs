@@ -11,7 +11,13 @@ use xtask::failure::exit_code_for;
 
 /// Repo automation for Terraform on AWS from GitHub.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", version, about, propagate_version = true)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,5 +74,21 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             exit_code_for(&error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn usage_says_what_users_type() {
+        let usage = Cli::command().render_usage().to_string();
+        assert!(usage.contains("Usage: cargo xtask <COMMAND>"), "{usage}");
+        let error = Cli::try_parse_from(["xtask", "plan", "--bogus"]).unwrap_err();
+        let text = error.render().to_string();
+        assert!(text.contains("Usage: cargo xtask plan [OPTIONS]"), "{text}");
     }
 }

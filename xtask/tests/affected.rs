@@ -58,7 +58,9 @@ fn environments_and_transitive_modules() {
     let env_config =
         std::fs::read_to_string(support::repo_root().join("environments/dev/xtask.toml")).unwrap();
     write(dir, "environments/dev/xtask.toml", &env_config);
-    write(dir, "environments/prod/xtask.toml", &env_config);
+    // Its own state, roles and resources: environments must not share them.
+    let prod_config = env_config.replace("dev", "prod").replace("DEV_", "PROD_");
+    write(dir, "environments/prod/xtask.toml", &prod_config);
     write(
         dir,
         "environments/dev/main.tf",

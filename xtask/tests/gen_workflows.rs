@@ -406,11 +406,20 @@ fn check_fails_on_an_edited_missing_or_extra_file_and_writes_nothing() {
             .join("environments/dev/generated/iam/plan.policy.json"),
     )
     .unwrap();
+    // A file we generated once (it has our header) is extra; the team's own files are not ours.
     std::fs::write(
-        repo.path().join(".github/workflows/hand-written.yml"),
-        "name: x\n",
+        repo.path().join(".github/workflows/stale-generated.yml"),
+        format!("# {}.\nname: x\n", generate::HEADER),
     )
     .unwrap();
+    let theirs = [
+        (".github/workflows/hand-written.yml", "name: x\n"),
+        (".github/CODEOWNERS", "* @example-org/platform\n"),
+        (".github/dependabot.yml", "version: 2\n"),
+    ];
+    for (path, contents) in theirs {
+        std::fs::write(repo.path().join(path), contents).unwrap();
+    }
 
     let check = xtask(repo.path(), &["gen-workflows", "--check"]);
     assert_eq!(check.status.code(), Some(1));
@@ -426,7 +435,11 @@ fn check_fails_on_an_edited_missing_or_extra_file_and_writes_nothing() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("extra: .github/workflows/hand-written.yml"),
+        stderr.contains("extra: .github/workflows/stale-generated.yml"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hand-written") && !stderr.contains("CODEOWNERS"),
         "{stderr}"
     );
     // --check wrote nothing.
@@ -442,9 +455,15 @@ fn check_fails_on_an_edited_missing_or_extra_file_and_writes_nothing() {
     assert!(
         !repo
             .path()
-            .join(".github/workflows/hand-written.yml")
+            .join(".github/workflows/stale-generated.yml")
             .exists()
     );
+    for (path, contents) in theirs {
+        assert_eq!(
+            std::fs::read_to_string(repo.path().join(path)).unwrap(),
+            contents
+        );
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use support::Moto;
@@ -471,4 +471,272 @@ fn a_held_state_lock_fails_with_the_lock_error_and_a_hint() {
     assert!(comment.contains("force-unlock"), "{comment}");
     assert_no_secret("lock", &everything);
     insta::assert_snapshot!("plan_locked", stable(&comment));
+}
+
+/// A plan made by the real terraform with the local backend: `base` is applied, then `new` is
+/// planned. Returns the `terraform show -json` document and terraform's own text.
+fn local_plan(base: &str, new: &str) -> Option<(Vec<u8>, String)> {
+    support::which("terraform").or_else(|| support::missing("terraform").map(|n| match n {}))?;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let cli_config = support::terraform_cli_config(dir);
+    let run = |args: &[&str]| {
+        let output = Command::new("terraform")
+            .args(args)
+            .current_dir(dir)
+            .env("TF_CLI_CONFIG_FILE", &cli_config)
+            .env("TF_IN_AUTOMATION", "1")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "terraform {args:?}: {}",
+            text(&output)
+        );
+        output
+    };
+    std::fs::write(dir.join("main.tf"), base).unwrap();
+    run(&["init", "-input=false", "-no-color"]);
+    run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    std::fs::write(dir.join("main.tf"), new).unwrap();
+    run(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+    let json = run(&["show", "-json", "tfplan"]).stdout;
+    let human = String::from_utf8(run(&["show", "-no-color", "tfplan"]).stdout).unwrap();
+    Some((json, human))
+}
+
+/// The top-level attributes terraform's own text marks as changing (`~`, `+` or `-` at the
+/// attribute indentation), per resource that is updated or replaced.
+fn terraform_changed_attributes(human: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in human.lines() {
+        if let Some(rest) = line.strip_prefix("  # ") {
+            current = rest
+                .split_once(" will be updated in-place")
+                .or_else(|| rest.split_once(" must be replaced"))
+                .map(|(address, _)| address.to_owned());
+            if let Some(address) = &current {
+                out.insert(address.clone(), Vec::new());
+            }
+            continue;
+        }
+        let Some(address) = &current else { continue };
+        // Attributes of the resource are at six columns: four of body, two of symbol.
+        if let Some(attribute) = line
+            .strip_prefix("      ~ ")
+            .or_else(|| line.strip_prefix("      + "))
+            .or_else(|| line.strip_prefix("      - "))
+        {
+            let name = attribute.split([' ', '=']).next().unwrap_or_default();
+            if !name.is_empty() && name != "resource" {
+                out.get_mut(address).unwrap().push(name.to_owned());
+            }
+        }
+    }
+    for names in out.values_mut() {
+        names.sort();
+        names.dedup();
+    }
+    out
+}
+
+const NESTED_BASE: &str = r#"
+resource "terraform_data" "nested" {
+  input            = { name = "x", list = [1, 2], map = { k = "v" }, obj = { inner = ["a"] }, empty = {} }
+  triggers_replace = [{ a = 1 }, ["b"], { m = { n = [true] } }]
+}
+resource "terraform_data" "list_only" {
+  input            = [[1], [2, 3], []]
+  triggers_replace = { keep = ["same"] }
+}
+resource "terraform_data" "replaced" {
+  input            = { tags = { Name = "r" } }
+  triggers_replace = [{ v = 1 }]
+}
+"#;
+
+const NESTED_NEW: &str = r#"
+resource "terraform_data" "nested" {
+  input            = { name = "y", list = [1, 2], map = { k = "v" }, obj = { inner = ["a"] }, empty = {} }
+  triggers_replace = [{ a = 1 }, ["b"], { m = { n = [true] } }]
+}
+resource "terraform_data" "list_only" {
+  input            = [[1], [2, 4], []]
+  triggers_replace = { keep = ["same"] }
+}
+resource "terraform_data" "replaced" {
+  input            = { tags = { Name = "r" } }
+  triggers_replace = [{ v = 2 }]
+}
+"#;
+
+#[test]
+fn nested_known_values_are_not_read_as_unknown_in_real_plans() {
+    let Some((json, human)) = local_plan(NESTED_BASE, NESTED_NEW) else {
+        return;
+    };
+    let plan = xtask::plan::model::Plan::from_slice(&json).unwrap();
+    let summary = xtask::plan::summary::Summary::from_plan(&plan);
+    let ours: std::collections::BTreeMap<String, Vec<String>> = summary
+        .groups
+        .update
+        .iter()
+        .chain(&summary.groups.replace)
+        .map(|entry| (entry.address.clone(), entry.attributes.clone()))
+        .collect();
+    let theirs = terraform_changed_attributes(&human);
+    assert_eq!(ours, theirs, "terraform said:\n{human}");
+    // What terraform shows, spelt out: `output` becomes unknown, `triggers_replace` is the same.
+    assert_eq!(ours["terraform_data.nested"], ["input", "output"]);
+    assert_eq!(ours["terraform_data.list_only"], ["input", "output"]);
+    assert_eq!(
+        ours["terraform_data.replaced"],
+        ["id", "output", "triggers_replace"]
+    );
+}
+
+/// `terraform show -json` of the state that `base` leaves (local backend).
+fn local_state(base: &str) -> Option<Vec<u8>> {
+    support::which("terraform").or_else(|| support::missing("terraform").map(|n| match n {}))?;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let cli_config = support::terraform_cli_config(dir);
+    let run = |args: &[&str]| {
+        let output = Command::new("terraform")
+            .args(args)
+            .current_dir(dir)
+            .env("TF_CLI_CONFIG_FILE", &cli_config)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "terraform {args:?}: {}",
+            text(&output)
+        );
+        output
+    };
+    std::fs::write(dir.join("main.tf"), base).unwrap();
+    run(&["init", "-input=false", "-no-color"]);
+    run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    Some(run(&["show", "-json"]).stdout)
+}
+
+fn from_plan(repo: &Path, file: &str) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["plan", "--from-plan", file, "--comment-file", "comment.md"])
+        .current_dir(repo)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .output()
+        .unwrap();
+    let comment = std::fs::read_to_string(repo.join("comment.md")).unwrap_or_default();
+    (output.status.code().unwrap(), text(&output), comment)
+}
+
+#[test]
+fn from_plan_refuses_documents_that_are_not_plans_with_exit_2() {
+    let Some(state) = local_state(r#"resource "terraform_data" "a" { input = "a" }"#) else {
+        return;
+    };
+    let repo = support::config_only_repo();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("list.json", b"[]", "not an object"),
+        ("empty.json", b"{}", "no `format_version`"),
+        ("state.json", &state, "is a state"),
+        (
+            "empty-state.json",
+            br#"{"format_version":"1.0"}"#,
+            "no `planned_values`",
+        ),
+        (
+            "future.json",
+            br#"{"format_version":"2.0","planned_values":{}}"#,
+            "`format_version` is \"2.0\"",
+        ),
+    ];
+    for (name, contents, why) in cases {
+        std::fs::write(repo.path().join(name), contents).unwrap();
+        let (code, output, comment) = from_plan(repo.path(), name);
+        assert_eq!(code, 2, "{name}: {output}");
+        assert!(
+            output.contains(name),
+            "{name}: the file is not named: {output}"
+        );
+        assert!(output.contains(why), "{name}: {output}");
+        assert!(!comment.contains("no changes"), "{name}: {comment}");
+    }
+    // A plan without changes is still read.
+    let (json, _) = local_plan("", "").unwrap();
+    std::fs::write(repo.path().join("plan.json"), json).unwrap();
+    let (code, output, comment) = from_plan(repo.path(), "plan.json");
+    assert_eq!(code, 0, "{output}");
+    assert!(comment.contains("no changes"), "{comment}");
+    // A file that is not there is a mistake on the command line.
+    let (code, output, _) = from_plan(repo.path(), "missing.json");
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("missing.json"), "{output}");
+}
+
+#[test]
+fn beyond_the_list_limit_the_job_summary_and_the_log_have_every_address() {
+    let repo = support::config_only_repo();
+    let json = xtask::plan::synthetic::plan_json(2_000, "secret-planted-9c1e");
+    std::fs::write(repo.path().join("big.json"), json).unwrap();
+    let step_summary = repo.path().join("step-summary.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "plan",
+            "--from-plan",
+            "big.json",
+            "--comment-file",
+            "comment.md",
+        ])
+        .current_dir(repo.path())
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
+        .env_remove("GITHUB_OUTPUT")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let log = String::from_utf8_lossy(&output.stdout);
+    let summary = std::fs::read_to_string(&step_summary).unwrap();
+    let comment = std::fs::read_to_string(repo.path().join("comment.md")).unwrap();
+    assert!(comment.contains("listed per type"), "{comment}");
+    assert!(
+        comment.contains("the job summary and the CI log have every address"),
+        "{comment}"
+    );
+    for i in 0..2_000 {
+        if i % 6 == 5 {
+            continue; // no-op
+        }
+        let resource_type = if i % 2 == 0 {
+            "terraform_data"
+        } else {
+            "null_resource"
+        };
+        let address = format!("{resource_type}.r[{i}]");
+        assert!(
+            summary.contains(&format!("`{address}`")),
+            "{address} not in the job summary"
+        );
+        assert!(log.contains(&address), "{address} not in the log");
+    }
+    assert!(!text(&output).contains("secret-planted-9c1e"));
+    assert!(!summary.contains("secret-planted-9c1e"));
+}
+
+#[test]
+fn an_errored_plan_file_fails_with_exit_5_and_says_so() {
+    let repo = support::config_only_repo();
+    std::fs::write(
+        repo.path().join("errored.json"),
+        r#"{"format_version":"1.2","terraform_version":"1.11.4","planned_values":{},"errored":true,"complete":false,"applyable":false,
+            "resource_changes":[{"address":"terraform_data.a","mode":"managed","type":"terraform_data","change":{"actions":["no-op"]}}]}"#,
+    )
+    .unwrap();
+    let (code, output, comment) = from_plan(repo.path(), "errored.json");
+    assert_eq!(code, 5, "{output}");
+    assert!(comment.contains("errored"), "{comment}");
+    assert!(!comment.contains("no changes"), "{comment}");
 }

@@ -40,6 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Drift::Missing(_) => "created",
             Drift::Stale { .. } => "updated",
             Drift::Extra(_) => "removed",
+            Drift::NotOurs(_) => "kept (not generated)",
         };
         println!("{verb} {}", drift.path().display());
     }
@@ -56,6 +57,10 @@ fn describe(drift: &Drift) -> String {
         Drift::Missing(path) => format!("missing: {}", path.display()),
         Drift::Extra(path) => format!(
             "extra: {} (in a generated location, but not generated; remove it or change the generator)",
+            path.display()
+        ),
+        Drift::NotOurs(path) => format!(
+            "not ours: {} (the generator writes this path, but the file has no generated header; rename it)",
             path.display()
         ),
         Drift::Stale { path, diff } => format!("stale: {}\n{diff}", path.display()),

@@ -72,19 +72,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
     let envs = select_environments(&config, &args)?;
     let masker = Masker::new(&config.repo.plan.masks, |name| std::env::var(name).ok())?;
-    let run_url = github_actions::run_url();
+    let outlets = Outlets {
+        run_url: github_actions::run_url(),
+        // GitHub's limit is per step: the environments share it.
+        step_summary_limit: STEP_SUMMARY_LIMIT / envs.len().max(1),
+    };
 
     let mut results = Vec::new();
     for env in &envs {
         let environment = config.environment(env)?;
         let result = match (&args.from_plan, &args.from_record) {
-            (Some(path), _) => from_plan_file(env, path, &masker, run_url.as_deref())?,
-            (None, Some(dir)) => from_record(env, dir, &masker, run_url.as_deref())?,
+            (Some(path), _) => from_plan_file(env, path, &masker, &outlets)?,
+            (None, Some(dir)) => from_record(env, dir, &masker, &outlets)?,
             (None, None) => plan_environment(
                 &config,
                 environment,
                 &masker,
-                run_url.as_deref(),
+                &outlets,
                 args.record.as_deref(),
             )?,
         };
@@ -115,9 +119,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(())
     };
 
+    // A plan file written by a plan that errored (`--from-plan`) failed as much as a plan run.
     let failed: Vec<&str> = results
         .iter()
-        .filter(|r| r.summary.is_none())
+        .filter(|r| r.summary.as_ref().is_none_or(|s| s.errored))
         .map(|r| r.env.as_str())
         .collect();
     if !failed.is_empty() {
@@ -184,12 +189,19 @@ fn default_env(config: &Config) -> anyhow::Result<String> {
     })
 }
 
-fn render_context<'a>(env: &'a str, run_url: Option<&'a str>, limit: usize) -> RenderContext<'a> {
+fn render_context<'a>(env: &'a str, run_url: Option<&'a str>) -> RenderContext<'a> {
     RenderContext {
-        env,
-        run_url,
-        limit,
+        limit: COMMENT_LIMIT,
+        ..RenderContext::job_summary(env, run_url, COMMENT_LIMIT)
     }
+}
+
+/// Where a result goes besides the comment.
+struct Outlets {
+    /// The link to the CI run, when running in Actions.
+    run_url: Option<String>,
+    /// The room of one environment in the job summary.
+    step_summary_limit: usize,
 }
 
 fn planned(
@@ -197,25 +209,35 @@ fn planned(
     plan: &Plan,
     text: Option<&str>,
     masker: &Masker,
-    run_url: Option<&str>,
+    outlets: &Outlets,
 ) -> EnvResult {
+    let run_url = outlets.run_url.as_deref();
     let mut masker = masker.clone();
     for value in sensitive_strings(plan) {
         masker.add_literal(&value);
     }
     let summary = Summary::from_plan(plan);
+    // The job summary first: the comment says what it holds in full.
+    let (full, complete) = render::render_plan_complete(
+        &summary,
+        text,
+        &masker,
+        &RenderContext::job_summary(env, run_url, outlets.step_summary_limit),
+    );
     let comment = render::render_plan(
         &summary,
         text,
         &masker,
-        &render_context(env, run_url, COMMENT_LIMIT),
+        &RenderContext::comment(env, run_url, complete),
     );
-    let full = render::render_plan(
-        &summary,
-        text,
-        &masker,
-        &render_context(env, run_url, STEP_SUMMARY_LIMIT),
-    );
+    // The log lists every address (the comment may count them per type) and terraform's text.
+    let addresses = render::address_list(&summary);
+    if !addresses.is_empty() {
+        println!("{}", masker.mask(&addresses));
+    }
+    if let Some(text) = text {
+        println!("{}", masker.mask(text));
+    }
     EnvResult {
         env: env.to_owned(),
         comment,
@@ -234,13 +256,8 @@ fn failed(
 ) -> EnvResult {
     let errors = error_blocks(output);
     let hint = hint_for(&errors);
-    let comment = render::render_failure(
-        step,
-        &errors,
-        hint,
-        masker,
-        &render_context(env, run_url, COMMENT_LIMIT),
-    );
+    let comment =
+        render::render_failure(step, &errors, hint, masker, &render_context(env, run_url));
     // The log keeps terraform's own words (masked) for whoever reads the job.
     eprintln!("{}", masker.mask(output.trim()));
     EnvResult {
@@ -256,14 +273,20 @@ fn from_plan_file(
     env: &str,
     path: &Path,
     masker: &Masker,
-    run_url: Option<&str>,
+    outlets: &Outlets,
 ) -> anyhow::Result<EnvResult> {
-    let bytes = crate::terraform::read_file(path)?;
-    let plan = Plan::from_slice(&bytes)
-        .with_context(|| format!("{} is not `terraform show -json` output", path.display()))
+    // The file is named on the command line: a missing or unreadable one is a usage mistake.
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("--from-plan {}: cannot read it", path.display()))
         .classify(FailureKind::Config)?;
+    let plan = Plan::from_slice(&bytes).map_err(|why| {
+        fail(
+            FailureKind::Config,
+            format!("--from-plan {}: {why}", path.display()),
+        )
+    })?;
     drop(bytes);
-    Ok(planned(env, &plan, None, masker, run_url))
+    Ok(planned(env, &plan, None, masker, outlets))
 }
 
 /// Renders an environment from the record of the job that ran terraform: untrusted data, parsed
@@ -272,8 +295,9 @@ fn from_record(
     env: &str,
     dir: &Path,
     masker: &Masker,
-    run_url: Option<&str>,
+    outlets: &Outlets,
 ) -> anyhow::Result<EnvResult> {
+    let run_url = outlets.run_url.as_deref();
     match record::read(dir, env)? {
         Record::Planned { plan_json, text } => {
             let plan = Plan::from_slice(&plan_json)
@@ -285,7 +309,7 @@ fn from_record(
                 })
                 .classify(FailureKind::Config)?;
             let text = (!text.trim().is_empty()).then_some(text);
-            Ok(planned(env, &plan, text.as_deref(), masker, run_url))
+            Ok(planned(env, &plan, text.as_deref(), masker, outlets))
         }
         Record::Failed(failure) => Ok(failed(env, &failure.step, &failure.output, masker, run_url)),
     }
@@ -317,10 +341,11 @@ fn plan_environment(
     config: &Config,
     environment: &Environment,
     masker: &Masker,
-    run_url: Option<&str>,
+    outlets: &Outlets,
     record_dir: Option<&Path>,
 ) -> anyhow::Result<EnvResult> {
     let env = environment.name.as_str();
+    let run_url = outlets.run_url.as_deref();
     let dir = config.root.join(environment.terraform_dir());
     let terraform = Terraform::new(&dir);
     let backend = config
@@ -369,7 +394,7 @@ fn plan_environment(
         record::write_planned(dir, env, &bytes, &text, |t| masker.mask(t))?;
     }
     drop(bytes);
-    Ok(planned(env, &plan, Some(&text), masker, run_url))
+    Ok(planned(env, &plan, Some(&text), masker, outlets))
 }
 
 fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {
@@ -420,8 +445,12 @@ fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<(
                     .upsert_comment(pr, &render::marker(&result.env), &result.comment)
                     .await?;
                 let (wanted, managed) = labels_for(&result.env, result);
-                // A failed plan keeps the labels of the last good one.
-                if result.summary.is_some() {
+                // A failed or incomplete plan keeps the labels of the last good one.
+                if result
+                    .summary
+                    .as_ref()
+                    .is_some_and(|s| !s.errored && (!s.incomplete || s.has_changes()))
+                {
                     client.sync_labels(pr, &wanted, &managed).await?;
                 }
                 Ok::<Upsert, anyhow::Error>(outcome)

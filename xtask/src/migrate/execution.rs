@@ -2,7 +2,6 @@
 //! ECS and CloudWatch Logs say about the task afterwards.
 
 use anyhow::Context;
-use aws_sdk_sfn::error::DisplayErrorContext;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use serde_json::{Value, json};
 
@@ -23,10 +22,7 @@ fn sdk_error<E>(what: &str, error: E) -> anyhow::Error
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    fail(
-        FailureKind::Api,
-        format!("{what}: {}", DisplayErrorContext(error)),
-    )
+    crate::failure::fail_with(FailureKind::Api, what, &error)
 }
 
 /// The registered revision: its ARN (with revision) and the document, for locating logs later.
@@ -314,7 +310,7 @@ pub async fn caller_identity(config: &aws_types::SdkConfig) -> anyhow::Result<St
                 FailureKind::Environment,
                 format!(
                     "checking the AWS credentials (sts:GetCallerIdentity): {}; write the profiles with `cargo xtask aws-profiles`, or set AWS credentials",
-                    DisplayErrorContext(e)
+                    crate::failure::error_text(&e)
                 ),
             )
         })?;

@@ -14,7 +14,7 @@ use anyhow::Context;
 use crate::failure::{Classify, FailureKind, fail};
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
-use crate::plan::render::{COMMENT_LIMIT, Context as RenderContext, render_plan};
+use crate::plan::render::{Completeness, Context as RenderContext, render_plan};
 use crate::plan::summary::Summary;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 50_000];
@@ -105,11 +105,15 @@ pub fn run_once(file: &Path) -> anyhow::Result<()> {
         &summary,
         None,
         &Masker::default(),
-        &RenderContext {
-            env: "bench",
-            run_url: None,
-            limit: COMMENT_LIMIT,
-        },
+        &RenderContext::comment(
+            "bench",
+            None,
+            Completeness {
+                addresses: true,
+                outputs: true,
+                details: true,
+            },
+        ),
     );
     let rendered = started.elapsed() - parsed;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -16,6 +16,9 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 /// A `terraform show -json <planfile>` document.
 #[derive(Debug, Default, Deserialize)]
 pub struct Plan {
+    /// The version of the JSON format: `1.x` since Terraform 1.1, `0.2` from Terraform 1.0.
+    #[serde(default)]
+    pub format_version: Option<String>,
     #[serde(default)]
     pub terraform_version: String,
     #[serde(default)]
@@ -26,12 +29,108 @@ pub struct Plan {
     pub output_changes: BTreeMap<String, OutputChange>,
     #[serde(default)]
     pub errored: bool,
+    /// `false` for a targeted plan and one with deferred changes (absent before Terraform 1.8).
+    #[serde(default)]
+    pub complete: Option<bool>,
+    /// Changes terraform could not plan yet (unknown `count`/`for_each`, providers that defer);
+    /// only how many there are is kept.
+    #[serde(default, deserialize_with = "count_items")]
+    pub deferred_changes: usize,
+    /// Present in every plan (even one without changes); only its presence is read.
+    #[serde(default)]
+    planned_values: Option<de::IgnoredAny>,
+    /// Present in a state (`terraform show -json` without a plan file), never in a plan.
+    #[serde(default)]
+    values: Option<de::IgnoredAny>,
+}
+
+/// Why a document is not a plan this tool can read.
+#[derive(Debug)]
+pub enum PlanError {
+    /// Not JSON, or JSON of the wrong shape somewhere inside.
+    Json(serde_json::Error),
+    /// JSON, but not an object (`[]`, `"x"`, `null`).
+    NotAnObject,
+    /// An object without `format_version` (`{}`, or some other tool's JSON).
+    NoFormatVersion,
+    /// A `format_version` whose major version this tool does not know.
+    UnknownFormat(String),
+    /// A state: `terraform show -json` run without a plan file.
+    State,
+    /// An object with a `format_version` but no `planned_values`: not a plan.
+    NotAPlan,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Json(error) => write!(f, "it is not valid plan JSON: {error}"),
+            PlanError::NotAnObject => f.write_str(
+                "it is JSON but not an object, so not the output of `terraform show -json <planfile>`",
+            ),
+            PlanError::NoFormatVersion => f.write_str(
+                "it has no `format_version`, so it is not the output of `terraform show -json <planfile>`",
+            ),
+            PlanError::UnknownFormat(version) => write!(
+                f,
+                "its `format_version` is {version:?}; this tool reads the plan formats of Terraform 1.x (0.2 and 1.x)"
+            ),
+            PlanError::State => f.write_str(
+                "it is a state (`terraform show -json` without a plan file), not a plan; run `terraform show -json <planfile>`",
+            ),
+            PlanError::NotAPlan => f.write_str(
+                "it has no `planned_values`, so it is not the output of `terraform show -json <planfile>`",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PlanError::Json(error) => Some(error),
+            _ => None,
+        }
+    }
 }
 
 impl Plan {
-    pub fn from_slice(bytes: &[u8]) -> Result<Plan, serde_json::Error> {
-        serde_json::from_slice(bytes)
+    /// Parses a `terraform show -json <planfile>` document, refusing anything else: a document
+    /// that is not a plan must never read as "no changes".
+    pub fn from_slice(bytes: &[u8]) -> Result<Plan, PlanError> {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            // Valid JSON of another kind says so; anything else gets serde's own message.
+            return Err(match serde_json::from_slice::<de::IgnoredAny>(bytes) {
+                Ok(_) => PlanError::NotAnObject,
+                Err(error) => PlanError::Json(error),
+            });
+        }
+        let plan: Plan = serde_json::from_slice(bytes).map_err(PlanError::Json)?;
+        let Some(version) = plan.format_version.as_deref() else {
+            return Err(PlanError::NoFormatVersion);
+        };
+        if plan.planned_values.is_none() && plan.values.is_some() {
+            return Err(PlanError::State);
+        }
+        if !known_format(version) {
+            return Err(PlanError::UnknownFormat(version.to_owned()));
+        }
+        if plan.planned_values.is_none() {
+            return Err(PlanError::NotAPlan);
+        }
+        Ok(plan)
     }
+}
+
+/// Terraform 1.0 writes `0.2`; 1.1 and later write `1.x`, where a minor version only adds.
+fn known_format(version: &str) -> bool {
+    let mut parts = version.split('.');
+    let (Some(major), Some(minor), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(major) && digits(minor) && (major == "1" || (major == "0" && minor == "2"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,8 +155,9 @@ pub struct Change {
     pub before: Option<Attributes>,
     #[serde(default)]
     pub after: Option<Attributes>,
+    /// Which top-level attributes are (wholly or partly) unknown until apply.
     #[serde(default)]
-    pub after_unknown: Option<Attributes>,
+    pub after_unknown: Option<Unknowns>,
     #[serde(default)]
     pub importing: Option<Importing>,
     /// Attribute paths that force the replacement; only the first step of each path is kept.
@@ -119,19 +219,19 @@ impl Change {
     /// Top-level attributes whose value changes or becomes unknown, sorted.
     pub fn changed_attributes(&self) -> Vec<String> {
         let empty = Attributes::default();
+        let no_unknowns = Unknowns::default();
         let before = self.before.as_ref().unwrap_or(&empty);
         let after = self.after.as_ref().unwrap_or(&empty);
-        let unknown = self.after_unknown.as_ref().unwrap_or(&empty);
+        let unknown = self.after_unknown.as_ref().unwrap_or(&no_unknowns);
         let mut names: Vec<String> = before
             .0
             .keys()
             .chain(after.0.keys())
             .chain(unknown.0.keys())
             .filter(|name| {
-                let unknown_now = unknown
-                    .0
-                    .get(*name)
-                    .is_some_and(|d| *d != Digest::of_false());
+                // Like terraform's renderer: a value is unknown only where `after_unknown` holds
+                // `true`; a known nested value appears there as `false`, `[false]` or `{}`.
+                let unknown_now = unknown.0.get(*name).copied().unwrap_or(false);
                 unknown_now || before.0.get(*name) != after.0.get(*name)
             })
             .cloned()
@@ -228,6 +328,110 @@ impl<'de> Deserialize<'de> for Attributes {
     }
 }
 
+/// `after_unknown` reduced to one flag per top-level attribute: whether `true` appears anywhere
+/// in it (the attribute, or a part of it, is known only after apply).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Unknowns(pub BTreeMap<String, bool>);
+
+impl<'de> Deserialize<'de> for Unknowns {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UnknownsVisitor;
+        impl<'de> Visitor<'de> for UnknownsVisitor {
+            type Value = Unknowns;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an after_unknown object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unknowns, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((key, AnyTrue(unknown))) = map.next_entry::<String, AnyTrue>()? {
+                    out.insert(key, unknown);
+                }
+                Ok(Unknowns(out))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unknowns, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Unknowns::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Unknowns, E> {
+                Ok(Unknowns::default())
+            }
+        }
+        deserializer.deserialize_any(UnknownsVisitor)
+    }
+}
+
+/// Whether a JSON value holds `true` anywhere (an `after_unknown` or `*_sensitive` mask),
+/// computed while parsing.
+struct AnyTrue(bool);
+
+impl<'de> Deserialize<'de> for AnyTrue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnyTrueVisitor;
+        impl<'de> Visitor<'de> for AnyTrueVisitor {
+            type Value = AnyTrue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(value))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<AnyTrue, E> {
+                Ok(AnyTrue(false))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<AnyTrue, A::Error> {
+                let mut any = false;
+                while let Some(AnyTrue(item)) = seq.next_element::<AnyTrue>()? {
+                    any |= item;
+                }
+                Ok(AnyTrue(any))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyTrue, A::Error> {
+                let mut any = false;
+                while let Some((de::IgnoredAny, AnyTrue(item))) =
+                    map.next_entry::<de::IgnoredAny, AnyTrue>()?
+                {
+                    any |= item;
+                }
+                Ok(AnyTrue(any))
+            }
+        }
+        deserializer.deserialize_any(AnyTrueVisitor)
+    }
+}
+
 /// A 64-bit digest of a JSON value, computed while parsing (the value is never stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest(u64);
@@ -238,10 +442,6 @@ impl Digest {
         tag.hash(&mut hasher);
         value.hash(&mut hasher);
         Digest(hasher.finish())
-    }
-
-    fn of_false() -> Digest {
-        Digest::of(1, false)
     }
 }
 
@@ -319,6 +519,11 @@ impl<'de> Deserialize<'de> for KeyDigest {
     }
 }
 
+fn count_items<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    let items: Option<Vec<de::IgnoredAny>> = Option::deserialize(deserializer)?;
+    Ok(items.map_or(0, |items| items.len()))
+}
+
 fn first_path_steps<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     let paths: Option<Vec<Vec<serde_json::Value>>> = Option::deserialize(deserializer)?;
     let mut steps: Vec<String> = paths
@@ -341,7 +546,7 @@ mod tests {
     #[test]
     fn changed_attributes_come_from_digests() {
         let plan = Plan::from_slice(
-            br#"{"resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
+            br#"{"format_version":"1.2","resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
                 "actions":["update"],
                 "before":{"id":"1","input":{"x":[1,2]},"same":{"k":"v","l":"w"}},
                 "after":{"id":"1","input":{"x":[2,1]},"same":{"l":"w","k":"v"}},
@@ -354,5 +559,44 @@ mod tests {
         assert_eq!(change.kind(), Kind::Update);
         assert_eq!(change.changed_attributes(), ["input", "output"]);
         assert_eq!(change.replace_paths, ["input"]);
+    }
+
+    #[test]
+    fn known_nested_values_in_after_unknown_are_not_unknown() {
+        let plan = Plan::from_slice(
+            br#"{"format_version":"1.2","planned_values":{},"resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{
+                "actions":["update"],
+                "before":{"list":[1],"map":{"k":"v"},"obj":{"a":[1]},"part":{"a":1},"name":"x"},
+                "after":{"list":[1],"map":{"k":"v"},"obj":{"a":[1]},"part":{},"name":"y"},
+                "after_unknown":{"list":[false],"map":{},"obj":{"a":[false]},"part":{"a":true}}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.resource_changes[0].change.changed_attributes(),
+            ["name", "part"]
+        );
+    }
+
+    #[test]
+    fn documents_that_are_not_plans_are_refused() {
+        let refused = |json: &str| Plan::from_slice(json.as_bytes()).unwrap_err().to_string();
+        assert!(refused("[]").contains("not an object"));
+        assert!(refused("null").contains("not an object"));
+        assert!(refused("{}").contains("no `format_version`"));
+        assert!(refused("not json").contains("not valid plan JSON"));
+        // `terraform show -json` of a state, empty or not.
+        assert!(
+            refused(r#"{"format_version":"1.0","values":{"root_module":{}}}"#)
+                .contains("is a state")
+        );
+        assert!(refused(r#"{"format_version":"1.0"}"#).contains("no `planned_values`"));
+        for version in ["2.0", "0.1", "1", "one", ""] {
+            let json = format!(r#"{{"format_version":"{version}","planned_values":{{}}}}"#);
+            assert!(refused(&json).contains("`format_version`"), "{version}");
+        }
+        for version in ["0.2", "1.0", "1.1", "1.2", "1.7"] {
+            let json = format!(r#"{{"format_version":"{version}","planned_values":{{}}}}"#);
+            assert!(Plan::from_slice(json.as_bytes()).is_ok(), "{version}");
+        }
     }
 }

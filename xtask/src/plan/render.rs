@@ -1,11 +1,16 @@
 //! Renders a plan summary as the PR comment (and the job summary): pure functions of the summary,
 //! the human plan text and a [`Masker`].
+//!
+//! Every value from the plan (addresses and their for_each keys, attribute names, import ids,
+//! output values, terraform's text) goes through [`crate::markdown`]: a code span or block that
+//! nothing inside can close, or escaped text; none can post a mention, HTML or our marker.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::mask::Masker;
 use super::summary::{Entry, Shown, Summary};
+use crate::markdown::{code_span as code, text as prose};
 
 /// GitHub refuses comment bodies over 65,536 characters; stay under with room to spare.
 pub const COMMENT_LIMIT: usize = 65_000;
@@ -26,6 +31,46 @@ pub struct Context<'a> {
     pub run_url: Option<&'a str>,
     /// Upper bound of the body, in characters.
     pub limit: usize,
+    /// Up to this many resources are listed one by one; beyond, they are counted per type.
+    pub list_limit: usize,
+    /// What the job summary holds in full, when this body is the PR comment; `None` when this
+    /// body is the job summary. The notes about left-out parts say where to find them from this.
+    pub job_summary: Option<Completeness>,
+}
+
+impl<'a> Context<'a> {
+    /// The context of the PR comment, given what the job summary holds.
+    pub fn comment(env: &'a str, run_url: Option<&'a str>, job_summary: Completeness) -> Self {
+        Context {
+            env,
+            run_url,
+            limit: COMMENT_LIMIT,
+            list_limit: LIST_LIMIT,
+            job_summary: Some(job_summary),
+        }
+    }
+
+    /// The context of the job summary: every address when it fits in `limit`.
+    pub fn job_summary(env: &'a str, run_url: Option<&'a str>, limit: usize) -> Self {
+        Context {
+            env,
+            run_url,
+            limit,
+            list_limit: usize::MAX,
+            job_summary: None,
+        }
+    }
+}
+
+/// What a rendered body holds in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completeness {
+    /// Every resource address (not counts per type).
+    pub addresses: bool,
+    /// The outputs and drift sections.
+    pub outputs: bool,
+    /// Terraform's plan text, uncut.
+    pub details: bool,
 }
 
 /// The hidden marker that identifies an environment's plan comment on a pull request.
@@ -36,7 +81,11 @@ pub fn marker(env: &str) -> String {
 /// `dev: 1 to add, 0 to change, 0 to destroy` and friends, for logs and the comment title.
 pub fn summary_line(summary: &Summary) -> String {
     if !summary.has_changes() {
-        return "No changes.".to_owned();
+        return if summary.errored || summary.incomplete {
+            "Nothing was planned, and the plan is incomplete.".to_owned()
+        } else {
+            "No changes.".to_owned()
+        };
     }
     let mut line = if summary.import + summary.add + summary.change + summary.destroy > 0
         || summary.moved > 0
@@ -45,7 +94,11 @@ pub fn summary_line(summary: &Summary) -> String {
     } else {
         "Only output values change.".to_owned()
     };
-    for (count, what) in [(summary.moved, "to move"), (summary.forget, "to forget")] {
+    for (count, what) in [
+        (summary.moved, "to move"),
+        (summary.forget, "to forget"),
+        (summary.deferred, "deferred"),
+    ] {
         if count > 0 {
             let _ = write!(line, " {count} {what}.");
         }
@@ -64,9 +117,26 @@ pub fn render_plan(
     masker: &Masker,
     context: &Context,
 ) -> String {
+    render_plan_complete(summary, plan_text, masker, context).0
+}
+
+/// [`render_plan`], and what the body holds in full (so that the comment can say truthfully
+/// what the job summary has).
+pub fn render_plan_complete(
+    summary: &Summary,
+    plan_text: Option<&str>,
+    masker: &Masker,
+    context: &Context,
+) -> (String, Completeness) {
     let env = context.env;
-    let (icon, result) = if !summary.has_changes() {
-        ("✅", "no changes".to_owned())
+    let (icon, result) = if summary.errored {
+        ("❌", "errored".to_owned())
+    } else if !summary.has_changes() {
+        if summary.incomplete {
+            ("⚠️", "incomplete, nothing planned".to_owned())
+        } else {
+            ("✅", "no changes".to_owned())
+        }
     } else if summary.has_destroy() {
         ("⚠️", format!("{} to destroy", summary.destroy))
     } else {
@@ -74,41 +144,71 @@ pub fn render_plan(
     };
     let mut head = format!("{}\n## {icon} Plan `{env}`: {result}\n\n", marker(env));
     let _ = writeln!(head, "**{}**\n", summary_line(summary));
+    if summary.errored {
+        head.push_str(
+            "> [!CAUTION]\n> Terraform stopped with errors: this plan is incomplete and cannot be applied; what is listed is only what was planned before the error.\n\n",
+        );
+    } else if summary.incomplete {
+        head.push_str(
+            "> [!NOTE]\n> Terraform marks this plan incomplete (`-target`, or changes deferred to a later plan): after applying it, plan again.\n\n",
+        );
+    }
     if summary.has_destroy() {
         head.push_str(&destroy_warning(summary));
     }
 
-    let lists = if summary.groups.len() > LIST_LIMIT {
-        groups_by_type(summary)
-    } else {
-        groups_listed(summary)
-    };
-    let mut middle = lists;
-    middle.push_str(&outputs_section(summary));
-    middle.push_str(&drift_section(summary));
-
-    let footer = footer(summary, context.run_url);
+    let footer = masker.mask(&footer(summary, context.run_url));
     let head = masker.mask(&head);
-    let mut middle = masker.mask(&middle);
-    let footer = masker.mask(&footer);
-
-    let fixed = count(&head) + count(&middle) + count(&footer);
-    if fixed > context.limit {
-        // Even without details it does not fit (huge outputs or drift): keep the summary and the
-        // per-type counts, which are bounded by the number of resource types.
-        middle = masker.mask(&groups_by_type(summary));
-        middle.push_str("\n_Outputs and drift are left out to stay within GitHub's size limit; see the job summary._\n\n");
-    }
+    let extras = format!("{}{}", outputs_section(summary), drift_section(summary));
+    let fits = |middle: &str| count(&head) + count(middle) + count(&footer) <= context.limit;
+    let mut complete = Completeness {
+        addresses: true,
+        outputs: true,
+        details: true,
+    };
+    let listed = (summary.groups.len() <= context.list_limit)
+        .then(|| masker.mask(&format!("{}{extras}", groups_listed(summary))))
+        .filter(|middle| fits(middle));
+    let middle = match listed {
+        Some(middle) => middle,
+        None => {
+            complete.addresses = summary.groups.is_empty();
+            let by_type = groups_by_type(summary, context);
+            let middle = masker.mask(&format!("{by_type}{extras}"));
+            if fits(&middle) {
+                middle
+            } else {
+                // Even without details it does not fit (huge outputs or drift): keep the summary
+                // and the per-type counts, which are bounded by the number of resource types.
+                complete.outputs = extras.is_empty();
+                let see = match context.job_summary {
+                    Some(full) if full.outputs => "; see the job summary",
+                    _ => "",
+                };
+                format!(
+                    "{}\n_Outputs and drift are left out to stay within GitHub's size limit{see}._\n\n",
+                    masker.mask(&by_type)
+                )
+            }
+        }
+    };
     let details = plan_text
         .map(|text| {
             let budget = context
                 .limit
                 .saturating_sub(count(&head) + count(&middle) + count(&footer));
-            details_block(&masker.mask(text), budget)
+            let where_ = match context.job_summary {
+                Some(full) if full.details => "the full plan is in the job summary and the CI log",
+                _ => "the full plan is in the CI log",
+            };
+            let (block, whole) = details_block(&masker.mask(text), budget, where_);
+            complete.details = whole;
+            block
         })
         .unwrap_or_default();
     let body = format!("{head}{middle}{details}{footer}");
-    hard_cap(body, context.limit)
+    let capped = hard_cap(body, context.limit);
+    (capped, complete)
 }
 
 /// The comment of a plan that failed: the `Error:` blocks terraform printed.
@@ -133,7 +233,11 @@ pub fn render_failure(
     let budget = context
         .limit
         .saturating_sub(count(&head) + count(&footer) + 16);
-    let errors = cut_middle(&masker.mask(errors.trim()), budget);
+    let errors = cut_middle(
+        &masker.mask(errors.trim()),
+        budget,
+        "terraform's full output is in the CI log",
+    );
     hard_cap(
         format!(
             "{head}{}\n{footer}",
@@ -166,6 +270,17 @@ fn destroy_warning(summary: &Summary) -> String {
     }
     text.push_str(".\n\n");
     text
+}
+
+/// Every address by what happens to it, one a line, for the CI log (plain text, not Markdown).
+pub fn address_list(summary: &Summary) -> String {
+    let mut out = String::new();
+    for (heading, entries) in summary.groups.named() {
+        for entry in entries {
+            let _ = writeln!(out, "  {}: {}", heading.to_lowercase(), entry.address);
+        }
+    }
+    out.trim_end().to_owned()
 }
 
 fn groups_listed(summary: &Summary) -> String {
@@ -234,9 +349,13 @@ fn reason_text(reason: &str) -> Option<&'static str> {
 }
 
 /// Per group, how many resources of each type: bounded by the number of types, not resources.
-fn groups_by_type(summary: &Summary) -> String {
+fn groups_by_type(summary: &Summary, context: &Context) -> String {
+    let where_ = match context.job_summary {
+        Some(full) if full.addresses => "the job summary and the CI log have every address",
+        _ => "the CI log has every address",
+    };
     let mut out = format!(
-        "_{} resources: listed per type to stay within GitHub's size limit; the job summary and the CI log have every address._\n\n",
+        "_{} resources: listed per type to stay within GitHub's size limit; {where_}._\n\n",
         summary.groups.len()
     );
     for (heading, entries) in summary.groups.named() {
@@ -289,7 +408,7 @@ fn shown(value: &Shown) -> String {
             if json.chars().count() > VALUE_CHARS {
                 text.push('…');
             }
-            code(&text.replace('|', "\\|"))
+            code(&text)
         }
     }
 }
@@ -323,25 +442,41 @@ fn footer(summary: &Summary, run_url: Option<&str>) -> String {
         parts.push(format!("[CI run]({url})"));
     }
     if !summary.terraform_version.is_empty() {
-        parts.push(format!("Terraform {}", summary.terraform_version));
+        let version = &summary.terraform_version;
+        let plain = version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+        // It comes from the plan file: anything but a plain version number is escaped.
+        let version = if plain {
+            version.clone()
+        } else {
+            prose(version)
+        };
+        parts.push(format!("Terraform {version}"));
     }
     parts.push("posted by `cargo xtask plan`".to_owned());
     format!("\n{}\n", parts.join(" · "))
 }
 
-/// The human plan text in a collapsible diff block, cut in the middle to fit `budget`.
-fn details_block(text: &str, budget: usize) -> String {
+/// The human plan text in a collapsible diff block, cut in the middle to fit `budget` (the note
+/// says `where_` the full text is); and whether it is whole.
+fn details_block(text: &str, budget: usize, where_: &str) -> (String, bool) {
     const WRAPPER: &str = "<details><summary>Plan details</summary>\n\n\n\n</details>\n";
     let fence_overhead = count(WRAPPER) + 16;
     if budget <= fence_overhead + 200 {
-        return "_Plan details are left out to stay within GitHub's size limit; see the job summary._\n".to_owned();
+        return (
+            format!("_Plan details are left out to stay within GitHub's size limit; {where_}._\n"),
+            false,
+        );
     }
     let diff = as_diff(text);
-    let inner = cut_middle(&diff, budget - fence_overhead);
-    format!(
+    let inner = cut_middle(&diff, budget - fence_overhead, where_);
+    let whole = inner == diff;
+    let block = format!(
         "<details><summary>Plan details</summary>\n\n{}\n</details>\n",
         crate::markdown::code_block("diff", &inner)
-    )
+    );
+    (block, whole)
 }
 
 /// Moves terraform's change symbols to the first column so that GitHub colours them.
@@ -383,8 +518,8 @@ fn as_diff(text: &str) -> String {
 }
 
 /// Keeps the head and the tail of `text` (whole lines) within `budget` characters, with a note
-/// saying how many lines were cut.
-pub fn cut_middle(text: &str, budget: usize) -> String {
+/// saying how many lines were cut and `where_` the whole text is.
+pub fn cut_middle(text: &str, budget: usize, where_: &str) -> String {
     if count(text) <= budget {
         return text.to_owned();
     }
@@ -414,7 +549,7 @@ pub fn cut_middle(text: &str, budget: usize) -> String {
     tail.reverse();
     let cut = lines.len() - head.len() - tail.len();
     format!(
-        "{}\n… {cut} lines cut to stay within GitHub's comment size limit; the full plan is in the job summary and the CI log …\n{}",
+        "{}\n… {cut} lines cut to stay within GitHub's size limit; {where_} …\n{}",
         head.join("\n"),
         tail.join("\n")
     )
@@ -430,14 +565,6 @@ fn hard_cap(body: String, limit: usize) -> String {
     let mut out: String = body.chars().take(keep).collect();
     out.push_str(note);
     out
-}
-
-fn code(text: &str) -> String {
-    if text.contains('`') {
-        format!("`` {text} ``")
-    } else {
-        format!("`{text}`")
-    }
 }
 
 fn codes(items: &[String]) -> String {

@@ -99,6 +99,10 @@ pub struct Summary {
     pub forget: usize,
     pub read: usize,
     pub errored: bool,
+    /// Terraform marks the plan incomplete (`-target`, deferred changes, an error).
+    pub incomplete: bool,
+    /// Changes terraform deferred to a later plan.
+    pub deferred: usize,
     pub groups: Groups,
     pub outputs: Vec<OutputLine>,
     pub drift: Vec<DriftLine>,
@@ -109,6 +113,8 @@ impl Summary {
         let mut summary = Summary {
             terraform_version: plan.terraform_version.clone(),
             errored: plan.errored,
+            incomplete: plan.complete == Some(false),
+            deferred: plan.deferred_changes,
             ..Summary::default()
         };
         for resource in &plan.resource_changes {
@@ -210,8 +216,17 @@ impl Summary {
         }
     }
 
+    /// Whether anything changes, as far as the plan knows: deferred changes count, since they are
+    /// changes terraform will plan later.
     pub fn has_changes(&self) -> bool {
-        self.import + self.add + self.change + self.destroy + self.moved + self.forget > 0
+        self.import
+            + self.add
+            + self.change
+            + self.destroy
+            + self.moved
+            + self.forget
+            + self.deferred
+            > 0
             || !self.outputs.is_empty()
     }
 
