@@ -1,6 +1,19 @@
 //! A small GitHub REST client on top of octocrab: the few calls `plan`, `fmt` and `review` need,
 //! with a bounded retry on rate limits and server errors, and errors that say what to check.
 //!
+//! Two rules keep re-runs safe:
+//!
+//! - **Ours means written by us and starting with our marker.** A comment or review comment is the
+//!   tool's only when its author is the identity the tool posts as ([`Settings::bot_login`],
+//!   `github-actions[bot]` by default) and its body *starts* with the marker. Anyone can type a
+//!   marker into a comment, and rendered content can quote one; neither is ever edited, deleted
+//!   or trusted.
+//! - **A create is never blindly repeated.** A POST that creates something (a comment, a review)
+//!   is retried only when it surely did not happen (the connection was refused, or GitHub's rate
+//!   limit refused it). After a 5xx or a timeout GitHub may have performed it, so the callers here
+//!   read the state again (find ours by marker and author) before trying again; a re-run
+//!   converges to one comment per marker even when duplicates exist.
+//!
 //! The base URL comes from `GITHUB_API_URL` (GitHub Enterprise, or a wiremock server in tests), the
 //! token from `GITHUB_TOKEN`, the repository from `GITHUB_REPOSITORY` or the configuration. The
 //! client knows nothing of commands or renderers.
@@ -19,6 +32,8 @@ use crate::failure::{Classify, FailureKind, fail};
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// Pages followed per listing at most (100 items each): keeps every loop bounded.
 const MAX_PAGES: usize = 100;
+/// The login GitHub shows for what a workflow writes with its `GITHUB_TOKEN`.
+pub const DEFAULT_BOT_LOGIN: &str = "github-actions[bot]";
 
 /// How often and how long to retry a request that met a rate limit (429, or 403 with no quota
 /// left), a server error (5xx) or a transport error.
@@ -96,6 +111,9 @@ pub struct ApiError {
     pub hint: String,
     /// How many tries were made.
     pub attempts: u32,
+    /// A write that GitHub may have performed although it did not say so (a 5xx or no answer
+    /// after the request was sent): read the state before trying again.
+    pub outcome_unknown: bool,
 }
 
 impl fmt::Display for ApiError {
@@ -111,6 +129,12 @@ impl fmt::Display for ApiError {
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
+        if self.outcome_unknown {
+            write!(
+                f,
+                ". GitHub may have performed it anyway; a re-run finds and reuses the result"
+            )?;
+        }
         if !self.hint.is_empty() {
             write!(f, ". {}", self.hint)?;
         }
@@ -120,19 +144,26 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The first GitHub API error in an error chain.
+fn find_api_error(error: &anyhow::Error) -> Option<&ApiError> {
+    // Classified errors keep theirs inside a `Failure`, whose chain anyhow does not walk.
+    error.chain().find_map(|cause| {
+        cause.downcast_ref::<ApiError>().or_else(|| {
+            cause
+                .downcast_ref::<crate::failure::Failure>()
+                .and_then(|failure| find_api_error(&failure.error))
+        })
+    })
+}
+
 /// The HTTP status of the first GitHub API error in an error chain.
 pub fn api_status(error: &anyhow::Error) -> Option<u16> {
-    // Classified errors keep theirs inside a `Failure`, whose chain anyhow does not walk.
-    fn find(error: &anyhow::Error) -> Option<&ApiError> {
-        error.chain().find_map(|cause| {
-            cause.downcast_ref::<ApiError>().or_else(|| {
-                cause
-                    .downcast_ref::<crate::failure::Failure>()
-                    .and_then(|failure| find(&failure.error))
-            })
-        })
-    }
-    find(error).and_then(|api| api.status)
+    find_api_error(error).and_then(|api| api.status)
+}
+
+/// Whether the error is a write GitHub may have performed (see [`ApiError::outcome_unknown`]).
+pub fn outcome_unknown(error: &anyhow::Error) -> bool {
+    find_api_error(error).is_some_and(|api| api.outcome_unknown)
 }
 
 fn hint_for(status: u16) -> &'static str {
@@ -159,6 +190,17 @@ enum Method {
     Post,
     Patch,
     Delete,
+}
+
+/// Whether a request may simply be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Sending it twice has the effect of sending it once: reads, PATCH and DELETE of one
+    /// resource, adding labels.
+    Idempotent,
+    /// A create: repeated only when it surely did not happen (connection refused, rate limited);
+    /// otherwise the error says `outcome_unknown` and the caller re-reads before trying again.
+    OnlyIfNotSent,
 }
 
 /// The successful answer of one request.
@@ -312,6 +354,9 @@ pub struct Settings {
     pub token: Option<String>,
     pub repository: Repository,
     pub retry: RetryPolicy,
+    /// The login the token posts as (`github-actions[bot]` for a workflow's `GITHUB_TOKEN`, the
+    /// app's `<slug>[bot]` for a GitHub App token): only its comments are ever treated as ours.
+    pub bot_login: String,
 }
 
 impl Settings {
@@ -335,7 +380,16 @@ impl Settings {
             token,
             repository,
             retry: RetryPolicy::default(),
+            bot_login: DEFAULT_BOT_LOGIN.to_owned(),
         })
+    }
+
+    /// [`Settings::from_env`] with the repository and the bot login of the configuration
+    /// (`[workspace.metadata.xtask.github]`).
+    pub fn for_config(config: &crate::config::Config) -> anyhow::Result<Settings> {
+        let mut settings = Settings::from_env(Some(&config.repository()))?;
+        settings.bot_login = config.repo.github.bot_login.clone();
+        Ok(settings)
     }
 }
 
@@ -352,6 +406,7 @@ pub struct GitHub {
     api_url: String,
     repository: Repository,
     retry: RetryPolicy,
+    bot_login: String,
 }
 
 impl fmt::Debug for GitHub {
@@ -359,6 +414,7 @@ impl fmt::Debug for GitHub {
         f.debug_struct("GitHub")
             .field("api_url", &self.api_url)
             .field("repository", &self.repository)
+            .field("bot_login", &self.bot_login)
             .finish_non_exhaustive()
     }
 }
@@ -391,11 +447,24 @@ impl GitHub {
             api_url,
             repository: settings.repository,
             retry: settings.retry,
+            bot_login: settings.bot_login,
         })
     }
 
     pub fn repository(&self) -> &Repository {
         &self.repository
+    }
+
+    /// The login whose comments are ours.
+    pub fn bot_login(&self) -> &str {
+        &self.bot_login
+    }
+
+    /// Whether a comment (or review comment) by `user` with `body` is ours for `marker`: written
+    /// by our identity and starting with the marker. A marker anywhere else (quoted by a human,
+    /// inside rendered content) does not count.
+    pub fn is_ours(&self, user: Option<&User>, body: &str, marker: &str) -> bool {
+        !marker.is_empty() && self.is_author(user) && body.starts_with(marker)
     }
 
     fn repo_path(&self, rest: &str) -> String {
@@ -406,13 +475,29 @@ impl GitHub {
         )
     }
 
-    /// One request with the retry policy applied; a non-2xx answer becomes an [`ApiError`].
+    /// One request with the retry policy applied; a non-2xx answer becomes an [`ApiError`]. A
+    /// POST is treated as a create ([`Replay::OnlyIfNotSent`]).
     async fn request(
         &self,
         operation: &str,
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<Answer> {
+        let replay = match method {
+            Method::Post => Replay::OnlyIfNotSent,
+            Method::Get | Method::Patch | Method::Delete => Replay::Idempotent,
+        };
+        self.send(operation, method, path, body, replay).await
+    }
+
+    async fn send(
+        &self,
+        operation: &str,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        replay: Replay,
     ) -> anyhow::Result<Answer> {
         let attempts = self.retry.max_attempts.max(1);
         let mut attempt = 0;
@@ -427,7 +512,9 @@ impl GitHub {
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {
-                    if attempt < attempts {
+                    let not_sent = never_reached_github(&error);
+                    let may_repeat = replay == Replay::Idempotent || not_sent;
+                    if may_repeat && attempt < attempts {
                         tokio::time::sleep(self.retry.delay(attempt, None)).await;
                         continue;
                     }
@@ -440,6 +527,7 @@ impl GitHub {
                             self.api_url
                         ),
                         attempts: attempt,
+                        outcome_unknown: replay == Replay::OnlyIfNotSent && !not_sent,
                     })
                     .classify(FailureKind::Api);
                 }
@@ -455,7 +543,10 @@ impl GitHub {
             let rate_limited = status == 429
                 || (status == 403 && header("x-ratelimit-remaining").as_deref() == Some("0"))
                 || (status == 403 && header("retry-after").is_some());
-            let retryable = rate_limited || (500..=599).contains(&status);
+            // A rate-limited request was refused before GitHub acted on it, so even a create may
+            // be repeated; after a server error only what is idempotent may.
+            let server_error = (500..=599).contains(&status);
+            let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
             let server_hint = retry_after(
                 header("retry-after").as_deref(),
                 header("x-ratelimit-reset").as_deref(),
@@ -488,6 +579,7 @@ impl GitHub {
                 message: github_message(&text),
                 hint: hint.to_owned(),
                 attempts: attempt,
+                outcome_unknown: replay == Replay::OnlyIfNotSent && server_error,
             })
             .classify(FailureKind::Api);
         }
@@ -595,33 +687,63 @@ impl GitHub {
         ignore_not_found(result)
     }
 
-    /// Creates or updates the one comment of `issue` that contains `marker` (a hidden HTML
-    /// comment such as `<!-- xtask:plan:dev -->`); leaves it alone when the body is the same.
-    /// The marker is put at the top of the body when the body does not contain it.
+    /// Creates or updates the one comment of `issue` that is ours for `marker` (a hidden HTML
+    /// comment such as `<!-- xtask:plan env=dev -->`, see [`GitHub::is_ours`]); leaves it alone
+    /// when the body is the same. The marker is put at the top of the body unless the body starts
+    /// with it. Duplicates of ours (an earlier run's create that GitHub performed but answered
+    /// with an error) are deleted, keeping the oldest; a create whose outcome is unknown is
+    /// followed by a fresh look before it is tried again, so no run adds a second copy.
     pub async fn upsert_comment(
         &self,
         issue: u64,
         marker: &str,
         body: &str,
     ) -> anyhow::Result<Upsert> {
-        let body = if body.contains(marker) {
+        let body = if body.starts_with(marker) {
             body.to_owned()
         } else {
             format!("{marker}\n{body}")
         };
-        let comments = self.list_issue_comments(issue).await?;
-        match comments
-            .iter()
-            .find(|comment| comment.body.contains(marker))
-        {
-            Some(existing) if same_text(&existing.body, &body) => {
-                Ok(Upsert::Unchanged(existing.id))
+        let attempts = self.retry.max_attempts.max(1);
+        let mut unknown_create = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut ours: Vec<IssueComment> = self
+                .list_issue_comments(issue)
+                .await?
+                .into_iter()
+                .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, marker))
+                .collect();
+            ours.sort_by_key(|comment| comment.id);
+            if let Some((kept, duplicates)) = ours.split_first() {
+                for duplicate in duplicates {
+                    eprintln!(
+                        "github: deleting comment {} on #{issue}, a duplicate of comment {}",
+                        duplicate.id, kept.id
+                    );
+                    self.delete_comment(duplicate.id).await?;
+                }
+                if same_text(&kept.body, &body) {
+                    // Our own create of a moment ago, performed although GitHub said otherwise.
+                    return Ok(if unknown_create {
+                        Upsert::Created(kept.id)
+                    } else {
+                        Upsert::Unchanged(kept.id)
+                    });
+                }
+                self.update_comment(kept.id, &body).await?;
+                return Ok(Upsert::Updated(kept.id));
             }
-            Some(existing) => {
-                self.update_comment(existing.id, &body).await?;
-                Ok(Upsert::Updated(existing.id))
+            match self.create_comment(issue, &body).await {
+                Ok(created) => return Ok(Upsert::Created(created.id)),
+                Err(error) if outcome_unknown(&error) && attempt < attempts => {
+                    eprintln!("warning: {error:#}; looking for the comment before trying again");
+                    unknown_create = true;
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                }
+                Err(error) => return Err(error),
             }
-            None => Ok(Upsert::Created(self.create_comment(issue, &body).await?.id)),
         }
     }
 
@@ -655,8 +777,9 @@ impl GitHub {
             Err(error) if api_status(&error) == Some(404) => {}
             Err(error) => return Err(error),
         }
+        // A second create of the same label answers 422, handled below: safe to send again.
         let created = self
-            .request(
+            .send(
                 &format!("creating label `{}`", label.name),
                 Method::Post,
                 &self.repo_path("labels"),
@@ -665,6 +788,7 @@ impl GitHub {
                     "color": label.color,
                     "description": label.description,
                 })),
+                Replay::Idempotent,
             )
             .await;
         match created {
@@ -683,11 +807,13 @@ impl GitHub {
             self.ensure_label(label).await?;
         }
         let names: Vec<&str> = labels.iter().map(|label| label.name.as_str()).collect();
-        self.request(
+        // Adding a label the issue already has changes nothing: safe to send again.
+        self.send(
             &format!("adding labels {} to #{issue}", names.join(", ")),
             Method::Post,
             &self.repo_path(&format!("issues/{issue}/labels")),
             Some(&json!({ "labels": names })),
+            Replay::Idempotent,
         )
         .await?;
         Ok(())
@@ -763,6 +889,11 @@ impl GitHub {
     }
 
     /// Posts one review (event `COMMENT`) with line comments on `commit_id`; returns its id.
+    ///
+    /// When GitHub answers with an error after which the review may exist (a 5xx, a timeout),
+    /// the review comments are read again: the comments of ours already there (same path and
+    /// body, by our identity) are not posted again, and when all are there the review counts as
+    /// posted (its id is then the one GitHub gives those comments, or 0 when it gives none).
     pub async fn create_review(
         &self,
         pr: u64,
@@ -774,24 +905,98 @@ impl GitHub {
         struct Created {
             id: u64,
         }
-        let operation = format!(
-            "creating a review with {} comments on pull request #{pr}",
-            comments.len()
-        );
-        let answer = self
-            .request(
-                &operation,
-                Method::Post,
-                &self.repo_path(&format!("pulls/{pr}/reviews")),
-                Some(&json!({
-                    "commit_id": commit_id,
-                    "body": body,
-                    "event": "COMMENT",
-                    "comments": comments,
-                })),
-            )
-            .await?;
-        Ok(parse_json::<Created>(&operation, &answer.body)?.id)
+        let attempts = self.retry.max_attempts.max(1);
+        let mut pending: Vec<&NewReviewComment> = comments.iter().collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let operation = format!(
+                "creating a review with {} comments on pull request #{pr}",
+                pending.len()
+            );
+            let sent = self
+                .request(
+                    &operation,
+                    Method::Post,
+                    &self.repo_path(&format!("pulls/{pr}/reviews")),
+                    Some(&json!({
+                        "commit_id": commit_id,
+                        "body": body,
+                        "event": "COMMENT",
+                        "comments": pending,
+                    })),
+                )
+                .await;
+            let error = match sent {
+                Ok(answer) => return Ok(parse_json::<Created>(&operation, &answer.body)?.id),
+                Err(error)
+                    if outcome_unknown(&error) && attempt < attempts && !pending.is_empty() =>
+                {
+                    error
+                }
+                Err(error) => return Err(error),
+            };
+            eprintln!("warning: {error:#}; looking for the review comments before trying again");
+            tokio::time::sleep(self.retry.delay(attempt, None)).await;
+            let existing: Vec<ReviewComment> = self
+                .list_review_comments(pr)
+                .await?
+                .into_iter()
+                .filter(|comment| self.is_author(comment.user.as_ref()))
+                .collect();
+            let posted = |wanted: &NewReviewComment| {
+                existing
+                    .iter()
+                    .find(|c| c.path == wanted.path && same_text(&c.body, &wanted.body))
+            };
+            let review_id = pending
+                .iter()
+                .find_map(|wanted| posted(wanted))
+                .and_then(|found| found.pull_request_review_id);
+            pending.retain(|wanted| posted(wanted).is_none());
+            if pending.is_empty() {
+                return Ok(review_id.unwrap_or(0));
+            }
+        }
+    }
+
+    fn is_author(&self, user: Option<&User>) -> bool {
+        user.is_some_and(|user| user.login.eq_ignore_ascii_case(&self.bot_login))
+    }
+
+    /// The review comments of ours (see [`GitHub::is_ours`]) whose body starts with `prefix`
+    /// (such as `<!-- xtask:fmt fp=`), one per first line (the whole marker): of duplicates the
+    /// oldest is kept and the others are deleted. Every page is read.
+    pub async fn own_review_comments(
+        &self,
+        pr: u64,
+        prefix: &str,
+    ) -> anyhow::Result<Vec<ReviewComment>> {
+        let mut ours: Vec<ReviewComment> = self
+            .list_review_comments(pr)
+            .await?
+            .into_iter()
+            .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, prefix))
+            .collect();
+        ours.sort_by_key(|comment| comment.id);
+        let mut kept: Vec<ReviewComment> = Vec::with_capacity(ours.len());
+        for comment in ours {
+            let marker = comment.body.lines().next().unwrap_or_default();
+            match kept
+                .iter()
+                .find(|k| k.body.lines().next().unwrap_or_default() == marker)
+            {
+                Some(original) => {
+                    eprintln!(
+                        "github: deleting review comment {} on #{pr}, a duplicate of {}",
+                        comment.id, original.id
+                    );
+                    self.delete_review_comment(comment.id).await?;
+                }
+                None => kept.push(comment),
+            }
+        }
+        Ok(kept)
     }
 
     pub async fn list_review_comments(&self, pr: u64) -> anyhow::Result<Vec<ReviewComment>> {
@@ -814,6 +1019,21 @@ impl GitHub {
             .await;
         ignore_not_found(result)
     }
+}
+
+/// Whether a transport error happened before the request reached GitHub (the connection was
+/// refused), so that even a create may be sent again.
+fn never_reached_github(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 fn ignore_not_found(result: anyhow::Result<Answer>) -> anyhow::Result<()> {

@@ -59,7 +59,7 @@ async fn updates_the_marked_comment_and_sets_the_destroy_label() {
         .and(path("/repos/acme/infra/issues/7/comments"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
             {"id": 1, "body": "LGTM"},
-            {"id": 2, "body": "<!-- xtask:plan env=dev -->\n## 📝 Plan `dev`: changes (stale)"}
+            {"id": 2, "body": "<!-- xtask:plan env=dev -->\n## 📝 Plan `dev`: changes (stale)", "user": {"login": "github-actions[bot]"}}
         ])))
         .mount(&server)
         .await;

@@ -87,7 +87,7 @@ struct GitHubState {
 fn listing(comments: &[(u64, String)]) -> ResponseTemplate {
     let list: Vec<Value> = comments
         .iter()
-        .map(|(id, body)| json!({"id": id, "body": body}))
+        .map(|(id, body)| json!({"id": id, "body": body, "user": {"login": "github-actions[bot]"}}))
         .collect();
     ResponseTemplate::new(200).set_body_json(list)
 }

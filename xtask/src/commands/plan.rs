@@ -332,7 +332,7 @@ fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {
 
 fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<()> {
     let pr = github::resolve_pull_request(args.pr)?;
-    let settings = github::Settings::from_env(Some(&config.repository()))?;
+    let settings = github::Settings::for_config(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

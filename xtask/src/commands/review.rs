@@ -245,8 +245,7 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
         });
     }
     let number = github::resolve_pull_request(args.pr)?;
-    let repository = config.repository();
-    let github = GitHub::new(github::Settings::from_env(Some(&repository))?)?;
+    let github = GitHub::new(github::Settings::for_config(config)?)?;
     let pull = github.get_pull_request(number).await?;
     let listed = github.list_pull_request_files(number).await?;
     let files = listed.into_iter().map(file_from_github).collect();
@@ -554,7 +553,7 @@ async fn write_to_pull_request(
         let mut text = text.clone();
         if !outputs.inline.is_empty() {
             let existing: HashSet<String> = github
-                .list_review_comments(pull.number)
+                .own_review_comments(pull.number, render::SUGGESTION_MARKER_PREFIX)
                 .await?
                 .into_iter()
                 .filter_map(|comment| suggestion_id_in(&comment.body))
@@ -608,10 +607,9 @@ async fn write_to_pull_request(
     Ok(())
 }
 
+/// The id in the marker that starts one of our suggestion comments.
 fn suggestion_id_in(body: &str) -> Option<String> {
-    let start =
-        body.find(render::SUGGESTION_MARKER_PREFIX)? + render::SUGGESTION_MARKER_PREFIX.len();
-    let rest = &body[start..];
+    let rest = body.strip_prefix(render::SUGGESTION_MARKER_PREFIX)?;
     let end = rest.find(" -->")?;
     Some(rest[..end].to_owned())
 }
