@@ -5,10 +5,9 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path, path_regex, query_param};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// Secrets planted in the diff (added, removed and context lines) and in the PR's title and body.
@@ -71,181 +70,13 @@ fn pr_files() -> Value {
     ])
 }
 
-/// A stateful stand-in for the parts of GitHub the review uses.
-#[derive(Default)]
-struct GitHubState {
-    body: String,
-    comments: Vec<(u64, String)>,
-    labels: Vec<String>,
-    review_comments: Vec<(u64, String)>,
-    next_id: u64,
-    reviews_created: usize,
-    forbid_writes: bool,
-}
+#[path = "support/fake_github.rs"]
+mod fake_github;
 
-/// A GitHub list of comments, as `GET .../comments` answers it.
-fn listing(comments: &[(u64, String)]) -> ResponseTemplate {
-    let list: Vec<Value> = comments
-        .iter()
-        .map(|(id, body)| json!({"id": id, "body": body, "user": {"login": "github-actions[bot]"}}))
-        .collect();
-    ResponseTemplate::new(200).set_body_json(list)
-}
+use fake_github::Shared;
 
-async fn github_server(state: Arc<Mutex<GitHubState>>) -> MockServer {
-    let server = MockServer::start().await;
-    let forbidden = || {
-        ResponseTemplate::new(403)
-            .set_body_json(json!({"message": "Resource not accessible by integration"}))
-    };
-    let s = state.clone();
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/pulls/7"))
-        .respond_with(move |_: &Request| {
-            let state = s.lock().unwrap();
-            ResponseTemplate::new(200).set_body_json(json!({
-                "number": 7, "title": PR_TITLE, "body": state.body,
-                "head": {"sha": "abc123", "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
-            }))
-        })
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("PATCH"))
-        .and(path("/repos/acme/infra/pulls/7"))
-        .respond_with(move |request: &Request| {
-            let mut state = s.lock().unwrap();
-            if state.forbid_writes {
-                return forbidden();
-            }
-            let body: Value = request.body_json().unwrap();
-            state.body = body["body"].as_str().unwrap().to_owned();
-            ResponseTemplate::new(200).set_body_json(json!({"number": 7}))
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/pulls/7/files"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(pr_files()))
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(move |_: &Request| listing(&s.lock().unwrap().comments))
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(move |request: &Request| {
-            let mut state = s.lock().unwrap();
-            if state.forbid_writes {
-                return forbidden();
-            }
-            let body: Value = request.body_json().unwrap();
-            state.next_id += 1;
-            let id = state.next_id;
-            state
-                .comments
-                .push((id, body["body"].as_str().unwrap().to_owned()));
-            ResponseTemplate::new(201).set_body_json(json!({"id": id, "body": body["body"]}))
-        })
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("PATCH"))
-        .and(path_regex(r"^/repos/acme/infra/issues/comments/\d+$"))
-        .respond_with(move |request: &Request| {
-            let mut state = s.lock().unwrap();
-            if state.forbid_writes {
-                return forbidden();
-            }
-            let id: u64 = request
-                .url
-                .path()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-            let body: Value = request.body_json().unwrap();
-            let text = body["body"].as_str().unwrap().to_owned();
-            for comment in &mut state.comments {
-                if comment.0 == id {
-                    comment.1 = text.clone();
-                }
-            }
-            ResponseTemplate::new(200).set_body_json(json!({"id": id, "body": text}))
-        })
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/issues/7/labels"))
-        .respond_with(move |_: &Request| {
-            let state = s.lock().unwrap();
-            let list: Vec<Value> = state
-                .labels
-                .iter()
-                .map(|name| json!({"name": name}))
-                .collect();
-            ResponseTemplate::new(200).set_body_json(list)
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/repos/acme/infra/labels/.+$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "x"})))
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/infra/issues/7/labels"))
-        .respond_with(move |request: &Request| {
-            let mut state = s.lock().unwrap();
-            if state.forbid_writes {
-                return forbidden();
-            }
-            let body: Value = request.body_json().unwrap();
-            for name in body["labels"].as_array().unwrap() {
-                let name = name.as_str().unwrap().to_owned();
-                if !state.labels.contains(&name) {
-                    state.labels.push(name);
-                }
-            }
-            ResponseTemplate::new(200).set_body_json(json!([]))
-        })
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/pulls/7/comments"))
-        .respond_with(move |_: &Request| listing(&s.lock().unwrap().review_comments))
-        .mount(&server)
-        .await;
-    let s = state.clone();
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/infra/pulls/7/reviews"))
-        .respond_with(move |request: &Request| {
-            let mut state = s.lock().unwrap();
-            if state.forbid_writes {
-                return forbidden();
-            }
-            let body: Value = request.body_json().unwrap();
-            state.reviews_created += 1;
-            for comment in body["comments"].as_array().unwrap() {
-                state.next_id += 1;
-                let id = state.next_id;
-                state
-                    .review_comments
-                    .push((id, comment["body"].as_str().unwrap().to_owned()));
-            }
-            ResponseTemplate::new(200).set_body_json(json!({"id": 500}))
-        })
-        .mount(&server)
-        .await;
-    server
+async fn github_server(state: Shared) -> MockServer {
+    fake_github::server(state).await
 }
 
 fn describe_answer() -> Value {
@@ -418,11 +249,15 @@ fn assert_no_secret(what: &str, text: &str) {
     }
 }
 
-fn new_state() -> Arc<Mutex<GitHubState>> {
-    Arc::new(Mutex::new(GitHubState {
-        body: PR_BODY.to_owned(),
-        ..GitHubState::default()
-    }))
+fn new_state() -> Shared {
+    let state = fake_github::state();
+    {
+        let mut st = state.lock().unwrap();
+        st.title = PR_TITLE.to_owned();
+        st.body = PR_BODY.to_owned();
+        st.files = pr_files();
+    }
+    state
 }
 
 #[tokio::test]
@@ -449,9 +284,9 @@ async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
         let review = &state
             .comments
             .iter()
-            .find(|c| c.1.contains("<!-- xtask-review:review -->"))
+            .find(|c| c.body.contains("<!-- xtask-review:review -->"))
             .unwrap()
-            .1;
+            .body;
         assert!(review.contains("No encryption"));
         assert!(
             review.contains(
@@ -468,9 +303,9 @@ async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
         let improve = &state
             .comments
             .iter()
-            .find(|c| c.1.contains("<!-- xtask-review:improve -->"))
+            .find(|c| c.body.contains("<!-- xtask-review:improve -->"))
             .unwrap()
-            .1;
+            .body;
         assert!(
             improve.contains("Outside the hunks") && improve.contains("<pre>"),
             "{improve}"
@@ -489,7 +324,7 @@ async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
         assert_eq!(state.review_comments.len(), 1);
         assert!(
             state.review_comments[0]
-                .1
+                .body
                 .contains("```suggestion\n  bucket = var.audit_bucket\n```")
         );
     }
@@ -771,17 +606,17 @@ async fn malformed_and_truncated_model_output() {
     let review = &state
         .comments
         .iter()
-        .find(|c| c.1.contains("xtask-review:review"))
+        .find(|c| c.body.contains("xtask-review:review"))
         .unwrap()
-        .1;
+        .body;
     assert!(review.contains("Hard-coded password"));
     assert!(review.contains("key issue 2"), "{review}");
     let improve = &state
         .comments
         .iter()
-        .find(|c| c.1.contains("xtask-review:improve"))
+        .find(|c| c.body.contains("xtask-review:improve"))
         .unwrap()
-        .1;
+        .body;
     assert!(improve.contains("Name the bucket from a variable"));
     assert!(improve.contains("cut off"), "{improve}");
     assert_eq!(state.review_comments.len(), 1);
@@ -847,7 +682,7 @@ async fn azure_openai_shape() {
         assert_no_secret(&what, &body);
     }
     assert_no_secret("the output", &text(&output));
-    assert!(state.lock().unwrap().comments[0].1.contains("Azure OpenAI"));
+    assert!(state.lock().unwrap().comments[0].body.contains("Azure OpenAI"));
 }
 
 #[tokio::test]
@@ -934,7 +769,7 @@ async fn openai_compatible_server_without_structured_output_via_the_base_url_ove
     assert!(output.status.success(), "{}", text(&output));
     assert_eq!(llm.received_requests().await.unwrap().len(), 2);
     let state = state.lock().unwrap();
-    assert!(state.comments[0].1.contains("No encryption"));
+    assert!(state.comments[0].body.contains("No encryption"));
 }
 
 #[tokio::test]
