@@ -70,8 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 struct Input {
     files: Vec<FileDiff>,
     text: PullRequestText,
-    /// The author's PR body as written (not redacted): the describe section is merged into it.
-    original_body: String,
     pull: Option<PullContext>,
 }
 
@@ -240,7 +238,6 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
                 body: String::new(),
                 branch: String::new(),
             },
-            original_body: String::new(),
             pull: None,
         });
     }
@@ -254,33 +251,15 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
         files,
         text: PullRequestText {
             title: pull.title.clone(),
-            body: strip_our_section(&body),
+            body: render::author_text(&body),
             branch: format!("{} -> {}", pull.head.ref_name, pull.base.ref_name),
         },
-        original_body: body,
         pull: Some(PullContext {
             github,
             number,
             head_sha: pull.head.sha,
         }),
     })
-}
-
-/// The author's text only: our previous describe section is not fed back to the model.
-fn strip_our_section(body: &str) -> String {
-    match (
-        body.find(render::DESCRIBE_START),
-        body.find(render::DESCRIBE_END),
-    ) {
-        (Some(start), Some(end)) if start < end => {
-            format!(
-                "{}{}",
-                &body[..start],
-                &body[end + render::DESCRIBE_END.len()..]
-            )
-        }
-        _ => body.to_owned(),
-    }
 }
 
 fn file_from_github(file: PullRequestFile) -> FileDiff {
@@ -305,6 +284,7 @@ fn file_from_github(file: PullRequestFile) -> FileDiff {
 /// What the model produced, rendered.
 #[derive(Default)]
 struct Outputs {
+    /// Our section of the PR body (merged into the body as it is when it is written).
     describe: Option<String>,
     review: Option<(String, Vec<String>)>,
     improve: Option<String>,
@@ -397,7 +377,7 @@ async fn ask(
             }
             let section =
                 render::description(&described, &prompts.compression.files, headings, &footer);
-            outputs.describe = Some(render::update_body(&input.original_body, &section));
+            outputs.describe = Some(section);
         }
         Task::Review => {
             let mut reviewed = Review::default();
@@ -494,10 +474,9 @@ async fn publish(pull: &PullContext, outputs: &Outputs, headings: &Headings) -> 
             eprintln!("warning: {error:#}");
             eprintln!("review: writing the result to the job summary instead");
             let mut summary = format!("> {}\n\n", headings.get("fork_note"));
-            if let Some(body) = &outputs.describe {
+            if let Some(section) = &outputs.describe {
                 // Only our section: the author's text is already on the pull request.
-                let start = body.find(render::DESCRIBE_START).unwrap_or(0);
-                summary.push_str(&body[start..]);
+                summary.push_str(section);
                 summary.push_str("\n\n");
             }
             if let Some((text, labels)) = &outputs.review {
@@ -535,9 +514,23 @@ async fn write_to_pull_request(
     headings: &Headings,
 ) -> anyhow::Result<()> {
     let github = &pull.github;
-    if let Some(body) = &outputs.describe {
-        github.update_pull_request_body(pull.number, body).await?;
-        eprintln!("review: updated the description of #{}", pull.number);
+    if let Some(section) = &outputs.describe {
+        // The body as it is now, not as it was before the model ran: an edit the author made in
+        // the meantime is kept, and only our section changes.
+        let current = github
+            .get_pull_request(pull.number)
+            .await?
+            .body
+            .unwrap_or_default();
+        let updated = render::update_body(&current, section);
+        if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
+            eprintln!("review: the description of #{} is up to date", pull.number);
+        } else {
+            github
+                .update_pull_request_body(pull.number, &updated)
+                .await?;
+            eprintln!("review: updated the description of #{}", pull.number);
+        }
     }
     if let Some((text, labels)) = &outputs.review {
         let outcome = github
