@@ -140,6 +140,11 @@ async fn a_forbidden_token_exits_4_and_keeps_the_result_in_the_log_and_summary()
         "{log}"
     );
     assert!(log.contains("HTTP 403"), "{log}");
+    assert_eq!(
+        log.matches("HTTP 403").count(),
+        1,
+        "the error is printed once: {log}"
+    );
     assert!(log.contains("fork"), "{log}");
     assert!(!log.contains("ghs_planted_token"));
     let summary = std::fs::read_to_string(dir.path().join("step-summary.md")).unwrap();

@@ -1013,3 +1013,33 @@ async fn model_text_with_markers_mentions_and_html_stays_inert_and_changes_nothi
     assert_inert("the suggestion's prose", &rest.replace(code, ""));
     assert_eq!(st.reviews_created, 1);
 }
+
+#[tokio::test]
+async fn a_review_comment_github_refuses_keeps_the_review_text_in_the_log_and_summary() {
+    let state = new_state();
+    state.lock().unwrap().reject_creates = Some(422);
+    let github = github_server(state.clone()).await;
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let output = xtask(
+        &repo,
+        &["review", "review", "--pr", "7"],
+        &github_env(&github, &summary),
+    )
+    .await;
+    let log = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{log}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("No encryption"),
+        "{log}"
+    );
+    let written = std::fs::read_to_string(&summary).unwrap_or_default();
+    assert!(written.contains("No encryption"), "{written}");
+    assert_eq!(
+        log.matches("Refused with 422").count(),
+        1,
+        "the error once: {log}"
+    );
+    assert_no_secret("the job summary", &written);
+}

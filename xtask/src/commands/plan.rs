@@ -105,7 +105,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     if !failed.is_empty() {
         if let Err(error) = posted {
-            eprintln!("error: {error:#}");
+            // Already printed by `post`; `report` prints only what was not.
+            let _ = crate::failure::report(error);
         }
         return Err(fail(
             FailureKind::OperationFailed,
@@ -358,7 +359,8 @@ fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<(
                 Ok(outcome) => println!("{}: {outcome} on #{pr}", result.env),
                 Err(error) => {
                     let error = error.context(format!("posting the {} plan to #{pr}", result.env));
-                    eprintln!("error: {error:#}");
+                    // Printed here, next to its environment; `main` does not print it again.
+                    let error = crate::failure::report(error);
                     first_error.get_or_insert(error);
                 }
             }

@@ -466,46 +466,65 @@ fn label_for(name: &str) -> Label {
 }
 
 /// Writes the outputs to the pull request; a token without write access (HTTP 403, as on a
-/// fork's pull request) degrades to the job summary.
+/// fork's pull request) degrades to the job summary. Any other failure keeps the result too: it is
+/// printed to the log and put in the job summary (as `plan` does) before the error is returned.
 async fn publish(pull: &PullContext, outputs: &Outputs, headings: &Headings) -> anyhow::Result<()> {
     match write_to_pull_request(pull, outputs, headings).await {
-        Ok(()) => {}
+        Ok(()) => Ok(()),
         Err(error) if github::api_status(&error) == Some(403) => {
             eprintln!("warning: {error:#}");
             eprintln!("review: writing the result to the job summary instead");
-            let mut summary = format!("> {}\n\n", headings.get("fork_note"));
-            if let Some(section) = &outputs.describe {
-                // Only our section: the author's text is already on the pull request.
-                summary.push_str(section);
-                summary.push_str("\n\n");
-            }
-            if let Some((text, labels)) = &outputs.review {
-                summary.push_str(text);
-                if !labels.is_empty() {
-                    let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
-                }
-            }
-            if let Some(text) = &outputs.improve {
-                summary.push_str(text);
-                for suggestion in &outputs.inline {
-                    let _ = writeln!(
-                        summary,
-                        "\n`{}` {}-{}:\n\n{}",
-                        suggestion.file,
-                        suggestion.start_line,
-                        suggestion.end_line,
-                        render::inline_suggestion(suggestion)
-                    );
-                }
-            }
+            let summary = summary_text(outputs, headings.get("fork_note"));
             if !github_actions::append_step_summary(&summary)? {
                 // Outside Actions there is no summary file: print so the result is not lost.
                 println!("{summary}");
             }
+            Ok(())
         }
-        Err(error) => return Err(error),
+        Err(error) => {
+            let error = crate::failure::report(error);
+            eprintln!("review: the result follows, and is in the job summary");
+            let summary = summary_text(
+                outputs,
+                "Writing this result to the pull request failed (the job log says why); it is kept here.",
+            );
+            println!("{summary}");
+            if let Err(summary_error) = github_actions::append_step_summary(&summary) {
+                eprintln!("warning: {summary_error:#}");
+            }
+            Err(error)
+        }
     }
-    Ok(())
+}
+
+/// The outputs as one job summary, under `note`.
+fn summary_text(outputs: &Outputs, note: &str) -> String {
+    let mut summary = format!("> {note}\n\n");
+    if let Some(section) = &outputs.describe {
+        // Only our section: the author's text is already on the pull request.
+        summary.push_str(section);
+        summary.push_str("\n\n");
+    }
+    if let Some((text, labels)) = &outputs.review {
+        summary.push_str(text);
+        if !labels.is_empty() {
+            let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
+        }
+    }
+    if let Some(text) = &outputs.improve {
+        summary.push_str(text);
+        for suggestion in &outputs.inline {
+            let _ = writeln!(
+                summary,
+                "\n{} {}-{}:\n\n{}",
+                crate::markdown::code_span(&suggestion.file),
+                suggestion.start_line,
+                suggestion.end_line,
+                render::inline_suggestion(suggestion)
+            );
+        }
+    }
+    summary
 }
 
 async fn write_to_pull_request(

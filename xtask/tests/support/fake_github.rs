@@ -53,6 +53,8 @@ pub struct State {
     pub perform_then_502: usize,
     /// The next N creating POSTs answer 500 without performing anything.
     pub fail_without_performing: usize,
+    /// Every creating POST (comments, reviews) answers this status and performs nothing.
+    pub reject_creates: Option<u16>,
     /// Items per page of the comment listings (GitHub's `per_page`); 0 means no pagination.
     pub page_size: usize,
     /// Runs once, just before the pull request is read for the N-th time (1-based); a way to
@@ -101,6 +103,14 @@ impl State {
         id
     }
 
+    fn refusal(&self) -> ResponseTemplate {
+        match self.reject_creates {
+            Some(status) => ResponseTemplate::new(status)
+                .set_body_json(json!({"message": format!("Refused with {status}")})),
+            None => ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"})),
+        }
+    }
+
     pub fn bot_comments_starting_with(&self, marker: &str) -> Vec<&Comment> {
         self.comments
             .iter()
@@ -110,6 +120,9 @@ impl State {
 
     /// Consumes one failure of a creating POST: `Some(performed)` when it must fail.
     fn failure(&mut self) -> Option<bool> {
+        if self.reject_creates.is_some() {
+            return Some(false);
+        }
         if self.fail_without_performing > 0 {
             self.fail_without_performing -= 1;
             return Some(false);
@@ -259,7 +272,7 @@ pub async fn server(state: Shared) -> MockServer {
             }
             let failure = st.failure();
             if failure == Some(false) {
-                return ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"}));
+                return st.refusal();
             }
             let body: Value = request.body_json().unwrap();
             let id = st.id();
