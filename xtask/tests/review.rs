@@ -1043,3 +1043,39 @@ async fn a_review_comment_github_refuses_keeps_the_review_text_in_the_log_and_su
     );
     assert_no_secret("the job summary", &written);
 }
+
+#[tokio::test]
+async fn creates_that_github_performs_but_answers_502_are_not_duplicated_by_reruns() {
+    let state = new_state();
+    // The review comment, the suggestions comment and the review are each created, then 502.
+    state.lock().unwrap().perform_then_502 = 3;
+    let github = github_server(state.clone()).await;
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let env = github_env(&github, &summary);
+    for run in 0..2 {
+        let output = xtask(&repo, &["review", "all", "--pr", "7"], &env).await;
+        assert!(output.status.success(), "run {run}: {}", text(&output));
+        let st = state.lock().unwrap();
+        for marker in [
+            "<!-- xtask-review:review -->",
+            "<!-- xtask-review:improve -->",
+        ] {
+            assert_eq!(
+                st.bot_comments_starting_with(marker).len(),
+                1,
+                "run {run}, {marker}: {:?}",
+                st.comments
+            );
+        }
+        assert_eq!(st.comments.len(), 2, "run {run}");
+        assert_eq!(
+            st.review_comments.len(),
+            1,
+            "run {run}: {:?}",
+            st.review_comments
+        );
+        assert_eq!(st.reviews_created, 1, "run {run}");
+    }
+}
