@@ -1236,6 +1236,28 @@ mod tests {
     }
 
     #[test]
+    fn only_a_refused_connection_counts_as_never_sent() {
+        #[derive(Debug)]
+        struct Wrapper(std::io::Error);
+        impl fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = Wrapper(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(never_reached_github(&refused));
+        let timed_out = Wrapper(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert!(!never_reached_github(&timed_out));
+        let reset = Wrapper(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(!never_reached_github(&reset));
+    }
+
+    #[test]
     fn messages_and_encoding() {
         assert_eq!(
             github_message(
