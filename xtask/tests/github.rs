@@ -577,3 +577,19 @@ async fn a_create_answered_502_is_not_repeated_blindly() {
     assert!(text.contains("may have performed it"), "{text}");
     assert!(xtask::github::outcome_unknown(&error));
 }
+
+#[tokio::test]
+async fn a_plan_value_carrying_another_environments_marker_changes_nothing() {
+    const PROD: &str = "<!-- xtask:plan env=prod -->";
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let dev = lock(&state).foreign(BOT, &format!("{DEV}\noutput `x` = \"{PROD}\""));
+    let github = client(&server, fast_retry(3));
+    let prod = github.upsert_comment(7, PROD, "prod plan").await.unwrap();
+    assert!(matches!(prod, Upsert::Created(id) if id != dev), "{prod:?}");
+    let st = lock(&state);
+    assert_eq!(
+        st.comments.iter().find(|c| c.id == dev).unwrap().body,
+        format!("{DEV}\noutput `x` = \"{PROD}\"")
+    );
+}
