@@ -388,8 +388,34 @@ impl Settings {
     /// (`[workspace.metadata.xtask.github]`).
     pub fn for_config(config: &crate::config::Config) -> anyhow::Result<Settings> {
         let mut settings = Settings::from_env(Some(&config.repository()))?;
-        settings.bot_login = config.repo.github.bot_login.clone();
+        settings.bot_login = check_login(&config.repo.github.bot_login)
+            .map_err(|why| {
+                fail(
+                    FailureKind::Config,
+                    format!(
+                        "{}: [workspace.metadata.xtask.github] bot_login: {why}",
+                        config.root.join("Cargo.toml").display()
+                    ),
+                )
+            })?
+            .to_owned();
         Ok(settings)
+    }
+}
+
+/// A GitHub login as the API shows it: letters, digits, `-`, and the `[bot]` suffix of apps. An
+/// empty or odd value would match no comment, so every run would post a new one.
+fn check_login(login: &str) -> Result<&str, String> {
+    let name = login.strip_suffix("[bot]").unwrap_or(login);
+    let valid = !name.is_empty()
+        && name.len() <= 39
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(login)
+    } else {
+        Err(format!(
+            "`{login}` is not a GitHub login (such as `github-actions[bot]`, or `<app-slug>[bot]` for a GitHub App)"
+        ))
     }
 }
 
@@ -1233,6 +1259,16 @@ mod tests {
             None
         );
         assert_eq!(pull_request_number(r#"{"ref":"main"}"#).unwrap(), None);
+    }
+
+    #[test]
+    fn bot_logins() {
+        for good in ["github-actions[bot]", "acme-infra[bot]", "ci-user"] {
+            assert_eq!(check_login(good), Ok(good));
+        }
+        for bad in ["", " ", "[bot]", "a b", "evil<!--", "x\n"] {
+            assert!(check_login(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
