@@ -566,13 +566,9 @@ impl GitHub {
                     .and_then(|value| value.to_str().ok())
                     .map(str::to_owned)
             };
-            let rate_limited = status == 429
+            let limited_by_headers = status == 429
                 || (status == 403 && header("x-ratelimit-remaining").as_deref() == Some("0"))
                 || (status == 403 && header("retry-after").is_some());
-            // A rate-limited request was refused before GitHub acted on it, so even a create may
-            // be repeated; after a server error only what is idempotent may.
-            let server_error = (500..=599).contains(&status);
-            let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
             let server_hint = retry_after(
                 header("retry-after").as_deref(),
                 header("x-ratelimit-reset").as_deref(),
@@ -583,6 +579,16 @@ impl GitHub {
                 .body_to_string(response)
                 .await
                 .unwrap_or_default();
+            // A secondary rate limit may come as a bare 403 whose message says so; GitHub asks to
+            // wait at least a minute then (capped by the policy's `max_delay`).
+            let secondary = (status == 403 || status == 429)
+                && text.to_ascii_lowercase().contains("secondary rate limit");
+            let rate_limited = limited_by_headers || secondary;
+            let server_hint = server_hint.or(secondary.then_some(Duration::from_secs(60)));
+            // A rate-limited request was refused before GitHub acted on it, so even a create may
+            // be repeated; after a server error only what is idempotent may.
+            let server_error = (500..=599).contains(&status);
+            let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
             if (200..300).contains(&status) {
                 return Ok(Answer {
                     status,

@@ -593,3 +593,25 @@ async fn a_plan_value_carrying_another_environments_marker_changes_nothing() {
         format!("{DEV}\noutput `x` = \"{PROD}\"")
     );
 }
+
+#[tokio::test]
+async fn a_bare_403_for_a_secondary_rate_limit_is_waited_out_not_taken_for_a_fork() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "You have exceeded a secondary rate limit and have been temporarily blocked from content creation. Please retry your request again later."
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+}
