@@ -1079,3 +1079,31 @@ async fn creates_that_github_performs_but_answers_502_are_not_duplicated_by_reru
         assert_eq!(st.reviews_created, 1, "run {run}");
     }
 }
+
+#[tokio::test]
+async fn suggestions_github_refuses_inline_keep_their_links_in_the_summary_comment() {
+    let state = new_state();
+    state.lock().unwrap().reject_reviews = true;
+    let github = github_server(state.clone()).await;
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let output = xtask(
+        &repo,
+        &["review", "improve", "--pr", "7"],
+        &github_env(&github, &summary),
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let st = state.lock().unwrap();
+    let improve = &st.bot_comments_starting_with("<!-- xtask-review:improve -->")[0].body;
+    assert!(
+        improve.contains("https://github.com/acme/infra/blob/abc123/environments/dev/main.tf#L7"),
+        "{improve}"
+    );
+    assert_eq!(
+        improve.matches("<pre>").count(),
+        2,
+        "every suggestion as a diff: {improve}"
+    );
+}

@@ -202,7 +202,7 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     }
 
     match &input.pull {
-        Some(pull) => publish(pull, &outputs, &headings).await,
+        Some(pull) => publish(pull, &outputs, &headings, &links).await,
         None => {
             for text in outputs.texts() {
                 println!("{text}\n");
@@ -468,8 +468,13 @@ fn label_for(name: &str) -> Label {
 /// Writes the outputs to the pull request; a token without write access (HTTP 403, as on a
 /// fork's pull request) degrades to the job summary. Any other failure keeps the result too: it is
 /// printed to the log and put in the job summary (as `plan` does) before the error is returned.
-async fn publish(pull: &PullContext, outputs: &Outputs, headings: &Headings) -> anyhow::Result<()> {
-    match write_to_pull_request(pull, outputs, headings).await {
+async fn publish(
+    pull: &PullContext,
+    outputs: &Outputs,
+    headings: &Headings,
+    links: &Links,
+) -> anyhow::Result<()> {
+    match write_to_pull_request(pull, outputs, headings, links).await {
         Ok(()) => Ok(()),
         Err(error) if github::api_status(&error) == Some(403) => {
             eprintln!("warning: {error:#}");
@@ -531,6 +536,7 @@ async fn write_to_pull_request(
     pull: &PullContext,
     outputs: &Outputs,
     headings: &Headings,
+    links: &Links,
 ) -> anyhow::Result<()> {
     let github = &pull.github;
     if let Some(section) = &outputs.describe {
@@ -604,8 +610,7 @@ async fn write_to_pull_request(
                             })
                             .collect();
                         let footer = outputs.improve_footer.clone().unwrap_or_default();
-                        let links = Links::default();
-                        text = render::improve(&placed, &links, headings, &footer);
+                        text = render::improve(&placed, links, headings, &footer);
                     }
                     Err(error) => return Err(error),
                 }

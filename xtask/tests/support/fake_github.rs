@@ -55,6 +55,8 @@ pub struct State {
     pub fail_without_performing: usize,
     /// Every creating POST (comments, reviews) answers this status and performs nothing.
     pub reject_creates: Option<u16>,
+    /// Every review POST answers 422 (a line GitHub does not accept) and performs nothing.
+    pub reject_reviews: bool,
     /// Items per page of the comment listings (GitHub's `per_page`); 0 means no pagination.
     pub page_size: usize,
     /// Runs once, just before the pull request is read for the N-th time (1-based); a way to
@@ -467,10 +469,15 @@ pub async fn server(state: Shared) -> MockServer {
             if st.forbid_writes {
                 return forbidden();
             }
+            if st.reject_reviews {
+                return ResponseTemplate::new(422).set_body_json(json!({
+                    "message": "Validation Failed",
+                    "errors": ["Line could not be resolved"]
+                }));
+            }
             let failure = st.failure();
             if failure == Some(false) {
-                return ResponseTemplate::new(500)
-                    .set_body_json(json!({"message": "Server Error"}));
+                return st.refusal();
             }
             let body: Value = request.body_json().unwrap();
             st.reviews_created += 1;
