@@ -198,8 +198,9 @@ enum Replay {
     /// Sending it twice has the effect of sending it once: reads, PATCH and DELETE of one
     /// resource, adding labels.
     Idempotent,
-    /// A create: repeated only when it surely did not happen (connection refused, rate limited);
-    /// otherwise the error says `outcome_unknown` and the caller re-reads before trying again.
+    /// A create, or a write over something others edit too (a PR body): repeated only when it
+    /// surely did not happen (connection refused, rate limited); otherwise the error says
+    /// `outcome_unknown` and the caller re-reads before trying again.
     OnlyIfNotSent,
 }
 
@@ -899,16 +900,48 @@ impl GitHub {
         .await
     }
 
-    /// Replaces the body (description) of a pull request.
-    pub async fn update_pull_request_body(&self, pr: u64, body: &str) -> anyhow::Result<()> {
-        self.request(
-            &format!("updating the description of pull request #{pr}"),
-            Method::Patch,
-            &self.repo_path(&format!("pulls/{pr}")),
-            Some(&json!({ "body": body })),
-        )
-        .await?;
-        Ok(())
+    /// Rewrites the body (description) of a pull request with `edit` applied to the body as it
+    /// is now, read just before writing; writes nothing when `edit` changes nothing. Returns
+    /// whether it wrote.
+    ///
+    /// The body is shared with its author, so a write is never sent again blindly: after an
+    /// answer that leaves the outcome unknown (a 5xx, a timeout) the body is read again and
+    /// `edit` applied to that, so an edit the author saved in the meantime is not overwritten
+    /// with an older copy.
+    pub async fn edit_pull_request_body(
+        &self,
+        pr: u64,
+        edit: impl Fn(&str) -> String,
+    ) -> anyhow::Result<bool> {
+        let attempts = self.retry.max_attempts.max(1);
+        let mut attempt = 0;
+        let mut wrote = false;
+        loop {
+            attempt += 1;
+            let current = self.get_pull_request(pr).await?.body.unwrap_or_default();
+            let updated = edit(&current);
+            if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
+                return Ok(wrote);
+            }
+            let sent = self
+                .send(
+                    &format!("updating the description of pull request #{pr}"),
+                    Method::Patch,
+                    &self.repo_path(&format!("pulls/{pr}")),
+                    Some(&json!({ "body": updated })),
+                    Replay::OnlyIfNotSent,
+                )
+                .await;
+            match sent {
+                Ok(_) => return Ok(true),
+                Err(error) if outcome_unknown(&error) && attempt < attempts => {
+                    eprintln!("warning: {error:#}; reading the description again before retrying");
+                    wrote = true;
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Every file of a pull request (GitHub lists at most 3,000).

@@ -1107,3 +1107,37 @@ async fn suggestions_github_refuses_inline_keep_their_links_in_the_summary_comme
         "every suggestion as a diff: {improve}"
     );
 }
+
+#[tokio::test]
+async fn a_description_write_answered_502_is_not_resent_over_an_edit_made_meanwhile() {
+    let state = new_state();
+    state.lock().unwrap().body_patch_then_502 = Some(|st| {
+        st.body = st
+            .body
+            .replace("Adds a bucket.", "Adds a bucket. Saved a moment later.");
+    });
+    let github = github_server(state.clone()).await;
+    let llm = openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let output = xtask(
+        &repo,
+        &["review", "describe", "--pr", "7"],
+        &github_env(&github, &summary),
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let st = state.lock().unwrap();
+    assert!(
+        st.body.starts_with("Adds a bucket. Saved a moment later."),
+        "the author's edit was overwritten: {}",
+        st.body
+    );
+    assert_eq!(
+        st.body
+            .matches("<!-- xtask-review:describe:start -->")
+            .count(),
+        1
+    );
+    assert_eq!(st.body_updates, 1, "{}", st.body);
+}

@@ -542,19 +542,13 @@ async fn write_to_pull_request(
     if let Some(section) = &outputs.describe {
         // The body as it is now, not as it was before the model ran: an edit the author made in
         // the meantime is kept, and only our section changes.
-        let current = github
-            .get_pull_request(pull.number)
-            .await?
-            .body
-            .unwrap_or_default();
-        let updated = render::update_body(&current, section);
-        if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
-            eprintln!("review: the description of #{} is up to date", pull.number);
-        } else {
-            github
-                .update_pull_request_body(pull.number, &updated)
-                .await?;
+        let wrote = github
+            .edit_pull_request_body(pull.number, |current| render::update_body(current, section))
+            .await?;
+        if wrote {
             eprintln!("review: updated the description of #{}", pull.number);
+        } else {
+            eprintln!("review: the description of #{} is up to date", pull.number);
         }
     }
     if let Some((text, labels)) = &outputs.review {

@@ -63,6 +63,9 @@ pub struct State {
     /// model an author who edits the description while the model is thinking.
     pub on_pull_read: Option<(usize, Edit)>,
     pub pull_reads: usize,
+    /// The next PATCH of the pull request body is performed, then this edit runs (the author
+    /// saving the description a moment later), then GitHub answers 502.
+    pub body_patch_then_502: Option<Edit>,
     /// Writes the tool must never make (editing or deleting someone else's comment); refused.
     pub violations: Vec<String>,
     /// The login new comments get (the token's identity).
@@ -235,6 +238,10 @@ pub async fn server(state: Shared) -> MockServer {
             let body: Value = request.body_json().unwrap();
             st.body = body["body"].as_str().unwrap().to_owned();
             st.body_updates += 1;
+            if let Some(edit) = st.body_patch_then_502.take() {
+                edit(&mut st);
+                return bad_gateway();
+            }
             ResponseTemplate::new(200).set_body_json(json!({"number": 7}))
         })
         .mount(&server)
