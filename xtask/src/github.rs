@@ -771,7 +771,10 @@ impl GitHub {
             match self.create_comment(issue, &body).await {
                 Ok(created) => return Ok(Upsert::Created(created.id)),
                 Err(error) if outcome_unknown(&error) && attempt < attempts => {
-                    eprintln!("warning: {error:#}; looking for the comment before trying again");
+                    eprintln!(
+                        "{}; looking for the comment before trying again",
+                        retry_note(&error)
+                    );
                     unknown_create = true;
                     tokio::time::sleep(self.retry.delay(attempt, None)).await;
                 }
@@ -935,7 +938,10 @@ impl GitHub {
             match sent {
                 Ok(_) => return Ok(true),
                 Err(error) if outcome_unknown(&error) && attempt < attempts => {
-                    eprintln!("warning: {error:#}; reading the description again before retrying");
+                    eprintln!(
+                        "{}; reading the description again before retrying",
+                        retry_note(&error)
+                    );
                     wrote = true;
                     tokio::time::sleep(self.retry.delay(attempt, None)).await;
                 }
@@ -1001,7 +1007,10 @@ impl GitHub {
                 }
                 Err(error) => return Err(error),
             };
-            eprintln!("warning: {error:#}; looking for the review comments before trying again");
+            eprintln!(
+                "{}; looking for the review comments before trying again",
+                retry_note(&error)
+            );
             tokio::time::sleep(self.retry.delay(attempt, None)).await;
             let existing: Vec<ReviewComment> = self
                 .list_review_comments(pr)
@@ -1083,6 +1092,23 @@ impl GitHub {
             )
             .await;
         ignore_not_found(result)
+    }
+}
+
+/// One short line for a write whose outcome is unknown and that is about to be checked and
+/// retried (the full error is printed only if the last try fails too, so it is not repeated).
+fn retry_note(error: &anyhow::Error) -> String {
+    match find_api_error(error) {
+        Some(api) => {
+            let answer = api
+                .status
+                .map_or_else(|| "no answer".to_owned(), |status| format!("HTTP {status}"));
+            format!(
+                "github: {}: {answer}, so it may or may not have happened",
+                api.operation
+            )
+        }
+        None => format!("github: {error:#}"),
     }
 }
 

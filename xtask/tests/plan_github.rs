@@ -192,3 +192,23 @@ async fn reruns_against_a_github_that_creates_then_answers_502_leave_one_comment
         assert!(st.violations.is_empty(), "{:?}", st.violations);
     }
 }
+
+#[tokio::test]
+async fn a_create_that_keeps_failing_is_reported_once_with_githubs_words() {
+    let state = fake_github::state();
+    fake_github::lock(&state).fail_without_performing = 100;
+    let server = fake_github::server(state.clone()).await;
+    let dir = support::config_only_repo();
+    let output = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        let uri = server.uri();
+        move || run_with_uri(&dir, &uri)
+    })
+    .await
+    .unwrap();
+    let log = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{log}");
+    assert_eq!(log.matches("Server Error").count(), 1, "{log}");
+    assert_eq!(log.matches("error: ").count(), 1, "{log}");
+    assert!(fake_github::lock(&state).comments.is_empty());
+}
