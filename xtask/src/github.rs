@@ -185,9 +185,10 @@ fn hint_for(status: u16) -> &'static str {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
+pub enum Method {
     Get,
     Post,
+    Put,
     Patch,
     Delete,
 }
@@ -494,6 +495,20 @@ impl GitHub {
         !marker.is_empty() && self.is_author(user) && body.starts_with(marker)
     }
 
+    /// One request to `/repos/{owner}/{repo}/{rest}` with the retry policy, returning the body of
+    /// a 2xx answer; any other answer is an [`ApiError`] (see [`api_status`]). For typed calls
+    /// kept in other modules (`github_settings`).
+    pub async fn send_repo(
+        &self,
+        operation: &str,
+        method: Method,
+        rest: &str,
+        body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<String> {
+        let path = self.repo_path(rest);
+        Ok(self.request(operation, method, &path, body).await?.body)
+    }
+
     fn repo_path(&self, rest: &str) -> String {
         format!(
             "/repos/{}/{}/{rest}",
@@ -513,7 +528,7 @@ impl GitHub {
     ) -> anyhow::Result<Answer> {
         let replay = match method {
             Method::Post => Replay::OnlyIfNotSent,
-            Method::Get | Method::Patch | Method::Delete => Replay::Idempotent,
+            Method::Get | Method::Put | Method::Patch | Method::Delete => Replay::Idempotent,
         };
         self.send(operation, method, path, body, replay).await
     }
@@ -533,6 +548,7 @@ impl GitHub {
             let sent = match method {
                 Method::Get => self.octocrab._get(path).await,
                 Method::Post => self.octocrab._post(path, body).await,
+                Method::Put => self.octocrab._put(path, body).await,
                 Method::Patch => self.octocrab._patch(path, body).await,
                 Method::Delete => self.octocrab._delete(path, body).await,
             };

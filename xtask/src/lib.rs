@@ -20,6 +20,7 @@ pub mod fmt;
 pub mod generate;
 pub mod github;
 pub mod github_actions;
+pub mod github_settings;
 pub mod markdown;
 pub mod migrate;
 pub mod models;

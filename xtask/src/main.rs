@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::commands::{
-    affected, aws_profiles, bench, ci, doctor, fmt, gen_workflows, migrate, new_env, plan, review,
+    affected, aws_profiles, bench, ci, doctor, fmt, gen_workflows, github_setup, migrate, new_env,
+    plan, review,
 };
 use xtask::failure::exit_code_for;
 
@@ -23,6 +24,8 @@ enum Command {
     /// Print the resolved configuration and check that the tools it needs are installed.
     #[command(alias = "config")]
     Doctor(doctor::Args),
+    /// As a repository administrator: set the OIDC subject template and protect the environments.
+    GithubSetup(github_setup::Args),
     /// Write the AWS CLI/SDK profiles of an environment's role chain.
     AwsProfiles(aws_profiles::Args),
     /// Run `terraform fmt` over the environments and modules; suggest fixes on a pull request.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::GenWorkflows(args) => gen_workflows::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::GithubSetup(args) => github_setup::run(args),
         Command::AwsProfiles(args) => aws_profiles::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Plan(args) => plan::run(args),

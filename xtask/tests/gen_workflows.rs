@@ -214,8 +214,13 @@ fn workflows_grant_nothing_at_the_top_and_least_privilege_per_job() {
             serde_json::json!({}),
             "{path}: top-level permissions"
         );
+        let every_job_has_one = document["jobs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|job| job.get("concurrency").is_some());
         assert!(
-            document.get("concurrency").is_some(),
+            document.get("concurrency").is_some() || every_job_has_one,
             "{path}: no concurrency group"
         );
         for (id, job) in document["jobs"].as_object().unwrap() {
@@ -279,10 +284,43 @@ fn migrations_run_once_at_a_time_in_a_protected_environment_and_only_for_their_p
             serde_json::json!([format!("environments/{}/docker/**", environment.name)])
         );
         assert_eq!(document["concurrency"]["cancel-in-progress"], false);
+        let job = &document["jobs"]["migrate"];
         assert_eq!(
-            document["jobs"]["migrate"]["environment"],
+            job["environment"],
             environment.settings.github.environment.to_string()
         );
+        // Issue 9, finding 2: the protected role is assumed only from the default branch, so a
+        // workflow_dispatch from another branch never reaches the environment.
+        let condition = job["if"].as_str().unwrap_or_default();
+        assert!(
+            condition.starts_with(&format!(
+                "github.ref == 'refs/heads/{}' && ",
+                config.repo.github.default_branch
+            )),
+            "{condition}"
+        );
+        assert!(condition.contains("github.event_name == 'workflow_dispatch'"));
+        // Issue 9, finding 7: only this environment's migrate external id reaches the job.
+        let job_text = serde_json::to_string(job).unwrap();
+        for other in config.environments.values() {
+            let secret = format!(
+                "secrets.{}",
+                other.settings.github.external_id_secrets.migrate
+            );
+            assert_eq!(
+                job_text.contains(&secret),
+                other.name == environment.name,
+                "{}: {secret}",
+                path.display()
+            );
+        }
+        for secret in ["plan", "backend", "deploy"] {
+            assert!(
+                !job_text.contains(&format!("{}_EXTERNAL_ID", secret.to_uppercase())),
+                "{}: the migration job holds the {secret} external id",
+                path.display()
+            );
+        }
     }
 }
 
@@ -552,5 +590,274 @@ fn aws_profiles_writes_the_plan_chain_with_the_external_id_from_the_environment(
         std::fs::read_to_string(&config_file).unwrap(),
         written,
         "nothing half-written"
+    );
+}
+
+/// Why a job is privileged: every write permission, `id-token: write`, and every secret it names.
+fn privileges(job: &Value) -> Vec<String> {
+    let mut found: Vec<String> = job["permissions"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, access)| *access == "write")
+        .map(|(scope, _)| format!("{scope}: write"))
+        .collect();
+    let text = serde_json::to_string(job).unwrap();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("secrets.") {
+        let name: String = rest[start + "secrets.".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        found.push(format!("secrets.{name}"));
+        rest = &rest[start + 1..];
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The refs a checkout may take where the xtask is built: the base commit of the pull request, or
+/// (for events that are not pull requests) the commit the event names on the default branch.
+const BASE_REFS: [&str; 2] = [
+    "${{ github.event.pull_request.base.sha }}",
+    "${{ github.event.pull_request.base.sha || github.sha }}",
+];
+
+/// The one sanctioned place where pull-request code runs beside an identity: `terraform plan` in
+/// the plan job, which holds a read-only token, the OIDC token for the pull-request entry role and
+/// the plan roles' external ids, nothing else.
+fn is_the_sanctioned_plan(config: &Config, job: &Value, script: &str) -> bool {
+    let plan_secrets: Vec<String> = config
+        .environments
+        .values()
+        .map(|e| format!("secrets.{}", e.settings.github.external_id_secrets.plan))
+        .collect();
+    let privileges = privileges(job);
+    let only_plan_identity = privileges
+        .iter()
+        .all(|p| p == "id-token: write" || plan_secrets.contains(p));
+    let permissions = job["permissions"].as_object().unwrap();
+    let read_token = permissions
+        .iter()
+        .all(|(scope, access)| scope == "id-token" || access == "read");
+    let lines: Vec<&str> = script.lines().filter(|l| !l.trim().is_empty()).collect();
+    only_plan_identity
+        && read_token
+        && lines.len() == 1
+        && lines[0].starts_with("\"$GITHUB_WORKSPACE/target/debug/xtask\" plan ")
+        && !lines[0].contains("--comment")
+}
+
+/// Finding 3 of issue 9: pull-request code (its `build.rs`, dependencies, `.cargo/config.toml`,
+/// local actions) never runs in a job that holds a secret, an id-token or a write token. Such a job
+/// builds the xtask from the base commit checked out at the workspace root, where local actions
+/// are resolved too; the pull request's files are data in another directory, never built or run,
+/// except by `terraform plan` in the plan job.
+#[test]
+fn no_pull_request_code_runs_beside_a_secret_an_id_token_or_a_write_token() {
+    let (config, files) = generated();
+    let mut violations = Vec::new();
+    let mut privileged_jobs = 0;
+    for (file, document) in yaml_files(&files)
+        .into_iter()
+        .filter(|(f, _)| is_workflow(f))
+    {
+        let path = file.path.display();
+        let on_pull_requests = document["on"].get("pull_request").is_some()
+            || document["on"].get("pull_request_target").is_some();
+        for (id, job) in document["jobs"].as_object().unwrap() {
+            let privileges = privileges(job);
+            if privileges.is_empty() {
+                continue;
+            }
+            privileged_jobs += 1;
+            let steps = job["steps"].as_array().unwrap();
+            let mut data_dirs: Vec<String> = Vec::new();
+            for step in steps {
+                if !step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/checkout@"))
+                {
+                    continue;
+                }
+                let dir = step["with"]["path"].as_str().unwrap_or(".");
+                let reference = step["with"]["ref"].as_str();
+                if dir == "." || dir.is_empty() {
+                    let from_base = match reference {
+                        Some(reference) => BASE_REFS.contains(&reference),
+                        // The default ref of a pull_request event is the merge commit: PR code.
+                        None => !on_pull_requests,
+                    };
+                    if !from_base {
+                        violations.push(format!(
+                            "{path}: job {id} ({privileges:?}) checks out {reference:?} at the workspace root, where the xtask and the local actions are built from"
+                        ));
+                    }
+                } else {
+                    data_dirs.push(dir.trim_end_matches('/').to_owned());
+                }
+            }
+            let in_data_dir = |text: &str| {
+                data_dirs
+                    .iter()
+                    .any(|dir| text == dir || text.starts_with(&format!("{dir}/")))
+            };
+            for step in steps {
+                let name = step["name"].as_str().unwrap_or("?");
+                if let Some(uses) = step["uses"].as_str()
+                    && uses.starts_with("./")
+                    && in_data_dir(uses.trim_start_matches("./"))
+                {
+                    violations.push(format!(
+                        "{path}: job {id}: step {name:?} uses an action from the pull request's files"
+                    ));
+                }
+                let Some(script) = step["run"].as_str() else {
+                    continue;
+                };
+                let directory = step["working-directory"].as_str().unwrap_or(".");
+                // Passing the directory as data (`--source pr-head`) is fine; entering it, or
+                // pointing cargo at its manifest, builds the pull request's code.
+                let enters_data = data_dirs.iter().any(|dir| {
+                    [
+                        format!("cd {dir}"),
+                        format!("pushd {dir}"),
+                        format!("--manifest-path {dir}"),
+                        format!("--manifest-path={dir}"),
+                        format!("-C {dir}"),
+                        format!("./{dir}/"),
+                    ]
+                    .iter()
+                    .any(|pattern| script.contains(pattern.as_str()))
+                });
+                if in_data_dir(directory) {
+                    if !is_the_sanctioned_plan(&config, job, script) {
+                        violations.push(format!(
+                            "{path}: job {id} ({privileges:?}): step {name:?} runs in the pull request's files"
+                        ));
+                    }
+                } else if enters_data {
+                    violations.push(format!(
+                        "{path}: job {id}: step {name:?} builds or runs the pull request's files"
+                    ));
+                }
+            }
+            // A cache that pull-request code could have written (its own scope is searched
+            // first) is never restored where a secret is held.
+            if on_pull_requests {
+                for step in steps
+                    .iter()
+                    .filter(|s| s["uses"] == "./.github/actions/setup-xtask")
+                {
+                    let cache = step["with"]["cache"].as_str().unwrap_or("true");
+                    let safe =
+                        cache == "false" || cache == "${{ github.event_name != 'pull_request' }}";
+                    let sanctioned = steps.iter().any(|s| {
+                        s["run"]
+                            .as_str()
+                            .is_some_and(|script| is_the_sanctioned_plan(&config, job, script))
+                    });
+                    if !safe && !sanctioned {
+                        violations.push(format!(
+                            "{path}: job {id} ({privileges:?}) restores the cargo cache on a pull request"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        privileged_jobs >= 5,
+        "only {privileged_jobs} privileged jobs"
+    );
+    assert!(
+        violations.is_empty(),
+        "pull-request code beside a secret, an id-token or a write token:\n{}",
+        violations.join("\n")
+    );
+}
+
+/// Issue 9, finding 7: with two environments, each migration job holds its own environment's
+/// migrate external id only (it used to get every environment's).
+#[test]
+fn each_migration_job_holds_only_its_own_environments_secret() {
+    let repo = temp_repo();
+    let created = xtask(repo.path(), &["new-env", "prod"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let generated = xtask(repo.path(), &["gen-workflows"]);
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let config = Config::load(repo.path()).unwrap();
+    assert_eq!(config.environments.len(), 2);
+    for environment in config.environments.values() {
+        let file = repo.path().join(format!(
+            ".github/workflows/db-migrate-{}.yml",
+            environment.name
+        ));
+        let text = std::fs::read_to_string(&file).unwrap();
+        for other in config.environments.values() {
+            let secret = format!(
+                "secrets.{}",
+                other.settings.github.external_id_secrets.migrate
+            );
+            assert_eq!(
+                text.contains(&secret),
+                other.name == environment.name,
+                "{}: {secret}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// Issue 9, finding 7: one AI review per push, and comments that are not commands cancel nothing.
+#[test]
+fn each_push_gets_one_review_and_unrelated_comments_cancel_nothing() {
+    let (_, files) = generated();
+    let document = |name: &str| -> Value {
+        let file = files.iter().find(|f| f.path.ends_with(name)).unwrap();
+        serde_saphyr::from_str(&file.contents).unwrap()
+    };
+    let plan = document("terraform-plan.yml");
+    let review = document("review.yml");
+    // The plan workflow runs on every pull request (with or without Terraform changes) and
+    // its review job is the push's `review`.
+    assert!(plan["on"]["pull_request"].get("paths").is_none());
+    let plan_review = serde_json::to_string(&plan["jobs"]["review"]).unwrap();
+    assert!(
+        plan_review.contains("cargo xtask review review --pr"),
+        "{plan_review}"
+    );
+    // review.yml on a push: describe and improve only; `review` and `all` only on command.
+    let job = &review["jobs"]["review"];
+    let script = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Review the pull request")
+        .unwrap()["run"]
+        .as_str()
+        .unwrap();
+    let push_branch = script.split("else").next().unwrap();
+    assert!(push_branch.contains("review describe") && push_branch.contains("review improve"));
+    assert!(
+        !push_branch.contains("review review") && !script.contains(" all"),
+        "{script}"
+    );
+    // Concurrency on the job (applied after its `if`), never on the workflow; a comment command
+    // has its own group.
+    assert!(review.get("concurrency").is_none());
+    let group = job["concurrency"]["group"].as_str().unwrap();
+    assert!(
+        group.contains("github.event.comment.id || 'push'"),
+        "{group}"
     );
 }

@@ -5,12 +5,22 @@ use serde_json::json;
 use crate::config::Config;
 use crate::failure::{FailureKind, fail};
 use crate::generate::iam::{Arns, Role};
+use crate::github::GitHub;
+use crate::github_settings::{self, Expected};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print only the resolved configuration, as JSON; skip the tool checks.
     #[arg(long)]
     pub json: bool,
+    /// Check the repository's settings through the GitHub API instead of the local tools (token in GITHUB_TOKEN): the OIDC
+    /// subject template and each GitHub environment's existence, branch policy and reviewers.
+    /// Exits 3 naming each missing setting and the command that fixes it, 4 on an API error.
+    #[arg(long, conflicts_with = "json")]
+    pub remote: bool,
+    /// With --remote: do not count missing required reviewers (plans without the feature).
+    #[arg(long, requires = "remote")]
+    pub accept_no_reviewers: bool,
 }
 
 /// The programs the commands call, with the flag that prints their version and who needs them.
@@ -35,6 +45,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     println!();
+    if args.remote {
+        let expected = Expected::from_config(&config);
+        let settings = super::github_setup::admin_settings(&config)?;
+        // The repository's settings instead of this machine's tools.
+        return super::github_setup::runtime()?.block_on(async {
+            let client = GitHub::new(settings)?;
+            report_remote(&client, &expected, args.accept_no_reviewers).await
+        });
+    }
     let mut missing = Vec::new();
     for (program, version_flag, needed_by) in TOOLS {
         match duct::cmd(*program, [*version_flag])
@@ -96,4 +115,48 @@ fn resolved(config: &Config) -> serde_json::Value {
         "repo": config.repo,
         "environments": environments,
     })
+}
+
+/// Prints each remote setting's state; exit 3 naming every missing one and its fix, 4 when GitHub
+/// answers with an error.
+pub(crate) async fn report_remote(
+    client: &GitHub,
+    expected: &Expected,
+    accept_no_reviewers: bool,
+) -> anyhow::Result<()> {
+    let findings = github_settings::check(client, expected, accept_no_reviewers).await?;
+    if findings.is_empty() {
+        println!(
+            "ok       github     {}: OIDC subject template, environments {} (default branch `{}` only{})",
+            expected.repository,
+            expected.environments.join(", "),
+            expected.default_branch,
+            if accept_no_reviewers {
+                ""
+            } else {
+                ", required reviewers"
+            }
+        );
+        return Ok(());
+    }
+    for finding in &findings {
+        println!(
+            "missing  github     {finding}\n         fix: {}",
+            finding.fix()
+        );
+    }
+    Err(fail(
+        FailureKind::Environment,
+        format!(
+            "{} GitHub setting{} of {} missing: {}",
+            findings.len(),
+            if findings.len() == 1 { " is" } else { "s are" },
+            expected.repository,
+            findings
+                .iter()
+                .map(|f| format!("{f} (fix: {})", f.fix()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    ))
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask fmt`: terraform fmt over the environments and modules, with PR suggestions.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -23,16 +23,34 @@ pub struct Args {
     /// The pull request (default: from the GitHub event).
     #[arg(long)]
     pub pr: Option<u64>,
+    /// Format the Terraform files of this directory (another checkout, such as the pull request's
+    /// head checked out as data) with the configuration of the repository the command runs in.
+    /// Default: that repository.
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
-    let targets = targets(&config);
+    let source = match &args.source {
+        Some(dir) if !dir.is_dir() => {
+            return Err(fail(
+                FailureKind::Config,
+                format!("--source {}: not a directory", dir.display()),
+            ));
+        }
+        Some(dir) => dir.clone(),
+        None => config.root.clone(),
+    };
+    let targets = targets(&config, &source);
     if targets.is_empty() {
-        println!("nothing to format: no {ENVIRONMENTS_DIR}/ or modules directory");
+        println!(
+            "nothing to format: no {ENVIRONMENTS_DIR}/ or modules directory in {}",
+            source.display()
+        );
         return Ok(());
     }
-    let terraform = Terraform::new(&config.root);
+    let terraform = Terraform::new(&source);
     if args.suggest {
         return suggest(&config, &terraform, &targets, args.pr);
     }
@@ -64,14 +82,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The environments and the local modules directory, relative to the root.
-fn targets(config: &Config) -> Vec<PathBuf> {
+/// The environments and the local modules directory, relative to `source`.
+fn targets(config: &Config, source: &Path) -> Vec<PathBuf> {
     [
         PathBuf::from(ENVIRONMENTS_DIR),
         config.repo.terraform.modules_dir.clone(),
     ]
     .into_iter()
-    .filter(|dir| config.root.join(dir).is_dir())
+    .filter(|dir| source.join(dir).is_dir())
     .collect()
 }
 

@@ -7,6 +7,7 @@ pub mod ci;
 pub mod doctor;
 pub mod fmt;
 pub mod gen_workflows;
+pub mod github_setup;
 pub mod migrate;
 pub mod new_env;
 pub mod plan;

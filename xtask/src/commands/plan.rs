@@ -12,6 +12,7 @@ use crate::github_actions;
 use crate::plan::errors::{error_blocks, hint_for};
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
+use crate::plan::record::{self, Record};
 use crate::plan::render::{
     self, COMMENT_LIMIT, Context as RenderContext, STEP_SUMMARY_LIMIT, summary_line,
 };
@@ -42,8 +43,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub comment_file: Option<PathBuf>,
     /// Render from an existing `terraform show -json` output instead of running terraform.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "from_record")]
     pub from_plan: Option<PathBuf>,
+    /// Also write each environment's result under DIR/<env>/ (the plan JSON without attribute
+    /// values, the masked plan text, or the failed step): what the job that runs terraform hands
+    /// to the job that posts the comment.
+    #[arg(long, value_name = "DIR", conflicts_with = "from_record")]
+    pub record: Option<PathBuf>,
+    /// Render from the records `--record` wrote instead of running terraform (an environment
+    /// without one is reported as a failed plan).
+    #[arg(long, value_name = "DIR")]
+    pub from_record: Option<PathBuf>,
 }
 
 /// The result of one environment.
@@ -67,9 +77,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut results = Vec::new();
     for env in &envs {
         let environment = config.environment(env)?;
-        let result = match &args.from_plan {
-            Some(path) => from_plan_file(env, path, &masker, run_url.as_deref())?,
-            None => plan_environment(&config, environment, &masker, run_url.as_deref())?,
+        let result = match (&args.from_plan, &args.from_record) {
+            (Some(path), _) => from_plan_file(env, path, &masker, run_url.as_deref())?,
+            (None, Some(dir)) => from_record(env, dir, &masker, run_url.as_deref())?,
+            (None, None) => plan_environment(
+                &config,
+                environment,
+                &masker,
+                run_url.as_deref(),
+                args.record.as_deref(),
+            )?,
         };
         // The result reaches the log and the job summary before anything talks to GitHub, so
         // an API failure cannot hide it.
@@ -145,7 +162,7 @@ fn select_environments(config: &Config, args: &Args) -> anyhow::Result<Vec<Strin
     if let Some(base) = &args.changed_since {
         return crate::affected::affected_since(config, base);
     }
-    if args.from_plan.is_some() {
+    if args.from_plan.is_some() || args.from_record.is_some() {
         return Ok(vec![default_env(config)?]);
     }
     // On a branch: what changed since it left the default branch; otherwise dev.
@@ -250,11 +267,59 @@ fn from_plan_file(
     Ok(planned(env, &plan, None, masker, run_url))
 }
 
+/// Renders an environment from the record of the job that ran terraform: untrusted data, parsed
+/// with the plan model and rendered by our renderer like any plan.
+fn from_record(
+    env: &str,
+    dir: &Path,
+    masker: &Masker,
+    run_url: Option<&str>,
+) -> anyhow::Result<EnvResult> {
+    match record::read(dir, env)? {
+        Record::Planned { plan_json, text } => {
+            let plan = Plan::from_slice(&plan_json)
+                .with_context(|| {
+                    format!(
+                        "{} is not a plan record",
+                        record::env_dir(dir, env).join(record::PLAN_FILE).display()
+                    )
+                })
+                .classify(FailureKind::Config)?;
+            let text = (!text.trim().is_empty()).then_some(text);
+            Ok(planned(env, &plan, text.as_deref(), masker, run_url))
+        }
+        Record::Failed(failure) => Ok(failed(env, &failure.step, &failure.output, masker, run_url)),
+    }
+}
+
+/// A failed step: recorded (masked) when `--record` asks for it, then rendered.
+fn failed_step(
+    env: &str,
+    step: &str,
+    output: &str,
+    masker: &Masker,
+    run_url: Option<&str>,
+    record_dir: Option<&Path>,
+) -> anyhow::Result<EnvResult> {
+    if let Some(dir) = record_dir {
+        record::write_failed(
+            dir,
+            env,
+            &record::Failure {
+                step: step.to_owned(),
+                output: masker.mask(output),
+            },
+        )?;
+    }
+    Ok(failed(env, step, output, masker, run_url))
+}
+
 fn plan_environment(
     config: &Config,
     environment: &Environment,
     masker: &Masker,
     run_url: Option<&str>,
+    record_dir: Option<&Path>,
 ) -> anyhow::Result<EnvResult> {
     let env = environment.name.as_str();
     let dir = config.root.join(environment.terraform_dir());
@@ -272,21 +337,22 @@ fn plan_environment(
 
     let init = terraform.init(Some(&backend))?;
     if !init.success() {
-        return Ok(failed(env, "init", &init.combined(), masker, run_url));
+        return failed_step(env, "init", &init.combined(), masker, run_url, record_dir);
     }
     let validate = terraform.validate()?;
     if !validate.success() {
-        return Ok(failed(
+        return failed_step(
             env,
             "validate",
             &validate.combined(),
             masker,
             run_url,
-        ));
+            record_dir,
+        );
     }
     match terraform.plan(&plan_file)? {
         PlanExit::Failed(output) => {
-            return Ok(failed(env, "plan", &output.combined(), masker, run_url));
+            return failed_step(env, "plan", &output.combined(), masker, run_url, record_dir);
         }
         PlanExit::NoChanges | PlanExit::Changes => {}
     }
@@ -296,6 +362,13 @@ fn plan_environment(
     let plan = Plan::from_slice(&bytes)
         .with_context(|| format!("parsing {}", json_file.display()))
         .classify(FailureKind::OperationFailed)?;
+    if let Some(dir) = record_dir {
+        let mut masker = masker.clone();
+        for value in sensitive_strings(&plan) {
+            masker.add_literal(&value);
+        }
+        record::write_planned(dir, env, &bytes, &text, |t| masker.mask(t))?;
+    }
     drop(bytes);
     Ok(planned(env, &plan, Some(&text), masker, run_url))
 }

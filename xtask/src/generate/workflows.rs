@@ -21,6 +21,22 @@ const SOURCE: &str = "xtask/src/generate/workflows.rs";
 const SETUP_ACTION: &str = "./.github/actions/setup-xtask";
 const ROLE_CHAIN_ACTION: &str = "./.github/actions/aws-role-chain";
 
+/// Where a job that holds a secret, an id-token or a write token checks out the pull request's
+/// head: data beside the base checkout at the workspace root, never built, and never the
+/// directory local actions are resolved from.
+const PR_DIR: &str = "pr-head";
+/// The base commit of the pull request: the xtask and the local actions of every job on a
+/// `pull_request` event come from it, never from the PR's head or GitHub's merge commit.
+const BASE_REF: &str = "${{ github.event.pull_request.base.sha }}";
+/// The same for a workflow that also runs on `issue_comment`, whose commit is the default
+/// branch's.
+const BASE_OR_DEFAULT_REF: &str = "${{ github.event.pull_request.base.sha || github.sha }}";
+/// The xtask built from the base checkout, for steps whose working directory is the pull
+/// request's files (`cargo xtask` there would build the PR's own xtask).
+const BASE_XTASK: &str = "\"$GITHUB_WORKSPACE/target/debug/xtask\"";
+/// The plan job's record of each environment (see `plan::record`), handed to the comment job.
+const RECORD_DIR: &str = "plan-record";
+
 /// The expression for the pull request number on `pull_request` and `issue_comment` events.
 const PR_NUMBER: &str = "${{ github.event.pull_request.number || github.event.issue.number }}";
 /// True when the pull request comes from this repository (forks get no secrets).
@@ -45,7 +61,6 @@ pub fn generate(config: &Config, pins: &Pins) -> anyhow::Result<Vec<GeneratedFil
             &kit.plan_workflow()?,
         )?,
         yaml(".github/workflows/review.yml", &kit.review_workflow()?)?,
-        yaml(".github/zizmor.yml", &zizmor_config())?,
     ];
     for environment in config.environments.values() {
         files.push(yaml(
@@ -53,21 +68,73 @@ pub fn generate(config: &Config, pins: &Pins) -> anyhow::Result<Vec<GeneratedFil
             &kit.migrate_workflow(environment)?,
         )?);
     }
+    let zizmor = zizmor_config(config, &files);
+    files.push(yaml(".github/zizmor.yml", &zizmor)?);
     Ok(files)
 }
 
-/// zizmor's configuration: the two places where we knowingly differ from its advice, each with
-/// the reason next to it.
-fn zizmor_config() -> ZizmorConfig {
+/// The secrets that pull-request jobs hold outside a GitHub environment, by workflow file, with
+/// the reason. zizmor's auditor persona (`secrets-outside-env`) flags each; the ignores name the
+/// exact lines, so a secret added anywhere else is still reported.
+fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static str)> {
+    const LLM: &str = "the LLM key of the pull-request review: an environment would have to admit every pull-request ref, which protects nothing and adds a deployment per run; the job runs only base-commit code (no PR checkout) on same-repository pull requests";
+    const PLAN: &str = "the plan role's external id: it only lets the pull-request entry role (reachable by any same-repository PR's OIDC token anyway) assume the read-only plan role; an environment would have to admit every pull-request ref";
+    let mut list = Vec::new();
+    if let Some(name) = config.repo.review.provider.api_key_env() {
+        for file in ["review.yml", "terraform-plan.yml"] {
+            list.push((file, name.to_string(), LLM));
+        }
+    }
+    for environment in config.environments.values() {
+        list.push((
+            "terraform-plan.yml",
+            environment
+                .settings
+                .github
+                .external_id_secrets
+                .plan
+                .to_string(),
+            PLAN,
+        ));
+    }
+    list
+}
+
+/// zizmor's configuration: the places where we knowingly differ from its advice, each with the
+/// reason next to it.
+fn zizmor_config(config: &Config, files: &[GeneratedFile]) -> ZizmorConfig {
+    let mut outside_env = Vec::new();
+    for (file, secret, why) in pull_request_secrets(config) {
+        let path = format!(".github/workflows/{file}");
+        let Some(generated) = files
+            .iter()
+            .find(|f| f.path.as_path() == std::path::Path::new(&path))
+        else {
+            continue;
+        };
+        let reference = format!("secrets.{secret} ");
+        for (index, line) in generated.contents.lines().enumerate() {
+            if line.contains(&reference) {
+                outside_env.push(Commented(format!("{file}:{}", index + 1), why.to_owned()));
+            }
+        }
+    }
     ZizmorConfig {
         rules: IndexMap::from([
+            (
+                "secrets-outside-env".to_owned(),
+                ZizmorRule {
+                    disable: None,
+                    ignore: outside_env,
+                },
+            ),
             (
                 "dangerous-triggers".to_owned(),
                 ZizmorRule {
                     disable: None,
                     ignore: vec![Commented(
                         "review.yml".to_owned(),
-                        "issue_comment runs only for OWNER/MEMBER/COLLABORATOR comments on pull requests, checks out the default branch (never the PR head) and reads the diff through the API".to_owned(),
+                        "issue_comment runs only for OWNER/MEMBER/COLLABORATOR comments on pull requests, checks out the default branch (never the PR head), builds the xtask from it and reads the diff through the API".to_owned(),
                     )],
                 },
             ),
@@ -122,8 +189,29 @@ impl Kit<'_> {
         })
     }
 
-    fn setup(&self) -> Step {
-        Step::local("Set up the xtask", SETUP_ACTION)
+    /// The base commit at the workspace root: what the xtask is built from.
+    fn checkout_base(&self, reference: &str) -> anyhow::Result<Step> {
+        Ok(self
+            .checkout(false)?
+            .named("Check out the base commit (the xtask is built from it)")
+            .input("ref", reference))
+    }
+
+    /// The pull request's head in [`PR_DIR`], as data: never built, never run (except by
+    /// `terraform plan` in the plan job).
+    fn checkout_pr_data(&self, full_history: bool) -> anyhow::Result<Step> {
+        Ok(self
+            .checkout(full_history)?
+            .named("Check out the pull request's head as data (never built)")
+            .input("ref", "${{ github.event.pull_request.head.sha }}")
+            .input("path", PR_DIR))
+    }
+
+    /// The shared set-up; `cache` is `"true"`, `"false"` or an expression. A job that holds a
+    /// secret or a write token on a pull request never restores the cargo cache: GitHub looks in
+    /// the pull request's own cache scope first, which pull-request code can write.
+    fn setup(&self, cache: &str) -> Step {
+        Step::local("Set up the xtask", SETUP_ACTION).input("cache", cache)
     }
 
     fn setup_terraform(&self) -> anyhow::Result<Step> {
@@ -180,10 +268,18 @@ impl Kit<'_> {
     }
 
     fn setup_action(&self) -> anyhow::Result<CompositeAction> {
+        let inputs = IndexMap::from([(
+            "cache".to_owned(),
+            ActionInput {
+                description: "Restore the cargo cache (\"true\" or \"false\"). Jobs that hold a secret or a write token on a pull request pass \"false\": the pull request's own cache scope, searched first, is writable by pull-request code.".to_owned(),
+                required: true,
+                default: None,
+            },
+        )]);
         Ok(CompositeAction {
             name: "Set up the xtask".to_owned(),
-            description: "Installs the Rust toolchain pinned in rust-toolchain.toml, restores the cargo cache and builds `cargo xtask`.".to_owned(),
-            inputs: IndexMap::new(),
+            description: "Installs the Rust toolchain pinned in rust-toolchain.toml, restores the cargo cache when asked and builds `cargo xtask` from the checkout at the workspace root (the base commit in pull-request jobs).".to_owned(),
+            inputs,
             runs: CompositeRuns {
                 using: Composite::Composite,
                 steps: vec![
@@ -192,9 +288,10 @@ impl Kit<'_> {
                     Step::run("Install the pinned Rust toolchain", "rustup toolchain install
 "),
                     Step::pinned("Restore the cargo cache", self.pins.get("Swatinem/rust-cache")?)
+                        .when("inputs.cache == 'true'")
                         // Only main writes the cache, so a pull request cannot poison what
                         // later runs on main restore.
-                        .input("save-if", "${{ github.ref == 'refs/heads/main' }}"),
+                        .input("save-if", format!("${{{{ github.ref == 'refs/heads/{}' }}}}", self.config.repo.github.default_branch)),
                     Step::run("Build the xtask", "cargo build --locked --package xtask\n"),
                 ],
             },
@@ -254,9 +351,11 @@ impl Kit<'_> {
             permissions(&[(Scope::Contents, Access::Read, "read the repository")]),
         );
         job.timeout_minutes = 60;
+        // The one job that builds the pull request's code on purpose (it tests it): it holds a
+        // read-only token and no secret.
         job.steps = vec![
             self.checkout(false)?,
-            self.setup(),
+            self.setup("true"),
             self.setup_terraform()?,
             Step::run("Run every check (cargo xtask ci)", "cargo xtask ci\n"),
         ];
@@ -264,15 +363,19 @@ impl Kit<'_> {
             "CI",
             Triggers {
                 push: Some(PushTrigger {
-                    branches: vec![self.config.repo.github.default_branch.clone()],
+                    branches: vec![self.default_branch()],
                     paths: Vec::new(),
                 }),
                 pull_request: Some(PullRequestTrigger::default()),
                 ..Triggers::default()
             },
-            Concurrency::cancel_older("ci-${{ github.ref }}"),
+            Some(Concurrency::cancel_older("ci-${{ github.ref }}")),
             vec![("ci", job)],
         ))
+    }
+
+    fn default_branch(&self) -> String {
+        self.config.repo.github.default_branch.clone()
     }
 
     fn terraform_paths(&self) -> Vec<String> {
@@ -284,6 +387,8 @@ impl Kit<'_> {
         paths
     }
 
+    /// `terraform fmt` needs no PR code: the base xtask runs terraform's formatter (which parses
+    /// HCL and runs no provider) over the PR's files checked out as data.
     fn fmt_workflow(&self) -> anyhow::Result<Workflow> {
         let mut job = self.job(
             "terraform fmt",
@@ -298,21 +403,21 @@ impl Kit<'_> {
         );
         job.timeout_minutes = 15;
         job.steps = vec![
+            self.checkout_base(BASE_REF)?,
             // Suggestions carry line numbers of the PR's head, not of GitHub's merge commit.
-            self.checkout(false)?
-                .input("ref", "${{ github.event.pull_request.head.sha }}"),
-            self.setup(),
+            self.checkout_pr_data(false)?,
+            self.setup("false"),
             self.setup_terraform()?,
             Step::run(
                 "Suggest formatting fixes on the pull request",
-                "cargo xtask fmt --suggest --pr \"$PR_NUMBER\"\n",
+                &format!("cargo xtask fmt --suggest --pr \"$PR_NUMBER\" --source {PR_DIR}\n"),
             )
             .when(SAME_REPO_PR)
             .env("PR_NUMBER", "${{ github.event.pull_request.number }}")
             .env("GITHUB_TOKEN", "${{ github.token }}"),
             Step::run(
                 "Check formatting (fork: no write token for suggestions)",
-                "echo \"::notice::Pull request from a fork: the token cannot post review suggestions, so unformatted files are only listed.\"\ncargo xtask fmt --check\n",
+                &format!("echo \"::notice::Pull request from a fork: the token cannot post review suggestions, so unformatted files are only listed.\"\ncargo xtask fmt --check --source {PR_DIR}\n"),
             )
             .when(FORK_PR),
         ];
@@ -326,11 +431,30 @@ impl Kit<'_> {
                 ],
                 self.terraform_paths(),
             ),
-            Concurrency::cancel_older("terraform-fmt-${{ github.event.pull_request.number }}"),
+            Some(Concurrency::cancel_older(
+                "terraform-fmt-${{ github.event.pull_request.number }}",
+            )),
             vec![("fmt", job)],
         ))
     }
 
+    /// The environments matrix of the plan and comment jobs.
+    fn environments_matrix() -> Strategy {
+        Strategy {
+            fail_fast: false,
+            matrix: IndexMap::from([(
+                "environment".to_owned(),
+                MatrixValues::Expression(
+                    "${{ fromJSON(needs.affected.outputs.environments) }}".to_owned(),
+                ),
+            )]),
+        }
+    }
+
+    /// Every pull request: affected environments, `terraform plan` of each (the one job where PR
+    /// code runs beside an identity: the read-only plan role, no write token, no other secret),
+    /// the comment of each (base code, write token, the plan job's record as data), and the one
+    /// AI review of the push with the plan summaries (also for PRs that change no Terraform).
     fn plan_workflow(&self) -> anyhow::Result<Workflow> {
         let mut affected = self.job(
             "Affected environments",
@@ -346,13 +470,16 @@ impl Kit<'_> {
             "${{ steps.affected.outputs.environments }}".to_owned(),
         );
         affected.steps = vec![
-            self.checkout(true)?,
-            self.setup(),
+            self.checkout_base(BASE_REF)?,
+            self.checkout_pr_data(true)?,
+            self.setup("true"),
+            // The PR's configuration decides which environments it affects; the base xtask reads it.
             Step::run(
                 "List the environments the pull request affects",
-                "environments=\"$(cargo xtask affected --base \"$BASE_SHA\")\"\necho \"environments=$environments\" >> \"$GITHUB_OUTPUT\"\necho \"Affected environments: $environments\"\n",
+                &format!("environments=\"$({BASE_XTASK} affected --base \"$BASE_SHA\")\"\necho \"environments=$environments\" >> \"$GITHUB_OUTPUT\"\necho \"Affected environments: $environments\"\n"),
             )
             .with_id("affected")
+            .in_dir(PR_DIR)
             .env("BASE_SHA", "${{ github.event.pull_request.base.sha }}"),
         ];
 
@@ -363,92 +490,137 @@ impl Kit<'_> {
                 (
                     Scope::IdToken,
                     Access::Write,
-                    "exchange the OIDC token for the pull-request entry role",
+                    "exchange the OIDC token for the pull-request entry role (then the read-only plan role)",
                 ),
-                (Scope::PullRequests, Access::Write, "post the plan comment"),
-                (Scope::Issues, Access::Write, "set the plan labels"),
             ]),
         );
         plan.needs = vec!["affected".to_owned()];
         plan.condition = Some(format!(
             "needs.affected.outputs.environments != '[]' && {SAME_REPO_PR}"
         ));
-        plan.strategy = Some(Strategy {
-            fail_fast: false,
-            matrix: IndexMap::from([(
-                "environment".to_owned(),
-                MatrixValues::Expression(
-                    "${{ fromJSON(needs.affected.outputs.environments) }}".to_owned(),
-                ),
-            )]),
-        });
-        plan.concurrency = Some(Concurrency {
-            group:
-                "terraform-plan-${{ github.event.pull_request.number }}-${{ matrix.environment }}"
-                    .to_owned(),
-            cancel_in_progress: true,
-        });
+        plan.strategy = Some(Self::environments_matrix());
+        plan.concurrency = Some(Concurrency::cancel_older(
+            "terraform-plan-${{ github.event.pull_request.number }}-${{ matrix.environment }}",
+        ));
         plan.steps = vec![
-            self.checkout(false)?,
-            self.setup(),
+            self.checkout_base(BASE_REF)?,
+            self.checkout_pr_data(false)?,
+            self.setup("true"),
             self.setup_terraform()?,
+            // The profiles come from the base configuration: the PR cannot name other roles.
             self.external_id_env(
                 self.role_chain("${{ matrix.environment }}", "plan"),
                 |e| &e.settings.github.external_id_secrets.plan,
             ),
+            // terraform plan runs the PR's code (providers, `external` data sources): this job
+            // holds no write token and no secret but the plan role's, and posts nothing. The
+            // external ids are in this step's env too (the job holds them anyway, in the AWS
+            // config), so that the plan's masks (`env:NAME`) can take them out of the record.
+            self.external_id_env(
+                Step::run(
+                    "terraform plan of the pull request (runs its code; read-only role)",
+                    &format!("{BASE_XTASK} plan --env \"$ENVIRONMENT\" --record \"$RUNNER_TEMP/{RECORD_DIR}\"\n"),
+                )
+                .in_dir(PR_DIR)
+                .env("ENVIRONMENT", "${{ matrix.environment }}"),
+                |e| &e.settings.github.external_id_secrets.plan,
+            ),
+            Step::pinned(
+                "Hand the plan record to the comment job",
+                self.pins.get("actions/upload-artifact")?,
+            )
+            .when("always()")
+            .input("name", "plan-record-${{ matrix.environment }}")
+            .input("path", format!("${{{{ runner.temp }}}}/{RECORD_DIR}/"))
+            .input("if-no-files-found", "ignore")
+            .input("retention-days", "7"),
+        ];
+
+        let mut comment = self.job(
+            "Plan comment (${{ matrix.environment }})",
+            permissions(&[
+                (Scope::Contents, Access::Read, "read the repository"),
+                (Scope::PullRequests, Access::Write, "post the plan comment"),
+                (Scope::Issues, Access::Write, "set the plan labels"),
+            ]),
+        );
+        comment.timeout_minutes = 15;
+        comment.needs = vec!["affected".to_owned(), "plan".to_owned()];
+        // Also after a failed plan: its record says why, and the comment shows it.
+        comment.condition = Some(format!(
+            "!cancelled() && needs.affected.result == 'success' && needs.affected.outputs.environments != '[]' && {SAME_REPO_PR}"
+        ));
+        comment.strategy = Some(Self::environments_matrix());
+        comment.steps = vec![
+            self.checkout_base(BASE_REF)?,
+            self.setup("false"),
+            // Untrusted data from the job that ran PR code: outside the workspace, read only by
+            // the plan model and rendered by our renderer.
+            Step::pinned(
+                "Fetch the plan record (data written by the plan job)",
+                self.pins.get("actions/download-artifact")?,
+            )
+            .input("pattern", "plan-record-${{ matrix.environment }}")
+            .input("path", format!("${{{{ runner.temp }}}}/{RECORD_DIR}"))
+            .input("merge-multiple", "true"),
             Step::run(
-                "terraform plan and comment",
-                "cargo xtask plan --env \"$ENVIRONMENT\" --comment --pr \"$PR_NUMBER\" --summary-json \"plan-summary-$ENVIRONMENT.json\"\n",
+                "Post the plan comment",
+                &format!("cargo xtask plan --env \"$ENVIRONMENT\" --from-record \"$RUNNER_TEMP/{RECORD_DIR}\" --comment --pr \"$PR_NUMBER\" --summary-json \"plan-summary-$ENVIRONMENT.json\"\n"),
             )
             .env("ENVIRONMENT", "${{ matrix.environment }}")
             .env("PR_NUMBER", "${{ github.event.pull_request.number }}")
             .env("GITHUB_TOKEN", "${{ github.token }}"),
-            Step::pinned("Keep the plan summary for the review", self.pins.get("actions/upload-artifact")?)
-                .when("always()")
-                .input("name", "plan-summary-${{ matrix.environment }}")
-                .input("path", "plan-summary-${{ matrix.environment }}.json")
-                .input("if-no-files-found", "ignore")
-                .input("retention-days", "7"),
+            Step::pinned(
+                "Keep the plan summary for the review",
+                self.pins.get("actions/upload-artifact")?,
+            )
+            .when("always()")
+            .input("name", "plan-summary-${{ matrix.environment }}")
+            .input("path", "plan-summary-${{ matrix.environment }}.json")
+            .input("if-no-files-found", "ignore")
+            .input("retention-days", "7"),
         ];
 
         let mut review = self.job(
-            "AI review of the plan",
-            permissions(&[
-                (Scope::Contents, Access::Read, "read the repository"),
+            "AI review of the push",
+            permissions(&self.review_permissions(&[
                 (
                     Scope::PullRequests,
                     Access::Write,
                     "update the review comment",
                 ),
                 (Scope::Issues, Access::Write, "set the review labels"),
-            ]),
+            ])),
         );
-        review.needs = vec!["plan".to_owned()];
-        review.condition = Some("always() && needs.plan.result != 'skipped'".to_owned());
+        review.needs = vec!["affected".to_owned(), "comment".to_owned()];
+        // With or without Terraform changes: this is the push's one `review`.
+        review.condition = Some(format!(
+            "!cancelled() && needs.affected.result == 'success' && !github.event.pull_request.draft && {SAME_REPO_PR}"
+        ));
         review.timeout_minutes = 20;
         review.steps = vec![
-            self.checkout(false)?,
-            self.setup(),
+            self.checkout_base(BASE_REF)?,
+            self.setup("false"),
             Step::pinned(
                 "Fetch the plan summaries",
                 self.pins.get("actions/download-artifact")?,
             )
             .input("pattern", "plan-summary-*")
-            .input("path", "plan-summaries")
+            .input("path", "${{ runner.temp }}/plan-summaries")
             .input("merge-multiple", "true"),
         ];
         review.steps.extend(self.bedrock_credentials());
         review.steps.push(self.llm_env(
             Step::run(
                 "Review the pull request with its plan",
-                "summaries=()\nfor file in plan-summaries/*.json; do\n  [ -e \"$file\" ] && summaries+=(--plan-summary \"$file\")\ndone\ncargo xtask review review --pr \"$PR_NUMBER\" \"${summaries[@]}\"\n",
+                "summaries=()\nfor file in \"$RUNNER_TEMP\"/plan-summaries/*.json; do\n  [ -e \"$file\" ] && summaries+=(--plan-summary \"$file\")\ndone\ncargo xtask review review --pr \"$PR_NUMBER\" \"${summaries[@]}\"\n",
             )
             .env("PR_NUMBER", "${{ github.event.pull_request.number }}")
             .env("GITHUB_TOKEN", "${{ github.token }}"),
         ));
 
         Ok(Workflow::new(
-            "Terraform plan",
+            "Terraform plan and AI review",
             Triggers::pull_request(
                 &[
                     PullRequestActivity::Opened,
@@ -456,11 +628,38 @@ impl Kit<'_> {
                     PullRequestActivity::Synchronize,
                     PullRequestActivity::ReadyForReview,
                 ],
-                self.terraform_paths(),
+                Vec::new(),
             ),
-            Concurrency::cancel_older("terraform-plan-${{ github.event.pull_request.number }}"),
-            vec![("affected", affected), ("plan", plan), ("review", review)],
+            Some(Concurrency::cancel_older(
+                "terraform-plan-${{ github.event.pull_request.number }}",
+            )),
+            vec![
+                ("affected", affected),
+                ("plan", plan),
+                ("comment", comment),
+                ("review", review),
+            ],
         ))
+    }
+
+    /// `contents: read`, the given grants, and `id-token: write` when the model is Bedrock.
+    fn review_permissions<'a>(
+        &self,
+        grants: &[(Scope, Access, &'a str)],
+    ) -> Vec<(Scope, Access, &'a str)> {
+        let mut list = vec![(Scope::Contents, Access::Read, "read the repository")];
+        list.extend_from_slice(grants);
+        if matches!(
+            self.config.repo.review.provider,
+            LlmProvider::Bedrock { .. }
+        ) {
+            list.push((
+                Scope::IdToken,
+                Access::Write,
+                "assume the role that may call Bedrock",
+            ));
+        }
+        list
     }
 
     /// The LLM key reaches the review step through env, under the name the configuration gives.
@@ -491,35 +690,35 @@ impl Kit<'_> {
         }
     }
 
+    /// describe and improve on every push, and the `/describe`, `/review`, `/improve` comment
+    /// commands. The push's `review` is the plan workflow's (it has the plan summaries).
     fn review_workflow(&self) -> anyhow::Result<Workflow> {
-        let mut permissions_list = vec![
-            (Scope::Contents, Access::Read, "read the repository"),
-            (
-                Scope::PullRequests,
-                Access::Write,
-                "write the description, review comments and suggestions",
-            ),
-            (
-                Scope::Issues,
-                Access::Write,
-                "set the review labels and answer comment commands",
-            ),
-        ];
-        if matches!(
-            self.config.repo.review.provider,
-            LlmProvider::Bedrock { .. }
-        ) {
-            permissions_list.push((
-                Scope::IdToken,
-                Access::Write,
-                "assume the role that may call Bedrock",
-            ));
-        }
-        let mut job = self.job("AI review", permissions(&permissions_list));
+        let mut job = self.job(
+            "AI review",
+            permissions(&self.review_permissions(&[
+                (
+                    Scope::PullRequests,
+                    Access::Write,
+                    "write the description, review comments and suggestions",
+                ),
+                (
+                    Scope::Issues,
+                    Access::Write,
+                    "set the review labels and answer comment commands",
+                ),
+            ])),
+        );
         job.timeout_minutes = 20;
         job.condition = Some(
             "(github.event_name == 'pull_request' && !github.event.pull_request.draft) || (github.event_name == 'issue_comment' && github.event.issue.pull_request && contains(fromJSON('[\"OWNER\", \"MEMBER\", \"COLLABORATOR\"]'), github.event.comment.author_association) && (startsWith(github.event.comment.body, '/describe') || startsWith(github.event.comment.body, '/review') || startsWith(github.event.comment.body, '/improve')))".to_owned(),
         );
+        // At job level, so that it applies only after the `if`: an unrelated comment starts a run
+        // whose job is skipped and cancels nothing. A newer push cancels the older push's run; a
+        // comment command gets a group of its own and is never cancelled.
+        job.concurrency = Some(Concurrency::cancel_older(format!(
+            "review-{PR_NUMBER}-${{{{ github.event.comment.id || 'push' }}}}"
+        )));
+        let run_it = format!("github.event_name == 'issue_comment' || {SAME_REPO_PR}");
         job.steps = vec![
             Step::run(
                 "Explain why a fork gets no AI review",
@@ -528,30 +727,28 @@ impl Kit<'_> {
             .when(&format!("github.event_name == 'pull_request' && {FORK_PR}")),
             Step::run(
                 "Pick the review tool",
-                "case \"$COMMENT_BODY\" in\n  /describe*) tool=describe ;;\n  /review*) tool=review ;;\n  /improve*) tool=improve ;;\n  *) tool=all ;;\nesac\necho \"tool=$tool\" >> \"$GITHUB_OUTPUT\"\n",
+                "case \"$COMMENT_BODY\" in\n  /describe*) tool=describe ;;\n  /review*) tool=review ;;\n  /improve*) tool=improve ;;\n  *) tool=push ;;\nesac\necho \"tool=$tool\" >> \"$GITHUB_OUTPUT\"\n",
             )
             .with_id("tool")
             .env("COMMENT_BODY", "${{ github.event.comment.body }}"),
-            self.checkout(false)?
-                .when(&format!("github.event_name == 'issue_comment' || {SAME_REPO_PR}")),
-            self.setup()
-                .when(&format!("github.event_name == 'issue_comment' || {SAME_REPO_PR}")),
+            // The review reads the pull request through the API: no PR checkout at all.
+            self.checkout_base(BASE_OR_DEFAULT_REF)?.when(&run_it),
+            // A comment runs on the default branch, whose cache scope PR code cannot write.
+            self.setup("${{ github.event_name != 'pull_request' }}")
+                .when(&run_it),
         ];
-        job.steps
-            .extend(self.bedrock_credentials().into_iter().map(|step| {
-                step.when(&format!(
-                    "github.event_name == 'issue_comment' || {SAME_REPO_PR}"
-                ))
-            }));
+        job.steps.extend(
+            self.bedrock_credentials()
+                .into_iter()
+                .map(|step| step.when(&run_it)),
+        );
         job.steps.push(
             self.llm_env(
                 Step::run(
                     "Review the pull request",
-                    "cargo xtask review \"$TOOL\" --pr \"$PR_NUMBER\"\n",
+                    "if [ \"$TOOL\" = push ]; then\n  # The push's review runs in the plan workflow, with the plan summaries.\n  cargo xtask review describe --pr \"$PR_NUMBER\"\n  cargo xtask review improve --pr \"$PR_NUMBER\"\nelse\n  cargo xtask review \"$TOOL\" --pr \"$PR_NUMBER\"\nfi\n",
                 )
-                .when(&format!(
-                    "github.event_name == 'issue_comment' || {SAME_REPO_PR}"
-                ))
+                .when(&run_it)
                 .env("TOOL", "${{ steps.tool.outputs.tool }}")
                 .env("PR_NUMBER", PR_NUMBER)
                 .env("GITHUB_TOKEN", "${{ github.token }}"),
@@ -571,16 +768,12 @@ impl Kit<'_> {
                 Vec::new(),
             )
         };
-        Ok(Workflow::new(
-            "AI review",
-            on,
-            Concurrency::cancel_older(format!("review-{PR_NUMBER}")),
-            vec![("review", job)],
-        ))
+        Ok(Workflow::new("AI review", on, None, vec![("review", job)]))
     }
 
     fn migrate_workflow(&self, environment: &Environment) -> anyhow::Result<Workflow> {
         let name = &environment.name;
+        let branch = self.default_branch();
         let mut job = self.job(
             &format!("Migrate the {name} database"),
             permissions(&[
@@ -592,35 +785,49 @@ impl Kit<'_> {
                 ),
             ]),
         );
+        // The protected role is assumed only from the default branch: a `workflow_dispatch` from
+        // another branch skips the job before it names the environment (the environment's branch
+        // policy and the role's trust on `job_workflow_ref` refuse it too).
+        job.condition = Some(format!(
+            "github.ref == 'refs/heads/{branch}' && (github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
+        ));
         job.environment = Some(environment.settings.github.environment.to_string());
         let timeout_minutes =
             u32::try_from(environment.settings.migration.timeout.0.as_secs() / 60)
                 .unwrap_or(u32::MAX);
         // Build, push and the run itself, plus room for the image build.
         job.timeout_minutes = timeout_minutes.saturating_add(30);
+        // Only this environment's migrate external id reaches this job.
+        let secret = environment
+            .settings
+            .github
+            .external_id_secrets
+            .migrate
+            .to_string();
         job.steps = vec![
             self.checkout(false)?,
-            self.setup(),
-            self.external_id_env(self.role_chain(name, "migrate"), |e| {
-                &e.settings.github.external_id_secrets.migrate
-            }),
+            self.setup("true"),
+            self.role_chain(name, "migrate")
+                .env(&secret, format!("${{{{ secrets.{secret} }}}}")),
+            // The external id again, so that the migration's log redaction knows its value.
             Step::run(
                 "Build, push and run the migration",
                 &format!("cargo xtask migrate --env {name}\n"),
-            ),
+            )
+            .env(&secret, format!("${{{{ secrets.{secret} }}}}")),
         ];
         Ok(Workflow::new(
             &format!("DB migration ({name})"),
             Triggers {
                 push: Some(PushTrigger {
-                    branches: vec![self.config.repo.github.default_branch.clone()],
+                    branches: vec![branch],
                     paths: vec![format!("{}/**", environment.docker_dir().display())],
                 }),
                 workflow_dispatch: Some(Empty {}),
                 ..Triggers::default()
             },
             // Two migrations of one database must never run at once: queue, never cancel.
-            Concurrency::queue(format!("db-migrate-{name}")),
+            Some(Concurrency::queue(format!("db-migrate-{name}"))),
             vec![("migrate", job)],
         ))
     }

@@ -131,18 +131,19 @@ impl Concurrency {
 }
 
 impl Workflow {
-    /// A workflow that grants nothing at the top level; each job asks for what it needs.
+    /// A workflow that grants nothing at the top level; each job asks for what it needs. Without a
+    /// workflow-level concurrency group, every job must have its own.
     pub fn new(
         name: &str,
         on: Triggers,
-        concurrency: Concurrency,
+        concurrency: Option<Concurrency>,
         jobs: Vec<(&str, Job)>,
     ) -> Workflow {
         Workflow {
             name: name.to_owned(),
             on,
             permissions: Permissions::new(),
-            concurrency: Some(concurrency),
+            concurrency,
             env: IndexMap::new(),
             jobs: jobs
                 .into_iter()
@@ -324,6 +325,11 @@ impl Step {
 
     pub fn with_id(mut self, id: &str) -> Step {
         self.id = Some(id.to_owned());
+        self
+    }
+
+    pub fn named(mut self, name: &str) -> Step {
+        name.clone_into(&mut self.name);
         self
     }
 

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod errors;
 pub mod mask;
 pub mod model;
+pub mod record;
 pub mod render;
 pub mod summary;
 pub mod synthetic;
