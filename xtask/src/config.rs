@@ -54,6 +54,14 @@ pub struct GitHubSettings {
     /// The `runs-on` label of every generated job.
     #[serde(default = "default_runner")]
     pub runner: String,
+    /// The login the tool posts as; only its comments are ever treated as the tool's.
+    /// `github-actions[bot]` for a workflow's `GITHUB_TOKEN`; `<app-slug>[bot]` for a GitHub App.
+    #[serde(default = "default_bot_login")]
+    pub bot_login: String,
+}
+
+fn default_bot_login() -> String {
+    crate::github::DEFAULT_BOT_LOGIN.to_owned()
 }
 
 fn default_branch() -> String {

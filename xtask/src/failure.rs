@@ -82,6 +82,37 @@ where
     }
 }
 
+/// The mark of an error whose message was already printed where it happened (next to what it is
+/// about, such as one environment of several), so that `main` does not print it a second time.
+#[derive(Debug)]
+struct Reported;
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(reported above)")
+    }
+}
+
+/// Prints `error: ...` now, unless that already happened, and returns the error marked as
+/// reported; its exit code is kept.
+pub fn report(error: anyhow::Error) -> anyhow::Error {
+    if is_reported(&error) {
+        return error;
+    }
+    eprintln!("error: {error:#}");
+    error.context(Reported)
+}
+
+/// Whether [`report`] already printed this error.
+pub fn is_reported(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<Reported>().is_some()
+        || error.chain().any(|cause| {
+            cause
+                .downcast_ref::<Failure>()
+                .is_some_and(|failure| is_reported(&failure.error))
+        })
+}
+
 /// The exit code for an error: the innermost classification wins, so a low-level "API error" is not
 /// hidden by a generic wrapper.
 pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
@@ -164,6 +195,25 @@ mod tests {
             format!("{error:#}"),
             "posting the plan comment: 403 Forbidden"
         );
+    }
+
+    #[test]
+    fn a_reported_error_is_printed_once_and_keeps_its_exit_code() {
+        let error = Err::<(), _>(anyhow::anyhow!("403 Forbidden"))
+            .classify(FailureKind::Api)
+            .unwrap_err();
+        assert!(!is_reported(&error));
+        let reported = report(error);
+        assert!(is_reported(&reported));
+        let wrapped = Err::<(), _>(reported)
+            .context("posting the plans")
+            .unwrap_err();
+        assert!(is_reported(&wrapped));
+        assert_eq!(exit_code_for(&wrapped), ExitCode::from(4));
+        let classified = Err::<(), _>(wrapped)
+            .classify(FailureKind::OperationFailed)
+            .unwrap_err();
+        assert!(is_reported(&classified));
     }
 
     #[test]

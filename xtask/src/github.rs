@@ -1,6 +1,19 @@
 //! A small GitHub REST client on top of octocrab: the few calls `plan`, `fmt` and `review` need,
 //! with a bounded retry on rate limits and server errors, and errors that say what to check.
 //!
+//! Two rules keep re-runs safe:
+//!
+//! - **Ours means written by us and starting with our marker.** A comment or review comment is the
+//!   tool's only when its author is the identity the tool posts as ([`Settings::bot_login`],
+//!   `github-actions[bot]` by default) and its body *starts* with the marker. Anyone can type a
+//!   marker into a comment, and rendered content can quote one; neither is ever edited, deleted
+//!   or trusted.
+//! - **A create is never blindly repeated.** A POST that creates something (a comment, a review)
+//!   is retried only when it surely did not happen (the connection was refused, or GitHub's rate
+//!   limit refused it). After a 5xx or a timeout GitHub may have performed it, so the callers here
+//!   read the state again (find ours by marker and author) before trying again; a re-run
+//!   converges to one comment per marker even when duplicates exist.
+//!
 //! The base URL comes from `GITHUB_API_URL` (GitHub Enterprise, or a wiremock server in tests), the
 //! token from `GITHUB_TOKEN`, the repository from `GITHUB_REPOSITORY` or the configuration. The
 //! client knows nothing of commands or renderers.
@@ -19,6 +32,8 @@ use crate::failure::{Classify, FailureKind, fail};
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// Pages followed per listing at most (100 items each): keeps every loop bounded.
 const MAX_PAGES: usize = 100;
+/// The login GitHub shows for what a workflow writes with its `GITHUB_TOKEN`.
+pub const DEFAULT_BOT_LOGIN: &str = "github-actions[bot]";
 
 /// How often and how long to retry a request that met a rate limit (429, or 403 with no quota
 /// left), a server error (5xx) or a transport error.
@@ -96,6 +111,9 @@ pub struct ApiError {
     pub hint: String,
     /// How many tries were made.
     pub attempts: u32,
+    /// A write that GitHub may have performed although it did not say so (a 5xx or no answer
+    /// after the request was sent): read the state before trying again.
+    pub outcome_unknown: bool,
 }
 
 impl fmt::Display for ApiError {
@@ -111,6 +129,12 @@ impl fmt::Display for ApiError {
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
+        if self.outcome_unknown {
+            write!(
+                f,
+                ". GitHub may have performed it anyway; a re-run finds and reuses the result"
+            )?;
+        }
         if !self.hint.is_empty() {
             write!(f, ". {}", self.hint)?;
         }
@@ -120,19 +144,26 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The first GitHub API error in an error chain.
+fn find_api_error(error: &anyhow::Error) -> Option<&ApiError> {
+    // Classified errors keep theirs inside a `Failure`, whose chain anyhow does not walk.
+    error.chain().find_map(|cause| {
+        cause.downcast_ref::<ApiError>().or_else(|| {
+            cause
+                .downcast_ref::<crate::failure::Failure>()
+                .and_then(|failure| find_api_error(&failure.error))
+        })
+    })
+}
+
 /// The HTTP status of the first GitHub API error in an error chain.
 pub fn api_status(error: &anyhow::Error) -> Option<u16> {
-    // Classified errors keep theirs inside a `Failure`, whose chain anyhow does not walk.
-    fn find(error: &anyhow::Error) -> Option<&ApiError> {
-        error.chain().find_map(|cause| {
-            cause.downcast_ref::<ApiError>().or_else(|| {
-                cause
-                    .downcast_ref::<crate::failure::Failure>()
-                    .and_then(|failure| find(&failure.error))
-            })
-        })
-    }
-    find(error).and_then(|api| api.status)
+    find_api_error(error).and_then(|api| api.status)
+}
+
+/// Whether the error is a write GitHub may have performed (see [`ApiError::outcome_unknown`]).
+pub fn outcome_unknown(error: &anyhow::Error) -> bool {
+    find_api_error(error).is_some_and(|api| api.outcome_unknown)
 }
 
 fn hint_for(status: u16) -> &'static str {
@@ -160,6 +191,18 @@ pub enum Method {
     Put,
     Patch,
     Delete,
+}
+
+/// Whether a request may simply be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Sending it twice has the effect of sending it once: reads, PATCH and DELETE of one
+    /// resource, adding labels.
+    Idempotent,
+    /// A create, or a write over something others edit too (a PR body): repeated only when it
+    /// surely did not happen (connection refused, rate limited); otherwise the error says
+    /// `outcome_unknown` and the caller re-reads before trying again.
+    OnlyIfNotSent,
 }
 
 /// The successful answer of one request.
@@ -313,6 +356,9 @@ pub struct Settings {
     pub token: Option<String>,
     pub repository: Repository,
     pub retry: RetryPolicy,
+    /// The login the token posts as (`github-actions[bot]` for a workflow's `GITHUB_TOKEN`, the
+    /// app's `<slug>[bot]` for a GitHub App token): only its comments are ever treated as ours.
+    pub bot_login: String,
 }
 
 impl Settings {
@@ -336,7 +382,42 @@ impl Settings {
             token,
             repository,
             retry: RetryPolicy::default(),
+            bot_login: DEFAULT_BOT_LOGIN.to_owned(),
         })
+    }
+
+    /// [`Settings::from_env`] with the repository and the bot login of the configuration
+    /// (`[workspace.metadata.xtask.github]`).
+    pub fn for_config(config: &crate::config::Config) -> anyhow::Result<Settings> {
+        let mut settings = Settings::from_env(Some(&config.repository()))?;
+        settings.bot_login = check_login(&config.repo.github.bot_login)
+            .map_err(|why| {
+                fail(
+                    FailureKind::Config,
+                    format!(
+                        "{}: [workspace.metadata.xtask.github] bot_login: {why}",
+                        config.root.join("Cargo.toml").display()
+                    ),
+                )
+            })?
+            .to_owned();
+        Ok(settings)
+    }
+}
+
+/// A GitHub login as the API shows it: letters, digits, `-`, and the `[bot]` suffix of apps. An
+/// empty or odd value would match no comment, so every run would post a new one.
+fn check_login(login: &str) -> Result<&str, String> {
+    let name = login.strip_suffix("[bot]").unwrap_or(login);
+    let valid = !name.is_empty()
+        && name.len() <= 39
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(login)
+    } else {
+        Err(format!(
+            "`{login}` is not a GitHub login (such as `github-actions[bot]`, or `<app-slug>[bot]` for a GitHub App)"
+        ))
     }
 }
 
@@ -353,6 +434,7 @@ pub struct GitHub {
     api_url: String,
     repository: Repository,
     retry: RetryPolicy,
+    bot_login: String,
 }
 
 impl fmt::Debug for GitHub {
@@ -360,6 +442,7 @@ impl fmt::Debug for GitHub {
         f.debug_struct("GitHub")
             .field("api_url", &self.api_url)
             .field("repository", &self.repository)
+            .field("bot_login", &self.bot_login)
             .finish_non_exhaustive()
     }
 }
@@ -392,11 +475,24 @@ impl GitHub {
             api_url,
             repository: settings.repository,
             retry: settings.retry,
+            bot_login: settings.bot_login,
         })
     }
 
     pub fn repository(&self) -> &Repository {
         &self.repository
+    }
+
+    /// The login whose comments are ours.
+    pub fn bot_login(&self) -> &str {
+        &self.bot_login
+    }
+
+    /// Whether a comment (or review comment) by `user` with `body` is ours for `marker`: written
+    /// by our identity and starting with the marker. A marker anywhere else (quoted by a human,
+    /// inside rendered content) does not count.
+    pub fn is_ours(&self, user: Option<&User>, body: &str, marker: &str) -> bool {
+        !marker.is_empty() && self.is_author(user) && body.starts_with(marker)
     }
 
     /// One request to `/repos/{owner}/{repo}/{rest}` with the retry policy, returning the body of
@@ -421,13 +517,29 @@ impl GitHub {
         )
     }
 
-    /// One request with the retry policy applied; a non-2xx answer becomes an [`ApiError`].
+    /// One request with the retry policy applied; a non-2xx answer becomes an [`ApiError`]. A
+    /// POST is treated as a create ([`Replay::OnlyIfNotSent`]).
     async fn request(
         &self,
         operation: &str,
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<Answer> {
+        let replay = match method {
+            Method::Post => Replay::OnlyIfNotSent,
+            Method::Get | Method::Put | Method::Patch | Method::Delete => Replay::Idempotent,
+        };
+        self.send(operation, method, path, body, replay).await
+    }
+
+    async fn send(
+        &self,
+        operation: &str,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        replay: Replay,
     ) -> anyhow::Result<Answer> {
         let attempts = self.retry.max_attempts.max(1);
         let mut attempt = 0;
@@ -443,7 +555,9 @@ impl GitHub {
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {
-                    if attempt < attempts {
+                    let not_sent = never_reached_github(&error);
+                    let may_repeat = replay == Replay::Idempotent || not_sent;
+                    if may_repeat && attempt < attempts {
                         tokio::time::sleep(self.retry.delay(attempt, None)).await;
                         continue;
                     }
@@ -456,6 +570,7 @@ impl GitHub {
                             self.api_url
                         ),
                         attempts: attempt,
+                        outcome_unknown: replay == Replay::OnlyIfNotSent && !not_sent,
                     })
                     .classify(FailureKind::Api);
                 }
@@ -468,10 +583,9 @@ impl GitHub {
                     .and_then(|value| value.to_str().ok())
                     .map(str::to_owned)
             };
-            let rate_limited = status == 429
+            let limited_by_headers = status == 429
                 || (status == 403 && header("x-ratelimit-remaining").as_deref() == Some("0"))
                 || (status == 403 && header("retry-after").is_some());
-            let retryable = rate_limited || (500..=599).contains(&status);
             let server_hint = retry_after(
                 header("retry-after").as_deref(),
                 header("x-ratelimit-reset").as_deref(),
@@ -482,6 +596,16 @@ impl GitHub {
                 .body_to_string(response)
                 .await
                 .unwrap_or_default();
+            // A secondary rate limit may come as a bare 403 whose message says so; GitHub asks to
+            // wait at least a minute then (capped by the policy's `max_delay`).
+            let secondary = (status == 403 || status == 429)
+                && text.to_ascii_lowercase().contains("secondary rate limit");
+            let rate_limited = limited_by_headers || secondary;
+            let server_hint = server_hint.or(secondary.then_some(Duration::from_secs(60)));
+            // A rate-limited request was refused before GitHub acted on it, so even a create may
+            // be repeated; after a server error only what is idempotent may.
+            let server_error = (500..=599).contains(&status);
+            let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
             if (200..300).contains(&status) {
                 return Ok(Answer {
                     status,
@@ -504,6 +628,7 @@ impl GitHub {
                 message: github_message(&text),
                 hint: hint.to_owned(),
                 attempts: attempt,
+                outcome_unknown: replay == Replay::OnlyIfNotSent && server_error,
             })
             .classify(FailureKind::Api);
         }
@@ -611,33 +736,66 @@ impl GitHub {
         ignore_not_found(result)
     }
 
-    /// Creates or updates the one comment of `issue` that contains `marker` (a hidden HTML
-    /// comment such as `<!-- xtask:plan:dev -->`); leaves it alone when the body is the same.
-    /// The marker is put at the top of the body when the body does not contain it.
+    /// Creates or updates the one comment of `issue` that is ours for `marker` (a hidden HTML
+    /// comment such as `<!-- xtask:plan env=dev -->`, see [`GitHub::is_ours`]); leaves it alone
+    /// when the body is the same. The marker is put at the top of the body unless the body starts
+    /// with it. Duplicates of ours (an earlier run's create that GitHub performed but answered
+    /// with an error) are deleted, keeping the oldest; a create whose outcome is unknown is
+    /// followed by a fresh look before it is tried again, so no run adds a second copy.
     pub async fn upsert_comment(
         &self,
         issue: u64,
         marker: &str,
         body: &str,
     ) -> anyhow::Result<Upsert> {
-        let body = if body.contains(marker) {
+        let body = if body.starts_with(marker) {
             body.to_owned()
         } else {
             format!("{marker}\n{body}")
         };
-        let comments = self.list_issue_comments(issue).await?;
-        match comments
-            .iter()
-            .find(|comment| comment.body.contains(marker))
-        {
-            Some(existing) if same_text(&existing.body, &body) => {
-                Ok(Upsert::Unchanged(existing.id))
+        let attempts = self.retry.max_attempts.max(1);
+        let mut unknown_create = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut ours: Vec<IssueComment> = self
+                .list_issue_comments(issue)
+                .await?
+                .into_iter()
+                .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, marker))
+                .collect();
+            ours.sort_by_key(|comment| comment.id);
+            if let Some((kept, duplicates)) = ours.split_first() {
+                for duplicate in duplicates {
+                    eprintln!(
+                        "github: deleting comment {} on #{issue}, a duplicate of comment {}",
+                        duplicate.id, kept.id
+                    );
+                    self.delete_comment(duplicate.id).await?;
+                }
+                if same_text(&kept.body, &body) {
+                    // Our own create of a moment ago, performed although GitHub said otherwise.
+                    return Ok(if unknown_create {
+                        Upsert::Created(kept.id)
+                    } else {
+                        Upsert::Unchanged(kept.id)
+                    });
+                }
+                self.update_comment(kept.id, &body).await?;
+                return Ok(Upsert::Updated(kept.id));
             }
-            Some(existing) => {
-                self.update_comment(existing.id, &body).await?;
-                Ok(Upsert::Updated(existing.id))
+            match self.create_comment(issue, &body).await {
+                Ok(created) => return Ok(Upsert::Created(created.id)),
+                Err(error) if outcome_unknown(&error) && attempt < attempts => {
+                    eprintln!(
+                        "{}; looking for the comment before trying again",
+                        retry_note(&error)
+                    );
+                    unknown_create = true;
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                }
+                Err(error) => return Err(error),
             }
-            None => Ok(Upsert::Created(self.create_comment(issue, &body).await?.id)),
         }
     }
 
@@ -671,8 +829,9 @@ impl GitHub {
             Err(error) if api_status(&error) == Some(404) => {}
             Err(error) => return Err(error),
         }
+        // A second create of the same label answers 422, handled below: safe to send again.
         let created = self
-            .request(
+            .send(
                 &format!("creating label `{}`", label.name),
                 Method::Post,
                 &self.repo_path("labels"),
@@ -681,6 +840,7 @@ impl GitHub {
                     "color": label.color,
                     "description": label.description,
                 })),
+                Replay::Idempotent,
             )
             .await;
         match created {
@@ -699,11 +859,13 @@ impl GitHub {
             self.ensure_label(label).await?;
         }
         let names: Vec<&str> = labels.iter().map(|label| label.name.as_str()).collect();
-        self.request(
+        // Adding a label the issue already has changes nothing: safe to send again.
+        self.send(
             &format!("adding labels {} to #{issue}", names.join(", ")),
             Method::Post,
             &self.repo_path(&format!("issues/{issue}/labels")),
             Some(&json!({ "labels": names })),
+            Replay::Idempotent,
         )
         .await?;
         Ok(())
@@ -757,16 +919,51 @@ impl GitHub {
         .await
     }
 
-    /// Replaces the body (description) of a pull request.
-    pub async fn update_pull_request_body(&self, pr: u64, body: &str) -> anyhow::Result<()> {
-        self.request(
-            &format!("updating the description of pull request #{pr}"),
-            Method::Patch,
-            &self.repo_path(&format!("pulls/{pr}")),
-            Some(&json!({ "body": body })),
-        )
-        .await?;
-        Ok(())
+    /// Rewrites the body (description) of a pull request with `edit` applied to the body as it
+    /// is now, read just before writing; writes nothing when `edit` changes nothing. Returns
+    /// whether it wrote.
+    ///
+    /// The body is shared with its author, so a write is never sent again blindly: after an
+    /// answer that leaves the outcome unknown (a 5xx, a timeout) the body is read again and
+    /// `edit` applied to that, so an edit the author saved in the meantime is not overwritten
+    /// with an older copy.
+    pub async fn edit_pull_request_body(
+        &self,
+        pr: u64,
+        edit: impl Fn(&str) -> String,
+    ) -> anyhow::Result<bool> {
+        let attempts = self.retry.max_attempts.max(1);
+        let mut attempt = 0;
+        let mut wrote = false;
+        loop {
+            attempt += 1;
+            let current = self.get_pull_request(pr).await?.body.unwrap_or_default();
+            let updated = edit(&current);
+            if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
+                return Ok(wrote);
+            }
+            let sent = self
+                .send(
+                    &format!("updating the description of pull request #{pr}"),
+                    Method::Patch,
+                    &self.repo_path(&format!("pulls/{pr}")),
+                    Some(&json!({ "body": updated })),
+                    Replay::OnlyIfNotSent,
+                )
+                .await;
+            match sent {
+                Ok(_) => return Ok(true),
+                Err(error) if outcome_unknown(&error) && attempt < attempts => {
+                    eprintln!(
+                        "{}; reading the description again before retrying",
+                        retry_note(&error)
+                    );
+                    wrote = true;
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Every file of a pull request (GitHub lists at most 3,000).
@@ -779,6 +976,11 @@ impl GitHub {
     }
 
     /// Posts one review (event `COMMENT`) with line comments on `commit_id`; returns its id.
+    ///
+    /// When GitHub answers with an error after which the review may exist (a 5xx, a timeout),
+    /// the review comments are read again: the comments of ours already there (same path and
+    /// body, by our identity) are not posted again, and when all are there the review counts as
+    /// posted (its id is then the one GitHub gives those comments, or 0 when it gives none).
     pub async fn create_review(
         &self,
         pr: u64,
@@ -790,24 +992,101 @@ impl GitHub {
         struct Created {
             id: u64,
         }
-        let operation = format!(
-            "creating a review with {} comments on pull request #{pr}",
-            comments.len()
-        );
-        let answer = self
-            .request(
-                &operation,
-                Method::Post,
-                &self.repo_path(&format!("pulls/{pr}/reviews")),
-                Some(&json!({
-                    "commit_id": commit_id,
-                    "body": body,
-                    "event": "COMMENT",
-                    "comments": comments,
-                })),
-            )
-            .await?;
-        Ok(parse_json::<Created>(&operation, &answer.body)?.id)
+        let attempts = self.retry.max_attempts.max(1);
+        let mut pending: Vec<&NewReviewComment> = comments.iter().collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let operation = format!(
+                "creating a review with {} comments on pull request #{pr}",
+                pending.len()
+            );
+            let sent = self
+                .request(
+                    &operation,
+                    Method::Post,
+                    &self.repo_path(&format!("pulls/{pr}/reviews")),
+                    Some(&json!({
+                        "commit_id": commit_id,
+                        "body": body,
+                        "event": "COMMENT",
+                        "comments": pending,
+                    })),
+                )
+                .await;
+            let error = match sent {
+                Ok(answer) => return Ok(parse_json::<Created>(&operation, &answer.body)?.id),
+                Err(error)
+                    if outcome_unknown(&error) && attempt < attempts && !pending.is_empty() =>
+                {
+                    error
+                }
+                Err(error) => return Err(error),
+            };
+            eprintln!(
+                "{}; looking for the review comments before trying again",
+                retry_note(&error)
+            );
+            tokio::time::sleep(self.retry.delay(attempt, None)).await;
+            let existing: Vec<ReviewComment> = self
+                .list_review_comments(pr)
+                .await?
+                .into_iter()
+                .filter(|comment| self.is_author(comment.user.as_ref()))
+                .collect();
+            let posted = |wanted: &NewReviewComment| {
+                existing
+                    .iter()
+                    .find(|c| c.path == wanted.path && same_text(&c.body, &wanted.body))
+            };
+            let review_id = pending
+                .iter()
+                .find_map(|wanted| posted(wanted))
+                .and_then(|found| found.pull_request_review_id);
+            pending.retain(|wanted| posted(wanted).is_none());
+            if pending.is_empty() {
+                return Ok(review_id.unwrap_or(0));
+            }
+        }
+    }
+
+    fn is_author(&self, user: Option<&User>) -> bool {
+        user.is_some_and(|user| user.login.eq_ignore_ascii_case(&self.bot_login))
+    }
+
+    /// The review comments of ours (see [`GitHub::is_ours`]) whose body starts with `prefix`
+    /// (such as `<!-- xtask:fmt fp=`), one per first line (the whole marker): of duplicates the
+    /// oldest is kept and the others are deleted. Every page is read.
+    pub async fn own_review_comments(
+        &self,
+        pr: u64,
+        prefix: &str,
+    ) -> anyhow::Result<Vec<ReviewComment>> {
+        let mut ours: Vec<ReviewComment> = self
+            .list_review_comments(pr)
+            .await?
+            .into_iter()
+            .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, prefix))
+            .collect();
+        ours.sort_by_key(|comment| comment.id);
+        let mut kept: Vec<ReviewComment> = Vec::with_capacity(ours.len());
+        for comment in ours {
+            let marker = comment.body.lines().next().unwrap_or_default();
+            match kept
+                .iter()
+                .find(|k| k.body.lines().next().unwrap_or_default() == marker)
+            {
+                Some(original) => {
+                    eprintln!(
+                        "github: deleting review comment {} on #{pr}, a duplicate of {}",
+                        comment.id, original.id
+                    );
+                    self.delete_review_comment(comment.id).await?;
+                }
+                None => kept.push(comment),
+            }
+        }
+        Ok(kept)
     }
 
     pub async fn list_review_comments(&self, pr: u64) -> anyhow::Result<Vec<ReviewComment>> {
@@ -830,6 +1109,38 @@ impl GitHub {
             .await;
         ignore_not_found(result)
     }
+}
+
+/// One short line for a write whose outcome is unknown and that is about to be checked and
+/// retried (the full error is printed only if the last try fails too, so it is not repeated).
+fn retry_note(error: &anyhow::Error) -> String {
+    match find_api_error(error) {
+        Some(api) => {
+            let answer = api
+                .status
+                .map_or_else(|| "no answer".to_owned(), |status| format!("HTTP {status}"));
+            format!(
+                "github: {}: {answer}, so it may or may not have happened",
+                api.operation
+            )
+        }
+        None => format!("github: {error:#}"),
+    }
+}
+
+/// Whether a transport error happened before the request reached GitHub (the connection was
+/// refused), so that even a create may be sent again.
+fn never_reached_github(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 fn ignore_not_found(result: anyhow::Result<Answer>) -> anyhow::Result<()> {
@@ -1029,6 +1340,38 @@ mod tests {
             None
         );
         assert_eq!(pull_request_number(r#"{"ref":"main"}"#).unwrap(), None);
+    }
+
+    #[test]
+    fn bot_logins() {
+        for good in ["github-actions[bot]", "acme-infra[bot]", "ci-user"] {
+            assert_eq!(check_login(good), Ok(good));
+        }
+        for bad in ["", " ", "[bot]", "a b", "evil<!--", "x\n"] {
+            assert!(check_login(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_refused_connection_counts_as_never_sent() {
+        #[derive(Debug)]
+        struct Wrapper(std::io::Error);
+        impl fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = Wrapper(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(never_reached_github(&refused));
+        let timed_out = Wrapper(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert!(!never_reached_github(&timed_out));
+        let reset = Wrapper(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(!never_reached_github(&reset));
     }
 
     #[test]

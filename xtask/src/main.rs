@@ -71,7 +71,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Printed once: an error a command already reported where it happened is not repeated.
+            let error = xtask::failure::report(error);
             exit_code_for(&error)
         }
     }

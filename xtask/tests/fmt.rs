@@ -107,7 +107,7 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
     mount_pr(
         &server,
         json!([
-            {"id": 50, "path": "environments/dev/main.tf", "line": 1, "body": "<!-- xtask:fmt fp=0000000000000000 -->\nold suggestion"},
+            {"id": 50, "path": "environments/dev/main.tf", "line": 1, "body": "<!-- xtask:fmt fp=0000000000000000 -->\nold suggestion", "user": {"login": "github-actions[bot]"}},
             {"id": 51, "path": "environments/dev/main.tf", "line": 1, "body": "a human remark"}
         ]),
     )
@@ -167,7 +167,7 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
     let rerun = MockServer::start().await;
     mount_pr(
         &rerun,
-        json!([{"id": 60, "path": "environments/dev/main.tf", "line": 3, "body": body}]),
+        json!([{"id": 60, "path": "environments/dev/main.tf", "line": 3, "body": body, "user": {"login": "github-actions[bot]"}}]),
     )
     .await;
     Mock::given(method("POST"))

@@ -9,7 +9,8 @@ use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use xtask::failure::exit_code_for;
 use xtask::github::{
-    GitHub, Label, NewReviewComment, Repository, RetryPolicy, Settings, Upsert, api_status,
+    DEFAULT_BOT_LOGIN, GitHub, Label, NewReviewComment, Repository, RetryPolicy, Settings, Upsert,
+    api_status,
 };
 
 const MARKER: &str = "<!-- xtask:plan:dev -->";
@@ -28,6 +29,7 @@ fn client(server: &MockServer, retry: RetryPolicy) -> GitHub {
         token: Some("ghs_test_token".into()),
         repository: Repository::parse("acme/infra").unwrap(),
         retry,
+        bot_login: DEFAULT_BOT_LOGIN.into(),
     })
     .unwrap()
 }
@@ -317,8 +319,299 @@ async fn a_missing_token_says_what_to_set() {
         token: None,
         repository: Repository::parse("acme/infra").unwrap(),
         retry: RetryPolicy::default(),
+        bot_login: DEFAULT_BOT_LOGIN.into(),
     })
     .unwrap_err();
     assert!(format!("{error:#}").contains("GITHUB_TOKEN"));
     assert_eq!(exit_code_for(&error), std::process::ExitCode::from(3));
+}
+
+#[path = "support/fake_github.rs"]
+mod fake_github;
+
+use fake_github::{BOT, lock};
+
+const DEV: &str = "<!-- xtask:plan env=dev -->";
+
+#[tokio::test]
+async fn a_foreign_comment_carrying_our_marker_is_never_edited_deleted_or_trusted() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let (planted, quoted) = {
+        let mut st = lock(&state);
+        // An outsider pre-posts our marker, and our own bot quotes it in the middle of a comment.
+        let planted = st.foreign("mallory", &format!("{DEV}\nno changes, merge away"));
+        let quoted = st.foreign(BOT, &format!("a plan that shows a value\n{DEV}\n"));
+        (planted, quoted)
+    };
+    let github = client(&server, fast_retry(3));
+    let first = github.upsert_comment(7, DEV, "real plan").await.unwrap();
+    let Upsert::Created(ours) = first else {
+        panic!("expected a new comment, got {first:?}")
+    };
+    let second = github
+        .upsert_comment(7, DEV, "real plan, updated")
+        .await
+        .unwrap();
+    assert_eq!(second, Upsert::Updated(ours));
+    let st = lock(&state);
+    let body = |id: u64| {
+        st.comments
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap()
+            .body
+            .clone()
+    };
+    assert_eq!(body(planted), format!("{DEV}\nno changes, merge away"));
+    assert_eq!(body(quoted), format!("a plan that shows a value\n{DEV}\n"));
+    assert_eq!(body(ours), format!("{DEV}\nreal plan, updated"));
+    assert_eq!(st.comments.len(), 3);
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn duplicates_of_our_own_comment_converge_to_the_oldest() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let (oldest, newer) = {
+        let mut st = lock(&state);
+        let oldest = st.foreign(BOT, &format!("{DEV}\nfirst"));
+        st.foreign("alice", "LGTM");
+        let newer = st.foreign(BOT, &format!("{DEV}\nsecond"));
+        (oldest, newer)
+    };
+    let github = client(&server, fast_retry(3));
+    let outcome = github.upsert_comment(7, DEV, "third").await.unwrap();
+    assert_eq!(outcome, Upsert::Updated(oldest));
+    let st = lock(&state);
+    let ours = st.bot_comments_starting_with(DEV);
+    assert_eq!(ours.len(), 1, "{:?}", st.comments);
+    assert_eq!(ours[0].id, oldest);
+    assert!(st.comments.iter().all(|c| c.id != newer));
+    assert_eq!(st.comments.len(), 2, "the human's comment stays");
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn a_comment_created_but_answered_502_stays_one_comment_over_any_number_of_reruns() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    lock(&state).perform_then_502 = 100;
+    let github = client(&server, fast_retry(3));
+    for run in 0..4 {
+        // Every create is performed and answered 502: a run may fail, but never duplicates.
+        let _ = github
+            .upsert_comment(7, DEV, &format!("plan of run {run}"))
+            .await;
+        let st = lock(&state);
+        assert_eq!(
+            st.bot_comments_starting_with(DEV).len(),
+            1,
+            "run {run}: {:?}",
+            st.comments
+        );
+    }
+    // The last run's text is the one shown.
+    let st = lock(&state);
+    assert_eq!(
+        st.bot_comments_starting_with(DEV)[0].body,
+        format!("{DEV}\nplan of run 3")
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_failed_without_effect_is_tried_again_after_looking() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    lock(&state).fail_without_performing = 1;
+    let github = client(&server, fast_retry(3));
+    let outcome = github.upsert_comment(7, DEV, "plan").await.unwrap();
+    assert!(matches!(outcome, Upsert::Created(_)), "{outcome:?}");
+    assert_eq!(lock(&state).bot_comments_starting_with(DEV).len(), 1);
+}
+
+#[tokio::test]
+async fn a_review_created_but_answered_502_is_not_posted_twice() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    lock(&state).perform_then_502 = 1;
+    let github = client(&server, fast_retry(3));
+    let comments = [
+        NewReviewComment::on_new_lines("main.tf", 2, 4, "<!-- xtask:fmt fp=aa -->\nx".into()),
+        NewReviewComment::on_new_lines("main.tf", 9, 9, "<!-- xtask:fmt fp=bb -->\ny".into()),
+    ];
+    let _ = github.create_review(7, "abc", "fmt", &comments).await;
+    let st = lock(&state);
+    assert_eq!(st.reviews_created, 1);
+    assert_eq!(st.review_comments.len(), 2, "{:?}", st.review_comments);
+}
+
+#[tokio::test]
+async fn marker_matches_see_every_page() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let ours = {
+        let mut st = lock(&state);
+        st.page_size = 2;
+        for n in 0..5 {
+            st.foreign("alice", &format!("comment {n}"));
+        }
+        let ours = st.foreign(BOT, &format!("{DEV}\nold"));
+        st.foreign("bob", "after");
+        ours
+    };
+    let github = client(&server, fast_retry(3));
+    assert_eq!(
+        github.upsert_comment(7, DEV, "new").await.unwrap(),
+        Upsert::Updated(ours)
+    );
+}
+
+#[tokio::test]
+async fn a_github_app_identity_owns_only_its_own_comments() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let workflow_bot = lock(&state).foreign(BOT, &format!("{DEV}\nby the workflow token"));
+    lock(&state).author = "acme-infra[bot]".into();
+    let github = GitHub::new(Settings {
+        api_url: server.uri(),
+        token: Some("ghs_test_token".into()),
+        repository: Repository::parse("acme/infra").unwrap(),
+        retry: fast_retry(3),
+        bot_login: "acme-infra[bot]".into(),
+    })
+    .unwrap();
+    let outcome = github.upsert_comment(7, DEV, "by the app").await.unwrap();
+    assert!(matches!(outcome, Upsert::Created(id) if id != workflow_bot));
+    let st = lock(&state);
+    assert_eq!(st.comments.len(), 2);
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn own_review_comments_ignore_others_and_drop_our_duplicates() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let (foreign, kept, duplicate, other) = {
+        let mut st = lock(&state);
+        st.page_size = 1;
+        let foreign =
+            st.foreign_review_comment("mallory", "main.tf", 1, "<!-- xtask:fmt fp=aa -->\nplanted");
+        let kept = st.foreign_review_comment(BOT, "main.tf", 2, "<!-- xtask:fmt fp=aa -->\nx");
+        let duplicate = st.foreign_review_comment(BOT, "main.tf", 2, "<!-- xtask:fmt fp=aa -->\nx");
+        let other = st.foreign_review_comment(BOT, "main.tf", 3, "<!-- xtask:fmt fp=bb -->\ny");
+        st.foreign_review_comment(BOT, "main.tf", 3, "quoted: <!-- xtask:fmt fp=cc -->");
+        (foreign, kept, duplicate, other)
+    };
+    let github = client(&server, fast_retry(3));
+    let ours = github
+        .own_review_comments(7, "<!-- xtask:fmt fp=")
+        .await
+        .unwrap();
+    let ids: Vec<u64> = ours.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [kept, other]);
+    let st = lock(&state);
+    assert!(st.review_comments.iter().any(|c| c.id == foreign));
+    assert!(st.review_comments.iter().all(|c| c.id != duplicate));
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn a_create_is_repeated_when_it_surely_did_not_happen() {
+    // Nothing listens on this port: the connection is refused before anything is sent.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let github = GitHub::new(Settings {
+        api_url: format!("http://127.0.0.1:{port}"),
+        token: Some("ghs_test_token".into()),
+        repository: Repository::parse("acme/infra").unwrap(),
+        retry: fast_retry(3),
+        bot_login: DEFAULT_BOT_LOGIN.into(),
+    })
+    .unwrap();
+    let error = github.create_comment(7, "x").await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("after 3 tries"), "{text}");
+    assert!(!text.contains("may have performed"), "{text}");
+
+    // A rate limit refuses the request before GitHub acts on it: repeated too.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit"})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+}
+
+#[tokio::test]
+async fn a_create_answered_502_is_not_repeated_blindly() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad gateway"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let error = github.create_comment(7, "x").await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("HTTP 502"), "{text}");
+    assert!(text.contains("may have performed it"), "{text}");
+    assert!(xtask::github::outcome_unknown(&error));
+}
+
+#[tokio::test]
+async fn a_plan_value_carrying_another_environments_marker_changes_nothing() {
+    const PROD: &str = "<!-- xtask:plan env=prod -->";
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let dev = lock(&state).foreign(BOT, &format!("{DEV}\noutput `x` = \"{PROD}\""));
+    let github = client(&server, fast_retry(3));
+    let prod = github.upsert_comment(7, PROD, "prod plan").await.unwrap();
+    assert!(matches!(prod, Upsert::Created(id) if id != dev), "{prod:?}");
+    let st = lock(&state);
+    assert_eq!(
+        st.comments.iter().find(|c| c.id == dev).unwrap().body,
+        format!("{DEV}\noutput `x` = \"{PROD}\"")
+    );
+}
+
+#[tokio::test]
+async fn a_bare_403_for_a_secondary_rate_limit_is_waited_out_not_taken_for_a_fork() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "You have exceeded a secondary rate limit and have been temporarily blocked from content creation. Please retry your request again later."
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
 }

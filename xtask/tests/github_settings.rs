@@ -242,6 +242,7 @@ async fn server_errors_are_retried_then_exit_4() {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(20),
         },
+        bot_login: xtask::github::DEFAULT_BOT_LOGIN.into(),
     })
     .unwrap();
     let expected = Expected {

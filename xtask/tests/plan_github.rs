@@ -20,6 +20,10 @@ fn plan_json() -> PathBuf {
 }
 
 fn run(dir: &std::path::Path, server: &MockServer) -> Output {
+    run_with_uri(dir, &server.uri())
+}
+
+fn run_with_uri(dir: &std::path::Path, uri: &str) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args([
             "plan",
@@ -32,7 +36,7 @@ fn run(dir: &std::path::Path, server: &MockServer) -> Output {
         ])
         .arg(plan_json())
         .current_dir(dir)
-        .env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_API_URL", uri)
         .env("GITHUB_TOKEN", "ghs_planted_token")
         .env("GITHUB_REPOSITORY", "acme/infra")
         .env("GITHUB_SERVER_URL", "https://github.com")
@@ -59,7 +63,7 @@ async fn updates_the_marked_comment_and_sets_the_destroy_label() {
         .and(path("/repos/acme/infra/issues/7/comments"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
             {"id": 1, "body": "LGTM"},
-            {"id": 2, "body": "<!-- xtask:plan env=dev -->\n## 📝 Plan `dev`: changes (stale)"}
+            {"id": 2, "body": "<!-- xtask:plan env=dev -->\n## 📝 Plan `dev`: changes (stale)", "user": {"login": "github-actions[bot]"}}
         ])))
         .mount(&server)
         .await;
@@ -140,6 +144,11 @@ async fn a_forbidden_token_exits_4_and_keeps_the_result_in_the_log_and_summary()
         "{log}"
     );
     assert!(log.contains("HTTP 403"), "{log}");
+    assert_eq!(
+        log.matches("HTTP 403").count(),
+        1,
+        "the error is printed once: {log}"
+    );
     assert!(log.contains("fork"), "{log}");
     assert!(!log.contains("ghs_planted_token"));
     let summary = std::fs::read_to_string(dir.path().join("step-summary.md")).unwrap();
@@ -147,4 +156,59 @@ async fn a_forbidden_token_exits_4_and_keeps_the_result_in_the_log_and_summary()
     assert!(!summary.contains(PLANTED));
     let outputs = std::fs::read_to_string(dir.path().join("github-output")).unwrap();
     assert!(outputs.contains(r#""has_destroy":true"#), "{outputs}");
+}
+
+#[path = "support/fake_github.rs"]
+mod fake_github;
+
+#[tokio::test]
+async fn reruns_against_a_github_that_creates_then_answers_502_leave_one_comment() {
+    let state = fake_github::state();
+    let planted = {
+        let mut st = fake_github::lock(&state);
+        st.perform_then_502 = 100;
+        // An outsider's comment carrying our marker: never edited, never taken for ours.
+        st.foreign("mallory", "<!-- xtask:plan env=dev -->\n✅ no changes")
+    };
+    let server = fake_github::server(state.clone()).await;
+    let dir = support::config_only_repo();
+    for run in 0..3 {
+        let output = tokio::task::spawn_blocking({
+            let dir = dir.path().to_path_buf();
+            let uri = server.uri();
+            move || run_with_uri(&dir, &uri)
+        })
+        .await
+        .unwrap();
+        assert!(output.status.success(), "run {run}: {}", text(&output));
+        let st = fake_github::lock(&state);
+        let ours = st.bot_comments_starting_with("<!-- xtask:plan env=dev -->");
+        assert_eq!(ours.len(), 1, "run {run}: {:?}", st.comments);
+        assert!(ours[0].body.contains("3 to destroy"), "{}", ours[0].body);
+        assert_eq!(
+            st.comments.iter().find(|c| c.id == planted).unwrap().body,
+            "<!-- xtask:plan env=dev -->\n✅ no changes"
+        );
+        assert!(st.violations.is_empty(), "{:?}", st.violations);
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_keeps_failing_is_reported_once_with_githubs_words() {
+    let state = fake_github::state();
+    fake_github::lock(&state).fail_without_performing = 100;
+    let server = fake_github::server(state.clone()).await;
+    let dir = support::config_only_repo();
+    let output = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        let uri = server.uri();
+        move || run_with_uri(&dir, &uri)
+    })
+    .await
+    .unwrap();
+    let log = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{log}");
+    assert_eq!(log.matches("Server Error").count(), 1, "{log}");
+    assert_eq!(log.matches("error: ").count(), 1, "{log}");
+    assert!(fake_github::lock(&state).comments.is_empty());
 }

@@ -115,7 +115,7 @@ fn suggest(
     fail_on_terraform_error(&output)?;
     let changes = diff::fmt_changes(&output.stdout);
     let pr = github::resolve_pull_request(pr)?;
-    let settings = github::Settings::from_env(Some(&config.repository()))?;
+    let settings = github::Settings::for_config(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -132,8 +132,10 @@ fn suggest(
                     .map(|patch| (file.filename.clone(), diff::commentable_lines(patch)))
             })
             .collect();
+        // Only our own suggestion comments (our bot, marker first): a planted fingerprint is
+        // neither trusted nor deleted; duplicates of ours are removed.
         let existing: Vec<(u64, String)> = client
-            .list_review_comments(pr)
+            .own_review_comments(pr, suggest::MARKER)
             .await?
             .into_iter()
             .map(|comment| (comment.id, comment.body))

@@ -127,7 +127,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     if !failed.is_empty() {
         if let Err(error) = posted {
-            eprintln!("error: {error:#}");
+            // Already printed by `post`; `report` prints only what was not.
+            let _ = crate::failure::report(error);
         }
         return Err(fail(
             FailureKind::OperationFailed,
@@ -430,7 +431,7 @@ fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {
 
 fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<()> {
     let pr = github::resolve_pull_request(args.pr)?;
-    let settings = github::Settings::from_env(Some(&config.repository()))?;
+    let settings = github::Settings::for_config(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -460,7 +461,8 @@ fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<(
                 Ok(outcome) => println!("{}: {outcome} on #{pr}", result.env),
                 Err(error) => {
                     let error = error.context(format!("posting the {} plan to #{pr}", result.env));
-                    eprintln!("error: {error:#}");
+                    // Printed here, next to its environment; `main` does not print it again.
+                    let error = crate::failure::report(error);
                     first_error.get_or_insert(error);
                 }
             }

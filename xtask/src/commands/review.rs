@@ -70,8 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 struct Input {
     files: Vec<FileDiff>,
     text: PullRequestText,
-    /// The author's PR body as written (not redacted): the describe section is merged into it.
-    original_body: String,
     pull: Option<PullContext>,
 }
 
@@ -204,7 +202,7 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     }
 
     match &input.pull {
-        Some(pull) => publish(pull, &outputs, &headings).await,
+        Some(pull) => publish(pull, &outputs, &headings, &links).await,
         None => {
             for text in outputs.texts() {
                 println!("{text}\n");
@@ -240,13 +238,11 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
                 body: String::new(),
                 branch: String::new(),
             },
-            original_body: String::new(),
             pull: None,
         });
     }
     let number = github::resolve_pull_request(args.pr)?;
-    let repository = config.repository();
-    let github = GitHub::new(github::Settings::from_env(Some(&repository))?)?;
+    let github = GitHub::new(github::Settings::for_config(config)?)?;
     let pull = github.get_pull_request(number).await?;
     let listed = github.list_pull_request_files(number).await?;
     let files = listed.into_iter().map(file_from_github).collect();
@@ -255,33 +251,15 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
         files,
         text: PullRequestText {
             title: pull.title.clone(),
-            body: strip_our_section(&body),
+            body: render::author_text(&body),
             branch: format!("{} -> {}", pull.head.ref_name, pull.base.ref_name),
         },
-        original_body: body,
         pull: Some(PullContext {
             github,
             number,
             head_sha: pull.head.sha,
         }),
     })
-}
-
-/// The author's text only: our previous describe section is not fed back to the model.
-fn strip_our_section(body: &str) -> String {
-    match (
-        body.find(render::DESCRIBE_START),
-        body.find(render::DESCRIBE_END),
-    ) {
-        (Some(start), Some(end)) if start < end => {
-            format!(
-                "{}{}",
-                &body[..start],
-                &body[end + render::DESCRIBE_END.len()..]
-            )
-        }
-        _ => body.to_owned(),
-    }
 }
 
 fn file_from_github(file: PullRequestFile) -> FileDiff {
@@ -306,6 +284,7 @@ fn file_from_github(file: PullRequestFile) -> FileDiff {
 /// What the model produced, rendered.
 #[derive(Default)]
 struct Outputs {
+    /// Our section of the PR body (merged into the body as it is when it is written).
     describe: Option<String>,
     review: Option<(String, Vec<String>)>,
     improve: Option<String>,
@@ -398,7 +377,7 @@ async fn ask(
             }
             let section =
                 render::description(&described, &prompts.compression.files, headings, &footer);
-            outputs.describe = Some(render::update_body(&input.original_body, &section));
+            outputs.describe = Some(section);
         }
         Task::Review => {
             let mut reviewed = Review::default();
@@ -487,58 +466,90 @@ fn label_for(name: &str) -> Label {
 }
 
 /// Writes the outputs to the pull request; a token without write access (HTTP 403, as on a
-/// fork's pull request) degrades to the job summary.
-async fn publish(pull: &PullContext, outputs: &Outputs, headings: &Headings) -> anyhow::Result<()> {
-    match write_to_pull_request(pull, outputs, headings).await {
-        Ok(()) => {}
+/// fork's pull request) degrades to the job summary. Any other failure keeps the result too: it is
+/// printed to the log and put in the job summary (as `plan` does) before the error is returned.
+async fn publish(
+    pull: &PullContext,
+    outputs: &Outputs,
+    headings: &Headings,
+    links: &Links,
+) -> anyhow::Result<()> {
+    match write_to_pull_request(pull, outputs, headings, links).await {
+        Ok(()) => Ok(()),
         Err(error) if github::api_status(&error) == Some(403) => {
             eprintln!("warning: {error:#}");
             eprintln!("review: writing the result to the job summary instead");
-            let mut summary = format!("> {}\n\n", headings.get("fork_note"));
-            if let Some(body) = &outputs.describe {
-                // Only our section: the author's text is already on the pull request.
-                let start = body.find(render::DESCRIBE_START).unwrap_or(0);
-                summary.push_str(&body[start..]);
-                summary.push_str("\n\n");
-            }
-            if let Some((text, labels)) = &outputs.review {
-                summary.push_str(text);
-                if !labels.is_empty() {
-                    let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
-                }
-            }
-            if let Some(text) = &outputs.improve {
-                summary.push_str(text);
-                for suggestion in &outputs.inline {
-                    let _ = writeln!(
-                        summary,
-                        "\n`{}` {}-{}:\n\n{}",
-                        suggestion.file,
-                        suggestion.start_line,
-                        suggestion.end_line,
-                        render::inline_suggestion(suggestion)
-                    );
-                }
-            }
+            let summary = summary_text(outputs, headings.get("fork_note"));
             if !github_actions::append_step_summary(&summary)? {
                 // Outside Actions there is no summary file: print so the result is not lost.
                 println!("{summary}");
             }
+            Ok(())
         }
-        Err(error) => return Err(error),
+        Err(error) => {
+            let error = crate::failure::report(error);
+            eprintln!("review: the result follows, and is in the job summary");
+            let summary = summary_text(
+                outputs,
+                "Writing this result to the pull request failed (the job log says why); it is kept here.",
+            );
+            println!("{summary}");
+            if let Err(summary_error) = github_actions::append_step_summary(&summary) {
+                eprintln!("warning: {summary_error:#}");
+            }
+            Err(error)
+        }
     }
-    Ok(())
+}
+
+/// The outputs as one job summary, under `note`.
+fn summary_text(outputs: &Outputs, note: &str) -> String {
+    let mut summary = format!("> {note}\n\n");
+    if let Some(section) = &outputs.describe {
+        // Only our section: the author's text is already on the pull request.
+        summary.push_str(section);
+        summary.push_str("\n\n");
+    }
+    if let Some((text, labels)) = &outputs.review {
+        summary.push_str(text);
+        if !labels.is_empty() {
+            let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
+        }
+    }
+    if let Some(text) = &outputs.improve {
+        summary.push_str(text);
+        for suggestion in &outputs.inline {
+            let _ = writeln!(
+                summary,
+                "\n{} {}-{}:\n\n{}",
+                crate::markdown::code_span(&suggestion.file),
+                suggestion.start_line,
+                suggestion.end_line,
+                render::inline_suggestion(suggestion)
+            );
+        }
+    }
+    summary
 }
 
 async fn write_to_pull_request(
     pull: &PullContext,
     outputs: &Outputs,
     headings: &Headings,
+    links: &Links,
 ) -> anyhow::Result<()> {
     let github = &pull.github;
-    if let Some(body) = &outputs.describe {
-        github.update_pull_request_body(pull.number, body).await?;
-        eprintln!("review: updated the description of #{}", pull.number);
+    if let Some(section) = &outputs.describe {
+        // The body as it is now, not as it was before the model ran: an edit the author made in
+        // the meantime is kept, and only our section changes.
+        let wrote = github
+            .edit_pull_request_body(pull.number, |current| render::update_body(current, section))
+            .await?;
+        if wrote {
+            eprintln!("review: updated the description of #{}", pull.number);
+        } else {
+            eprintln!("review: the description of #{} is up to date", pull.number);
+        }
     }
     if let Some((text, labels)) = &outputs.review {
         let outcome = github
@@ -554,7 +565,7 @@ async fn write_to_pull_request(
         let mut text = text.clone();
         if !outputs.inline.is_empty() {
             let existing: HashSet<String> = github
-                .list_review_comments(pull.number)
+                .own_review_comments(pull.number, render::SUGGESTION_MARKER_PREFIX)
                 .await?
                 .into_iter()
                 .filter_map(|comment| suggestion_id_in(&comment.body))
@@ -593,8 +604,7 @@ async fn write_to_pull_request(
                             })
                             .collect();
                         let footer = outputs.improve_footer.clone().unwrap_or_default();
-                        let links = Links::default();
-                        text = render::improve(&placed, &links, headings, &footer);
+                        text = render::improve(&placed, links, headings, &footer);
                     }
                     Err(error) => return Err(error),
                 }
@@ -608,10 +618,9 @@ async fn write_to_pull_request(
     Ok(())
 }
 
+/// The id in the marker that starts one of our suggestion comments.
 fn suggestion_id_in(body: &str) -> Option<String> {
-    let start =
-        body.find(render::SUGGESTION_MARKER_PREFIX)? + render::SUGGESTION_MARKER_PREFIX.len();
-    let rest = &body[start..];
+    let rest = body.strip_prefix(render::SUGGESTION_MARKER_PREFIX)?;
     let end = rest.find(" -->")?;
     Some(rest[..end].to_owned())
 }

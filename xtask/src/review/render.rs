@@ -1,5 +1,11 @@
 //! Markdown for the pull request: the description section of the PR body, the review comment,
 //! the suggestions comment and its inline suggestions, the coverage footer, the labels. Pure.
+//!
+//! Everything the model wrote (and every file name of the pull request) is untrusted: prose goes
+//! through [`markdown::text`] (no HTML, mention, link or marker survives), file names through
+//! [`markdown::code_span`]. Only the code of a committable suggestion is kept byte for byte,
+//! inside a fence it cannot close. Our own markers start the body, so a marker-like text inside
+//! can never be taken for one.
 
 use std::fmt::Write as _;
 
@@ -7,6 +13,7 @@ use super::compress::{Compression, FileReport, Inclusion, LeftOut};
 use super::findings::{Description, Review, Suggestion};
 use super::headings::Headings;
 use super::redact::Redaction;
+use crate::markdown;
 
 /// Hidden markers: a re-run finds its own comment by these and edits it in place.
 pub const DESCRIBE_START: &str = "<!-- xtask-review:describe:start -->";
@@ -42,13 +49,60 @@ impl Links {
                     format!("L{start}-L{end}")
                 };
                 format!(
-                    "[{file} [{range}]]({url}/blob/{}/{file}#{anchor})",
-                    self.head_sha
+                    "[{} [{range}]]({url}/blob/{}/{}#{anchor})",
+                    markdown::text(file),
+                    encode_url_path(&self.head_sha),
+                    encode_url_path(file)
                 )
             }
-            None => format!("`{file}` [{range}]"),
+            None => format!("{} [{range}]", markdown::code_span(file)),
         }
     }
+}
+
+/// A repository path for a URL: `/` and unreserved characters stay, the rest is percent-encoded
+/// (a space or `)` in a file name cannot end the link).
+fn encode_url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Model prose as inert Markdown: every character shows as written ([`markdown::text`]); a line
+/// that starts with a `- ` or `* ` bullet stays a list item.
+fn prose(raw: &str) -> String {
+    raw.trim()
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            match trimmed
+                .strip_prefix("- ")
+                .or_else(|| trimmed.strip_prefix("* "))
+            {
+                Some(item) => format!("{indent}- {}", markdown::text(item.trim())),
+                None => format!("{indent}{}", markdown::text(trimmed)),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Untrusted text for inside a code span the heading template opens and closes: no backtick to
+/// close it early, no line break, no marker.
+fn code_span_content(raw: &str) -> String {
+    markdown::neutralize_markers(&raw.replace('`', "'").replace(['\r', '\n'], " "))
+}
+
+/// Model text for one line (a title, a heading, bold text): inert, line breaks as spaces.
+fn inline(raw: &str) -> String {
+    markdown::text(&raw.trim().replace(['\r', '\n'], " "))
 }
 
 /// What every comment ends with.
@@ -62,11 +116,10 @@ pub struct Footer {
     pub model: String,
 }
 
+/// Untrusted text for a table cell: inert ([`markdown::text`] escapes `|` too), line breaks as
+/// `<br>`.
 fn cell(text: &str) -> String {
-    text.trim()
-        .replace('|', "\\|")
-        .replace("\r\n", "<br>")
-        .replace('\n', "<br>")
+    markdown::text(text.trim()).replace('\n', "<br>")
 }
 
 fn footer(out: &mut String, footer: &Footer, headings: &Headings) {
@@ -93,8 +146,10 @@ fn footer(out: &mut String, footer: &Footer, headings: &Headings) {
         headings.fill(
             "generated_by",
             &[
-                ("provider", footer.provider.clone()),
-                ("model", footer.model.clone())
+                ("provider", markdown::text(&footer.provider)),
+                // The model name is what the provider's answer says: untrusted too. The heading
+                // puts it in a code span, where only a backtick (or a line break) could do harm.
+                ("model", code_span_content(&footer.model))
             ]
         )
     );
@@ -152,8 +207,8 @@ pub fn coverage(
             if let Inclusion::Partial { hunks, of } = file.inclusion {
                 let _ = writeln!(
                     out,
-                    "- `{}`: {}",
-                    file.path,
+                    "- {}: {}",
+                    markdown::code_span(&file.path),
                     headings.fill(
                         "partial",
                         &[("hunks", hunks.to_string()), ("of", of.to_string())]
@@ -164,8 +219,8 @@ pub fn coverage(
         for (file, reason) in left {
             let _ = writeln!(
                 out,
-                "- `{}`: {}",
-                file.path,
+                "- {}: {}",
+                markdown::code_span(&file.path),
                 headings.get(reason_key(reason))
             );
         }
@@ -173,7 +228,12 @@ pub fn coverage(
     if !redactions.is_empty() {
         let _ = writeln!(out, "\n{}:", headings.get("redactions"));
         for redaction in redactions {
-            let _ = writeln!(out, "- {} ({})", redaction.location, redaction.kind);
+            let _ = writeln!(
+                out,
+                "- {} ({})",
+                markdown::text(&redaction.location),
+                redaction.kind
+            );
         }
     }
     out.push_str("\n</details>\n");
@@ -203,18 +263,14 @@ pub fn description(
         headings.get("describe_title")
     );
     if !described.types.is_empty() {
-        let _ = writeln!(
-            out,
-            "**{}**: {}\n",
-            headings.get("type"),
-            described.types.join(", ")
-        );
+        let types: Vec<String> = described.types.iter().map(|t| inline(t)).collect();
+        let _ = writeln!(out, "**{}**: {}\n", headings.get("type"), types.join(", "));
     }
     let _ = writeln!(
         out,
         "**{}**\n\n{}\n",
         headings.get("description"),
-        described.description.trim()
+        prose(&described.description)
     );
     let _ = writeln!(
         out,
@@ -232,8 +288,8 @@ pub fn description(
             .map_or(String::new(), |entry| cell(&entry.change_title));
         let _ = writeln!(
             out,
-            "| `{}` | {} | +{}/-{} |",
-            cell(&file.path),
+            "| {} | {} | +{}/-{} |",
+            markdown::code_span(&file.path),
             title,
             file.additions,
             file.deletions
@@ -245,15 +301,33 @@ pub fn description(
     out
 }
 
+/// Where our section sits in a PR body: from the first [`DESCRIBE_START`] to the last
+/// [`DESCRIBE_END`] after it (so copies that an older version let model text leave behind are
+/// swallowed, not kept), or to the end of the body when the end marker was deleted (our section is
+/// always written last). `None` when the body has no section of ours.
+fn section_range(body: &str) -> Option<std::ops::Range<usize>> {
+    let start = body.find(DESCRIBE_START)?;
+    let end = body[start..]
+        .rfind(DESCRIBE_END)
+        .map_or(body.len(), |end| start + end + DESCRIBE_END.len());
+    Some(start..end)
+}
+
+/// The PR body without our section: the author's text only.
+pub fn author_text(body: &str) -> String {
+    match section_range(body) {
+        Some(range) => format!("{}{}", &body[..range.start], &body[range.end..]),
+        None => body.to_owned(),
+    }
+}
+
 /// The PR body with our section replaced or appended; the author's text is kept as written.
 pub fn update_body(body: &str, section: &str) -> String {
-    if let (Some(start), Some(end)) = (body.find(DESCRIBE_START), body.find(DESCRIBE_END))
-        && start < end
-    {
+    if let Some(range) = section_range(body) {
         let mut out = String::with_capacity(body.len() + section.len());
-        out.push_str(&body[..start]);
+        out.push_str(&body[..range.start]);
         out.push_str(section);
-        out.push_str(&body[end + DESCRIBE_END.len()..]);
+        out.push_str(&body[range.end..]);
         return out;
     }
     let author = body.trim_end();
@@ -285,10 +359,10 @@ pub fn review(
         headings.get("tests_no")
     };
     let _ = writeln!(out, "**{}**: {tests}\n", headings.get("tests"));
-    let security = if reviewed.security_concerns.is_empty() {
+    let security = if reviewed.security_concerns.trim().is_empty() {
         headings.get("security_none").to_owned()
     } else {
-        reviewed.security_concerns.clone()
+        prose(&reviewed.security_concerns)
     };
     let _ = writeln!(out, "**{}**: {security}\n", headings.get("security"));
     let _ = writeln!(out, "### {}\n", headings.get("key_issues"));
@@ -299,9 +373,9 @@ pub fn review(
         let _ = writeln!(
             out,
             "- **{}** ({})\n  {}",
-            issue.title.trim(),
+            inline(&issue.title),
             links.lines(&issue.file, issue.start_line, issue.end_line),
-            issue.issue.trim().replace('\n', "\n  ")
+            prose(&issue.issue).replace('\n', "\n  ")
         );
     }
     footer(&mut out, footer_info, headings);
@@ -340,7 +414,7 @@ pub fn inline_suggestion(suggestion: &Suggestion) -> String {
         suggestion_id(suggestion),
         suggestion.label.as_str(),
         suggestion.score,
-        suggestion.summary.trim(),
+        inline(&suggestion.summary),
         suggestion.improved_code.trim_end_matches('\n'),
     )
 }
@@ -395,11 +469,13 @@ pub fn improve(
     out
 }
 
+/// Text for inside `<pre>`: no tag, no marker, no table-cell end, no mention.
 fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "&#124;")
+        .replace('@', "&#64;")
 }
 
 /// Labels the review sets: `Review effort N/5`, and the security label when there is a concern.
@@ -428,6 +504,39 @@ mod tests {
         assert!(second.starts_with("Author text, edited\n\n"));
         assert_eq!(second.matches(DESCRIBE_START).count(), 1);
         assert!(second.contains("newer") && !second.contains("\nnew\n"));
+    }
+
+    #[test]
+    fn a_body_grown_by_stray_end_markers_is_repaired_and_a_lost_end_marker_tolerated() {
+        let section = format!("{DESCRIBE_START}\nnew\n{DESCRIBE_END}");
+        // What older runs left when model text carried our end marker: one copy per run.
+        let grown = format!(
+            "Author\n\n{DESCRIBE_START}\nold {DESCRIBE_END} tail\n{DESCRIBE_END} tail\n{DESCRIBE_END}\nAfter"
+        );
+        let repaired = update_body(&grown, &section);
+        assert_eq!(repaired, format!("Author\n\n{section}\nAfter"));
+        assert_eq!(update_body(&repaired, &section), repaired);
+        assert_eq!(author_text(&grown), "Author\n\n\nAfter");
+        let cut = format!("Author\n\n{DESCRIBE_START}\nold, end marker deleted");
+        assert_eq!(update_body(&cut, &section), format!("Author\n\n{section}"));
+    }
+
+    #[test]
+    fn model_text_renders_inert_and_keeps_bullets() {
+        let hostile = "- <!-- xtask-review:describe:end --> @org/team <b>x</b> [a](https://e.example)\n  * nested `code`";
+        let rendered = prose(hostile);
+        assert!(!rendered.contains("<!--") && !rendered.contains('@') && !rendered.contains("<b>"));
+        assert!(
+            rendered.starts_with("- ") && rendered.contains("\n  - "),
+            "{rendered}"
+        );
+        let cells = cell("a | b\nc");
+        assert_eq!(cells, "a \\| b<br>c");
+        assert_eq!(encode_url_path("dir/a b(1).tf"), "dir/a%20b%281%29.tf");
+        assert_eq!(
+            code_span_content("gpt`x\n<!-- m -->"),
+            "gpt'x <!\u{200B}-- m -->"
+        );
     }
 
     use crate::review::findings::{KeyIssue, Label};
