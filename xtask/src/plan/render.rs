@@ -64,6 +64,9 @@ pub fn render_plan(
     masker: &Masker,
     context: &Context,
 ) -> String {
+    // Values are masked before they are rendered; our own structure (marker, title, headings)
+    // never passes the masker.
+    let summary = &masker.summary(summary);
     let env = context.env;
     let (icon, result) = if !summary.has_changes() {
         ("✅", "no changes".to_owned())
@@ -88,15 +91,12 @@ pub fn render_plan(
     middle.push_str(&drift_section(summary));
 
     let footer = footer(summary, context.run_url);
-    let head = masker.mask(&head);
-    let mut middle = masker.mask(&middle);
-    let footer = masker.mask(&footer);
 
     let fixed = count(&head) + count(&middle) + count(&footer);
     if fixed > context.limit {
         // Even without details it does not fit (huge outputs or drift): keep the summary and the
         // per-type counts, which are bounded by the number of resource types.
-        middle = masker.mask(&groups_by_type(summary));
+        middle = groups_by_type(summary);
         middle.push_str("\n_Outputs and drift are left out to stay within GitHub's size limit; see the job summary._\n\n");
     }
     let details = plan_text
@@ -128,8 +128,6 @@ pub fn render_failure(
         let _ = writeln!(head, "> [!TIP]\n> {hint}\n");
     }
     let footer = footer(&Summary::default(), context.run_url);
-    let head = masker.mask(&head);
-    let footer = masker.mask(&footer);
     let budget = context
         .limit
         .saturating_sub(count(&head) + count(&footer) + 16);
