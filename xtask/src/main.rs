@@ -61,7 +61,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // An error may quote what a server or a tool said, which may echo a secret.
+            eprintln!("error: {}", xtask::redact::redact(&format!("{error:#}")));
             exit_code_for(&error)
         }
     }
