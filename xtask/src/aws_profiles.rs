@@ -162,6 +162,20 @@ pub fn config_defines_profile(config_text: &str, name: &str) -> bool {
         .any(|line| section_header(line) == Some(SectionHeader::Profile(name)))
 }
 
+/// Every `external_id` value in an AWS config file's text: secrets of whichever job wrote them.
+pub fn external_ids(config_text: &str) -> Vec<String> {
+    config_text
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("external_id")
+                .then(|| value.trim().to_owned())
+        })
+        .filter(|value| !value.is_empty())
+        .collect()
+}
+
 /// Why an external id cannot be written into a profile, or `None` when it can. AWS accepts 2 to
 /// 1224 characters of `A-Z a-z 0-9 _ + = , . @ : / -`; anything else (a line break, a NUL, any
 /// control character) would at best fail at AssumeRole and at worst add lines to the config file
@@ -314,6 +328,12 @@ mod tests {
         ));
         assert!(config_defines_profile("  [ profile   x ]  \n", "x"));
         assert!(config_defines_profile("[profile x] # note\r\n", "x"));
+    }
+
+    #[test]
+    fn external_ids_are_read_from_every_profile() {
+        let text = "[default]\nregion = x\n[profile a]\nexternal_id = id-one\r\n[profile b]\n  External_Id=id-two  \nrole_arn = r\n";
+        assert_eq!(external_ids(text), ["id-one", "id-two"]);
     }
 
     #[test]

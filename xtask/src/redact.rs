@@ -343,12 +343,14 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// From values; empty ones and ones shorter than [`MIN_SECRET_LEN`] are left out.
+    /// From values; empty ones and ones shorter than [`MIN_SECRET_LEN`] are left out. Each is
+    /// found as written and as JSON escapes it.
     pub fn new(values: impl IntoIterator<Item = String>) -> Secrets {
         let mut values: Vec<String> = values
             .into_iter()
             .map(|value| value.trim().to_owned())
             .filter(|value| value.chars().count() >= MIN_SECRET_LEN)
+            .flat_map(|value| escaped_forms(&value))
             .collect();
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
@@ -389,6 +391,19 @@ impl Secrets {
     }
 }
 
+/// `value` as written and, when it differs, as a JSON string (or terraform's text) writes it:
+/// quotes, backslashes and control characters escaped. A secret is masked in both.
+pub fn escaped_forms(value: &str) -> Vec<String> {
+    let mut forms = vec![value.to_owned()];
+    if let Ok(quoted) = serde_json::to_string(value)
+        && let Some(inner) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
+        && inner != value
+    {
+        forms.push(inner.to_owned());
+    }
+    forms
+}
+
 /// The names of every environment variable the configuration says holds a secret.
 pub fn configured_secret_names(config: &crate::config::Config) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -414,14 +429,25 @@ pub fn configured_secret_names(config: &crate::config::Config) -> Vec<String> {
 static JOB_SECRETS: std::sync::OnceLock<Secrets> = std::sync::OnceLock::new();
 
 /// Reads the values of the job's secrets (see [`configured_secret_names`] and the credentials
-/// every job may hold) from the process environment, once: every [`Redactor`] made afterwards
-/// masks them. Called when the configuration is loaded.
+/// every job may hold) from the process environment, and the external ids of the AWS config
+/// file, once: every [`Redactor`] made afterwards masks them. Called when the configuration is
+/// loaded.
 pub fn remember_job_secrets(config: &crate::config::Config) {
     let names = configured_secret_names(config);
-    let secrets = Secrets::from_env(names.iter().map(String::as_str), |name| {
-        std::env::var(name).ok()
-    });
-    let _ = JOB_SECRETS.set(secrets);
+    let mut values: Vec<String> = names
+        .iter()
+        .map(String::as_str)
+        .chain(ALWAYS_SECRET.iter().copied())
+        .filter_map(|name| std::env::var(name).ok())
+        .collect();
+    // `aws-profiles` wrote the external ids into the AWS config file in an earlier step, whose
+    // environment held them; later steps (terraform plan) need not: the file still tells.
+    if let Some(text) =
+        crate::aws::aws_config_file().and_then(|path| std::fs::read_to_string(path).ok())
+    {
+        values.extend(crate::aws_profiles::external_ids(&text));
+    }
+    let _ = JOB_SECRETS.set(Secrets::new(values));
 }
 
 /// The job's secrets, or none before [`remember_job_secrets`] (unit tests, commands without a

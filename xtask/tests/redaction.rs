@@ -24,11 +24,15 @@ const OPENAI_KEY: &str = "job-openai-key-4c1f9a2b7e";
 const GITHUB_TOKEN: &str = "job-github-token-8d3e6f0a1b";
 const PLAN_EXTERNAL_ID: &str = "plan-external-id-5a7c9e1d3f";
 const MIGRATE_EXTERNAL_ID: &str = "migrate-external-id-2b4d6f8a0c";
+/// An external id only the AWS config file holds (`aws-profiles` wrote it in an earlier step, the
+/// variable is gone): still a secret of the job.
+const PROFILE_EXTERNAL_ID: &str = "profile-external-id-9e8d7c6b5a";
 const JOB_SECRETS: &[&str] = &[
     OPENAI_KEY,
     GITHUB_TOKEN,
     PLAN_EXTERNAL_ID,
     MIGRATE_EXTERNAL_ID,
+    PROFILE_EXTERNAL_ID,
 ];
 
 /// A repository with the project's configuration and the dev environment, without `plan.masks`:
@@ -59,11 +63,17 @@ fn xtask(dir: &Path, args: &[&str], envs: &[(&str, String)]) -> Output {
         "GITHUB_API_URL",
         "AZURE_OPENAI_API_KEY",
         "AWS_PROFILE",
-        "AWS_CONFIG_FILE",
     ] {
         command.env_remove(name);
     }
+    let aws_config = dir.join("aws-config");
+    std::fs::write(
+        &aws_config,
+        format!("[default]\nregion = x\n\n[profile dev-terraform-backend]\nrole_arn = arn:aws:iam::123456789012:role/gha-dev-terraform-plan\nexternal_id = {PROFILE_EXTERNAL_ID}\ncredential_source = Environment\n"),
+    )
+    .unwrap();
     command
+        .env("AWS_CONFIG_FILE", &aws_config)
         .env("GITHUB_STEP_SUMMARY", dir.join("step-summary.md"))
         .env("GITHUB_OUTPUT", dir.join("github-output"))
         .env("OPENAI_API_KEY", OPENAI_KEY)
@@ -118,7 +128,7 @@ fn plan_json(shaped: &[String]) -> Value {
         "resource_changes": [deleted(MIGRATE_EXTERNAL_ID), deleted(GITHUB_TOKEN), deleted("dev-keep")],
         "output_changes": {
             "environment": output(json!("dev"), true),
-            "ids": output(json!([PLAN_EXTERNAL_ID, OPENAI_KEY]), false),
+            "ids": output(json!([PLAN_EXTERNAL_ID, OPENAI_KEY, PROFILE_EXTERNAL_ID]), false),
             "shaped": output(json!(shaped.join(" ")), false),
         },
         "applyable": true,
@@ -242,6 +252,7 @@ fn diff_with_every_kind() -> (String, Vec<String>) {
     lines.push(format!("+external_id = \"{PLAN_EXTERNAL_ID}\""));
     lines.push(format!("-# key {OPENAI_KEY}"));
     lines.push(format!(" # token {GITHUB_TOKEN} and {MIGRATE_EXTERNAL_ID}"));
+    lines.push(format!("+# from the profile: {PROFILE_EXTERNAL_ID}"));
     let added = lines.iter().filter(|l| !l.starts_with('-')).count();
     let removed = lines.iter().filter(|l| !l.starts_with('+')).count();
     let diff = format!(

@@ -51,12 +51,18 @@ impl Masker {
         Ok(masker)
     }
 
+    /// Masks `value` from now on, as written and as JSON or terraform's text escapes it.
     pub fn add_literal(&mut self, value: &str) {
         let value = value.trim();
-        if value.chars().count() >= MIN_LITERAL && !self.literals.iter().any(|l| l == value) {
-            self.literals.push(value.to_owned());
-            self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        if value.chars().count() < MIN_LITERAL {
+            return;
         }
+        for form in crate::redact::escaped_forms(value) {
+            if !self.literals.contains(&form) {
+                self.literals.push(form);
+            }
+        }
+        self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
     }
 
     /// Masks one value (or terraform's text): configured and sensitive values become `***`,
@@ -154,5 +160,17 @@ mod tests {
             "a ***, *** and ***; ab stays"
         );
         assert!(Masker::new(&["regex:(".into()], |_| None).is_err());
+    }
+
+    #[test]
+    fn a_value_is_masked_in_its_escaped_forms_too() {
+        // Output values are shown as JSON and terraform's text escapes quotes and backslashes, so
+        // the raw value alone would not match where it surfaces.
+        let mut masker = Masker::default();
+        masker.add_literal("pa\"ss\\wörd\n2");
+        let shown =
+            serde_json::to_string(&serde_json::json!({"v": "pa\"ss\\wörd\n2"})).unwrap_or_default();
+        assert_eq!(masker.mask(&shown), "{\"v\":\"***\"}");
+        assert_eq!(masker.mask("raw pa\"ss\\wörd\n2"), "raw ***");
     }
 }
