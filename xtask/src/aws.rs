@@ -48,26 +48,11 @@ pub fn aws_config_file() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".aws").join("config"))
 }
 
-/// Whether the AWS config file text defines the profile `name`.
-pub fn config_defines_profile(config_text: &str, name: &str) -> bool {
-    config_text.lines().any(|line| {
-        let line = line.trim();
-        let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
-            return false;
-        };
-        let section = section.trim();
-        match section.strip_prefix("profile") {
-            Some(rest) if rest.starts_with(char::is_whitespace) => rest.trim() == name,
-            _ => section == name && name == "default",
-        }
-    })
-}
-
 /// Whether the AWS config file defines the profile `name`.
 pub fn profile_exists(name: &str) -> bool {
     aws_config_file()
         .and_then(|path| std::fs::read_to_string(path).ok())
-        .is_some_and(|text| config_defines_profile(&text, name))
+        .is_some_and(|text| crate::aws_profiles::config_defines_profile(&text, name))
 }
 
 /// How credentials were chosen, for the first line of output (never the credentials).
@@ -366,20 +351,6 @@ pub fn describe_error(status: u16, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_named_profiles_only() {
-        let text =
-            "[default]\nregion = x\n[profile dev-db-migrate]\nrole_arn = a\n[profile other]\n";
-        assert!(config_defines_profile(text, "dev-db-migrate"));
-        assert!(config_defines_profile(text, "default"));
-        assert!(!config_defines_profile(text, "dev-db"));
-        assert!(!config_defines_profile(
-            "[dev-db-migrate]\n",
-            "dev-db-migrate"
-        ));
-        assert!(config_defines_profile("  [ profile   x ]  \n", "x"));
-    }
 
     #[test]
     fn endpoint_precedence() {

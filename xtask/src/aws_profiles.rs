@@ -117,50 +117,169 @@ pub fn render_profile(profile: &Profile, external_id: &str, source: &CredentialS
     section
 }
 
-/// Replaces the sections named in `sections` (a list of `(name, text)`) in an AWS config file's
-/// text, keeping everything else as it was, and appends the ones that were not there.
-pub fn merge_sections(existing: &str, sections: &[(String, String)]) -> String {
-    let header_name = |line: &str| -> Option<String> {
-        let trimmed = line.trim();
-        let inner = trimmed.strip_prefix('[')?.strip_suffix(']')?.trim();
-        Some(
-            inner
-                .strip_prefix("profile ")
-                .unwrap_or(inner)
-                .trim()
-                .to_owned(),
-        )
-    };
-    let mut out = String::new();
-    let mut written = Vec::new();
-    let mut skipping = false;
-    for line in existing.lines() {
-        if let Some(name) = header_name(line) {
-            // Every section, ours or not, is separated from the previous one by a blank line,
-            // which the replaced section's own trailing blank line no longer provides.
-            if !out.is_empty() && !out.ends_with("\n\n") {
-                out.push('\n');
+/// What a section header line of an AWS config file names, read the way the AWS CLI and the SDKs
+/// read it: `[profile NAME]` (any spacing inside the brackets, a tab or several spaces after
+/// `profile`), `[default]`, and other sections (`[sso-session x]`, `[services x]`, or a bare
+/// `[name]`, which is no profile). A `#` or `;` comment may follow the `]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionHeader<'a> {
+    /// `[profile NAME]`, or `[default]` (as `default`).
+    Profile(&'a str),
+    /// Any other section, by its text inside the brackets.
+    Other(&'a str),
+}
+
+/// The one parser of AWS config section headers in the crate; `None` for a line that is not one.
+pub fn section_header(line: &str) -> Option<SectionHeader<'_>> {
+    let line = line.trim();
+    let rest = line.strip_prefix('[')?;
+    let close = rest.find(']')?;
+    let after = rest[close + 1..].trim_start();
+    if !(after.is_empty() || after.starts_with('#') || after.starts_with(';')) {
+        return None;
+    }
+    let inner = rest[..close].trim();
+    if inner == "default" {
+        return Some(SectionHeader::Profile(inner));
+    }
+    match inner.strip_prefix("profile") {
+        Some(name) if name.starts_with([' ', '\t']) => {
+            let name = name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                Some(SectionHeader::Other(inner))
+            } else {
+                Some(SectionHeader::Profile(name))
             }
-            skipping = false;
-            if let Some((_, text)) = sections.iter().find(|(n, _)| *n == name) {
-                out.push_str(text);
-                written.push(name);
-                skipping = true;
+        }
+        _ => Some(SectionHeader::Other(inner)),
+    }
+}
+
+/// Whether the AWS config file text defines the profile `name`.
+pub fn config_defines_profile(config_text: &str, name: &str) -> bool {
+    config_text
+        .lines()
+        .any(|line| section_header(line) == Some(SectionHeader::Profile(name)))
+}
+
+/// Every `external_id` value in an AWS config file's text: secrets of whichever job wrote them.
+pub fn external_ids(config_text: &str) -> Vec<String> {
+    config_text
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("external_id")
+                .then(|| value.trim().to_owned())
+        })
+        .filter(|value| !value.is_empty())
+        .collect()
+}
+
+/// Why an external id cannot be written into a profile, or `None` when it can. AWS accepts 2 to
+/// 1224 characters of `A-Z a-z 0-9 _ + = , . @ : / -`; anything else (a line break, a NUL, any
+/// control character) would at best fail at AssumeRole and at worst add lines to the config file
+/// (a `credential_process` that runs a command). The message never contains the value.
+pub fn external_id_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("is empty".to_owned());
+    }
+    if let Some((index, c)) = value.char_indices().find(|(_, c)| c.is_control()) {
+        return Some(format!(
+            "contains a control character (U+{:04X}) at byte {index}",
+            u32::from(c)
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
+    if let Some((index, c)) = value.char_indices().find(|(_, c)| !allowed(*c)) {
+        return Some(format!(
+            "contains `{}` at byte {index}, which AWS does not accept in an external id (A-Z, a-z, 0-9 and _+=,.@:/-)",
+            c.escape_default()
+        ));
+    }
+    let length = value.chars().count();
+    if !(2..=1224).contains(&length) {
+        return Some(format!(
+            "is {length} characters long; AWS accepts 2 to 1224"
+        ));
+    }
+    None
+}
+
+/// Replaces the sections named in `sections` (a list of `(name, text)`, each text `\n`-terminated
+/// lines) in an AWS config file's text, and appends the ones that were not there.
+///
+/// Everything that is not one of our sections stays byte for byte: blank lines, comments, line
+/// ends, a missing final newline. Our section runs from its header to the next header, except the
+/// blank and comment lines right before that header (they belong to what follows). Our text is
+/// written with the file's line end (CRLF when its first line ends so). A second copy of one of our
+/// sections is removed.
+pub fn merge_sections(existing: &str, sections: &[(String, String)]) -> String {
+    let crlf = existing
+        .find('\n')
+        .is_some_and(|at| existing[..at].ends_with('\r'));
+    let eol = if crlf { "\r\n" } else { "\n" };
+    let with_eol = |text: &str| -> String {
+        if crlf {
+            text.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            text.to_owned()
+        }
+    };
+    let is_filler = |line: &str| {
+        let trimmed = line.trim();
+        trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';')
+    };
+
+    let mut out = String::with_capacity(existing.len());
+    let mut written: Vec<&str> = Vec::new();
+    // Inside one of our sections: its lines are held back until we know whether they are the
+    // filler before the next header (kept) or the section's own (dropped).
+    let mut ours = false;
+    let mut held = String::new();
+    for line in existing.split_inclusive('\n') {
+        let header = section_header(line);
+        if ours {
+            if header.is_none() {
+                if is_filler(line) {
+                    held.push_str(line);
+                } else {
+                    held.clear();
+                }
                 continue;
             }
+            out.push_str(&held);
+            held.clear();
+            ours = false;
         }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    for (name, text) in sections {
-        if !written.contains(name) {
-            if !out.is_empty() && !out.ends_with("\n\n") {
-                out.push('\n');
+        if let Some(SectionHeader::Profile(name)) = header
+            && let Some((name, text)) = sections.iter().find(|(n, _)| n == name)
+        {
+            if !written.contains(&name.as_str()) {
+                out.push_str(&with_eol(text));
+                written.push(name);
             }
-            out.push_str(text);
+            ours = true;
+            continue;
         }
+        out.push_str(line);
+    }
+    out.push_str(&held);
+
+    for (name, text) in sections {
+        if written.contains(&name.as_str()) {
+            continue;
+        }
+        if !out.is_empty() {
+            if !out.ends_with('\n') {
+                out.push_str(eol);
+            }
+            // A blank line before our section, unless the file already ends with one.
+            if !out.ends_with(&format!("{eol}{eol}")) {
+                out.push_str(eol);
+            }
+        }
+        out.push_str(&with_eol(text));
     }
     out
 }
@@ -168,6 +287,82 @@ pub fn merge_sections(existing: &str, sections: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn section_headers_as_the_cli_reads_them() {
+        use SectionHeader::{Other, Profile};
+        for (line, expected) in [
+            ("[profile x]", Some(Profile("x"))),
+            ("  [ profile   x ]  ", Some(Profile("x"))),
+            ("[profile\tx]\r\n", Some(Profile("x"))),
+            (
+                "[profile prod-admin] # break-glass",
+                Some(Profile("prod-admin")),
+            ),
+            ("[profile x];c", Some(Profile("x"))),
+            ("[default]", Some(Profile("default"))),
+            ("[ default ] # mine", Some(Profile("default"))),
+            ("[x]", Some(Other("x"))),
+            ("[profilex]", Some(Other("profilex"))),
+            ("[sso-session corp]", Some(Other("sso-session corp"))),
+            ("[profile a b]", Some(Other("profile a b"))),
+            ("[profile x] trailing", None),
+            ("role_arn = [x]", None),
+            ("# [profile x]", None),
+            ("[profile x", None),
+        ] {
+            assert_eq!(section_header(line), expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn finds_named_profiles_only() {
+        let text =
+            "[default]\nregion = x\n[profile dev-db-migrate]\nrole_arn = a\n[profile other]\n";
+        assert!(config_defines_profile(text, "dev-db-migrate"));
+        assert!(config_defines_profile(text, "default"));
+        assert!(!config_defines_profile(text, "dev-db"));
+        assert!(!config_defines_profile(
+            "[dev-db-migrate]\n",
+            "dev-db-migrate"
+        ));
+        assert!(config_defines_profile("  [ profile   x ]  \n", "x"));
+        assert!(config_defines_profile("[profile x] # note\r\n", "x"));
+    }
+
+    #[test]
+    fn external_ids_are_read_from_every_profile() {
+        let text = "[default]\nregion = x\n[profile a]\nexternal_id = id-one\r\n[profile b]\n  External_Id=id-two  \nrole_arn = r\n";
+        assert_eq!(external_ids(text), ["id-one", "id-two"]);
+    }
+
+    #[test]
+    fn external_ids_aws_accepts_only() {
+        for good in ["ab", "ext-0f3c9a7d", "a_b+c=d,e.f@g:h/i-j"] {
+            assert_eq!(external_id_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "a",
+            "ext\n[profile x]",
+            "ext\r",
+            "ext\0",
+            "ext\t",
+            "\u{7f}ab",
+            "ab\u{85}",
+            "ab\u{2028}",
+            "a b",
+            "ab;c",
+            "ab#c",
+        ] {
+            let problem = external_id_problem(bad);
+            assert!(problem.is_some(), "{bad:?}");
+        }
+        assert!(external_id_problem(&"a".repeat(1225)).is_some());
+        // The message never repeats the value.
+        let problem = external_id_problem("secret\nvalue").unwrap_or_default();
+        assert!(!problem.contains("secret"), "{problem}");
+    }
 
     #[test]
     fn replaces_only_our_sections_and_keeps_the_rest() {

@@ -99,7 +99,8 @@ pub fn report(error: anyhow::Error) -> anyhow::Error {
     if is_reported(&error) {
         return error;
     }
-    eprintln!("error: {error:#}");
+    // An error may quote what a server or a tool said, which may echo a secret.
+    eprintln!("error: {}", crate::redact::redact(&format!("{error:#}")));
     error.context(Reported)
 }
 

@@ -23,7 +23,10 @@ fn env_path(name: &str) -> Option<PathBuf> {
 /// Appends markdown to the job summary; returns whether there was one to append to.
 pub fn append_step_summary(markdown: &str) -> anyhow::Result<bool> {
     match env_path("GITHUB_STEP_SUMMARY") {
-        Some(path) => append(&path, &format!("{markdown}\n"), "the job summary").map(|()| true),
+        Some(path) => {
+            let markdown = crate::redact::mask_job_secrets(markdown);
+            append(&path, &format!("{markdown}\n"), "the job summary").map(|()| true)
+        }
         None => Ok(false),
     }
 }
@@ -32,7 +35,8 @@ pub fn append_step_summary(markdown: &str) -> anyhow::Result<bool> {
 pub fn set_output(name: &str, value: &str) -> anyhow::Result<bool> {
     match env_path("GITHUB_OUTPUT") {
         Some(path) => {
-            let record = output_record(name, value, &random_token())?;
+            let value = crate::redact::mask_job_secrets(value);
+            let record = output_record(name, &value, &random_token())?;
             append(&path, &record, "the step outputs").map(|()| true)
         }
         None => Ok(false),

@@ -26,6 +26,7 @@ pub mod migrate;
 pub mod models;
 pub mod oidc;
 pub mod plan;
+pub mod redact;
 pub mod review;
 pub mod scaffold;
 pub mod terraform;

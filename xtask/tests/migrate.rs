@@ -631,6 +631,77 @@ fn a_failed_migration_exits_5_with_error_cause_exit_code_and_logs() {
     insta::assert_snapshot!(normalized(&output, &fx.git_sha()));
 }
 
+#[test]
+fn secrets_in_the_migration_log_reach_neither_the_log_nor_the_job_summary() {
+    let Some(fx) = Fixture::start() else { return };
+    let webhook = format!(
+        "https://{}.com/services/T0ABCDEFG/B0ABCDEFGHI/{}",
+        "hooks.slack", "Zk3xQ9mW2pL7vN4bR8tY1cJ6"
+    );
+    // The job's own secrets (the external id and the AWS secret key it holds) and shaped ones,
+    // as a careless migration script would print them.
+    let task_arn = format!(
+        "arn:aws:ecs:{REGION}:{ACCOUNT}:task/dev-db-migrate/0123456789abcdef0123456789abcdef"
+    );
+    let cause = json!({"TaskArn": task_arn, "StoppedReason": format!("aborted, key {PLANTED_SECRET_KEY}"),
+        "Containers": [{"Name": "db-migrate", "ExitCode": 1}]});
+    fx.create_state_machine(fail_machine(&cause.to_string()));
+    fx.logs(
+        "CreateLogGroup",
+        json!({"logGroupName": "/ecs/dev/db-migrate"}),
+    );
+    let stream = "ecs/db-migrate/0123456789abcdef0123456789abcdef";
+    fx.logs(
+        "CreateLogStream",
+        json!({"logGroupName": "/ecs/dev/db-migrate", "logStreamName": stream}),
+    );
+    let lines = [
+        format!("assuming with external id {PLANTED_EXTERNAL_ID}"),
+        format!("AWS_SECRET_ACCESS_KEY={PLANTED_SECRET_KEY}"),
+        "Datasource \"db\": PostgreSQL at \"postgres://app:S3cr3tPassw0rd@db:5432/app\"".to_owned(),
+        format!("notify {webhook}"),
+        "Error: P1000 authentication failed".to_owned(),
+    ];
+    let events: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| json!({"timestamp": 1_795_770_000_000_i64 + i64::try_from(i).unwrap(), "message": line}))
+        .collect();
+    fx.logs("PutLogEvents", json!({"logGroupName": "/ecs/dev/db-migrate", "logStreamName": stream, "logEvents": events}));
+
+    // `run` checks stdout and stderr for the planted secrets.
+    let output = fx.run(&[]);
+    assert_eq!(
+        code(&output),
+        5,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Error: P1000 authentication failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[REDACTED:job-secret]"), "{stdout}");
+    let summary = fx.summary();
+    assert!(
+        summary.contains("Error: P1000 authentication failed"),
+        "{summary}"
+    );
+    for secret in [
+        PLANTED_EXTERNAL_ID,
+        PLANTED_SECRET_KEY,
+        "S3cr3tPassw0rd",
+        webhook.as_str(),
+    ] {
+        assert!(!stdout.contains(secret), "{secret} in the log:\n{stdout}");
+        assert!(
+            !summary.contains(secret),
+            "{secret} in the job summary:\n{summary}"
+        );
+    }
+}
+
 /// The first `<tag>value</tag>` of an EC2 XML answer.
 fn xml_value(answer: &Value, tag: &str) -> String {
     let text = answer.as_str().unwrap();

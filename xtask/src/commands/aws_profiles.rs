@@ -5,12 +5,12 @@
 //! developer's own profile instead of the environment credentials.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::aws_profiles::{
-    CredentialSource, Purpose, merge_sections, profiles_for, render_profile,
+    CredentialSource, Purpose, external_id_problem, merge_sections, profiles_for, render_profile,
 };
 use crate::failure::{Classify, FailureKind, fail};
 use crate::generate::iam::Arns;
@@ -37,14 +37,25 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
     let environment = config.environment(&args.env)?;
-    let session_name = format!(
-        "gha-{}-{}-{}",
-        args.purpose.label(),
-        environment.name,
-        std::env::var("GITHUB_RUN_ID").unwrap_or_else(|_| "local".to_owned())
-    );
+    // The run id goes into the file: only the characters a role session name allows.
+    let run_id: String = std::env::var("GITHUB_RUN_ID")
+        .unwrap_or_else(|_| "local".to_owned())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c))
+        .take(32)
+        .collect();
+    let session_name = format!("gha-{}-{}-{run_id}", args.purpose.label(), environment.name,);
     let source = match args.source_profile {
-        Some(profile) => CredentialSource::Profile(profile),
+        Some(profile) => {
+            if profile.is_empty() || profile.contains(|c: char| c.is_whitespace() || c.is_control())
+            {
+                return Err(fail(
+                    FailureKind::Config,
+                    "--source-profile must be a profile name (no spaces, line breaks or control characters)",
+                ));
+            }
+            CredentialSource::Profile(profile)
+        }
         None => CredentialSource::Environment,
     };
 
@@ -60,6 +71,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ),
             )
         })?;
+        // Checked for every profile before anything is written.
+        if let Some(problem) = external_id_problem(&external_id) {
+            return Err(fail(
+                FailureKind::Environment,
+                format!(
+                    "{} {problem}: it must hold the external id of {} (nothing was written)",
+                    profile.external_id_env, profile.role_arn
+                ),
+            ));
+        }
         sections.push((
             profile.name.clone(),
             render_profile(profile, &external_id, &source),
@@ -68,6 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     if !sections.is_empty() {
         let path = aws_config_path(args.config_file)?;
+        // A symlinked config (dotfile managers) is edited where it points, the link kept.
+        let path = resolve_symlinks(&path)?;
         let existing = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -77,7 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     .classify(FailureKind::Environment);
             }
         };
-        write_private(&path, &merge_sections(&existing, &sections))?;
+        let merged = merge_sections(&existing, &sections);
+        if merged != existing {
+            write_private(&path, &merged)?;
+        }
         for profile in &profiles {
             println!("wrote profile {} -> {}", profile.name, profile.role_arn);
         }
@@ -108,9 +134,33 @@ fn aws_config_path(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".aws").join("config"))
 }
 
-/// Writes through a temporary file created with mode 0600 and a rename: the file holds external
-/// ids, and a reader must never see half of it.
-fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+/// Follows `path` through symlinks (relative ones from the link's directory) to the file they
+/// name, which may not exist yet.
+fn resolve_symlinks(path: &Path) -> anyhow::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)
+                    .with_context(|| format!("reading the symlink {}", current.display()))
+                    .classify(FailureKind::Environment)?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(fail(
+        FailureKind::Environment,
+        format!("{} is a symlink loop", path.display()),
+    ))
+}
+
+/// Writes through a temporary file created with mode 0600 next to `path` and a rename: the file
+/// holds external ids, and a reader must never see half of it.
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let dir = path
         .parent()
@@ -118,22 +168,31 @@ fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating {}", dir.display()))
         .classify(FailureKind::Environment)?;
-    let temporary = dir.join(format!(".config.tmp-{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
+    let name = path
+        .file_name()
+        .map_or_else(|| "config".into(), |n| n.to_string_lossy());
+    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(&temporary)
-        .with_context(|| format!("creating {}", temporary.display()))
-        .classify(FailureKind::Environment)?;
-    file.write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
+        .and_then(|mut file| {
+            file.write_all(contents.as_bytes())?;
+            file.sync_all()
+        })
         .with_context(|| format!("writing {}", temporary.display()))
-        .classify(FailureKind::Environment)?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("replacing {}", path.display()))
         .classify(FailureKind::Environment)
+        .and_then(|()| {
+            std::fs::rename(&temporary, path)
+                .with_context(|| format!("replacing {}", path.display()))
+                .classify(FailureKind::Environment)
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 fn append_github_output(pairs: &[(&str, &str)]) -> anyhow::Result<()> {

@@ -23,7 +23,10 @@ use crate::failure::{Classify, FailureKind};
 /// Loads the configuration of the repository that contains the current directory.
 pub fn load_config() -> anyhow::Result<Config> {
     let cwd = current_dir()?;
-    Config::discover(&cwd)
+    let config = Config::discover(&cwd)?;
+    // From here on every redaction also masks the exact values of the job's own secrets.
+    crate::redact::remember_job_secrets(&config);
+    Ok(config)
 }
 
 pub(crate) fn current_dir() -> anyhow::Result<PathBuf> {

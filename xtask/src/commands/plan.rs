@@ -94,7 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         // The result reaches the log and the job summary before anything talks to GitHub, so
         // an API failure cannot hide it.
-        println!("{}", masker.mask(&log_line(&result)));
+        // The environment and the counts: nothing to mask (values were masked in the summary).
+        println!("{}", log_line(&result));
         github_actions::append_step_summary(&result.full)?;
         results.push(result);
     }
@@ -103,11 +104,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&jsons)
         .context("serializing the plan summary")
         .classify(FailureKind::OperationFailed)?;
-    let json = masker.mask(&json);
     if let Some(path) = &args.summary_json {
         crate::generate::write_atomically(path, &format!("{json}\n"))?;
     }
-    github_actions::set_output("plan-summary", &masker.mask(&compact(&jsons)?))?;
+    github_actions::set_output("plan-summary", &compact(&jsons)?)?;
     if let Some(path) = &args.comment_file {
         let comments: Vec<&str> = results.iter().map(|r| r.comment.as_str()).collect();
         crate::generate::write_atomically(path, &comments.join("\n\n---\n\n"))?;
@@ -243,7 +243,8 @@ fn planned(
         env: env.to_owned(),
         comment,
         full,
-        json: summary.to_json(env),
+        // Values masked, the environment name (ours) not.
+        json: masker.summary(&summary).to_json(env),
         summary: Some(summary),
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::config::format_duration;
 use crate::failure::FailureKind;
 use crate::migrate::poll::{ExecutionState, Progress, Terminal};
+use crate::redact::{Redactor, redact};
 
 /// What a run will do, known before anything is called.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,7 +306,18 @@ fn still_running(ending: Ending) -> bool {
     )
 }
 
-/// The final message, for a terminal and for CI logs alike.
+/// The task's log tail with secrets redacted, as one text: a key block spans lines. What the
+/// migration printed is never shown unredacted, neither in the log nor in the job summary.
+fn redacted_lines(lines: &[String]) -> Vec<String> {
+    let mut redactor = Redactor::new();
+    lines
+        .iter()
+        .map(|line| redactor.line(line, String::new))
+        .collect()
+}
+
+/// The final message, for a terminal and for CI logs alike. Texts from AWS and the task (error,
+/// cause, stopped reason, notes, log lines) are redacted.
 pub fn render_report(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(report));
@@ -314,13 +326,13 @@ pub fn render_report(report: &Report) -> String {
     let _ = writeln!(out, "  task definition: {}", report.task_definition);
     let _ = writeln!(out, "  commit:          {}", report.git_sha);
     if let Some(error) = &report.error {
-        let _ = writeln!(out, "  error:           {error}");
+        let _ = writeln!(out, "  error:           {}", redact(error));
     }
     if let Some(cause) = &report.cause {
         let _ = writeln!(
             out,
             "  cause:           {}",
-            clipped(cause, MAX_CAUSE_CHARS)
+            clipped(&redact(cause), MAX_CAUSE_CHARS)
         );
     }
     if let Some(task) = &report.task {
@@ -344,10 +356,10 @@ fn render_task(out: &mut String, task: &TaskFacts) {
         let _ = writeln!(out, "  exit code:       {code}");
     }
     if let Some(reason) = &task.stopped_reason {
-        let _ = writeln!(out, "  stopped reason:  {reason}");
+        let _ = writeln!(out, "  stopped reason:  {}", redact(reason));
     }
     for note in &task.notes {
-        let _ = writeln!(out, "  note:            {note}");
+        let _ = writeln!(out, "  note:            {}", redact(note));
     }
     if !task.log_lines.is_empty() {
         let location = task
@@ -359,7 +371,7 @@ fn render_task(out: &mut String, task: &TaskFacts) {
             "  last {} log lines ({location}):",
             task.log_lines.len()
         );
-        for line in &task.log_lines {
+        for line in redacted_lines(&task.log_lines) {
             let _ = writeln!(out, "    | {line}");
         }
     }
@@ -385,10 +397,10 @@ pub fn render_step_summary(report: &Report) -> String {
     row("Commit", &report.git_sha);
     row("Elapsed", &human(report.elapsed));
     if let Some(error) = &report.error {
-        row("Error", error);
+        row("Error", &redact(error));
     }
     if let Some(cause) = &report.cause {
-        row("Cause", &clipped(cause, 500));
+        row("Cause", &clipped(&redact(cause), 500));
     }
     if let Some(task) = &report.task {
         if let Some(arn) = &task.task_arn {
@@ -398,7 +410,7 @@ pub fn render_step_summary(report: &Report) -> String {
             row("Exit code", &code.to_string());
         }
         if let Some(reason) = &task.stopped_reason {
-            row("Stopped reason", reason);
+            row("Stopped reason", &redact(reason));
         }
     }
     if still_running(report.ending) {
@@ -410,7 +422,7 @@ pub fn render_step_summary(report: &Report) -> String {
             out,
             "\n<details><summary>Last log lines</summary>\n\n~~~~text"
         );
-        for line in &task.log_lines {
+        for line in redacted_lines(&task.log_lines) {
             let _ = writeln!(out, "{}", line.replace("~~~~", "~ ~ ~ ~"));
         }
         let _ = writeln!(out, "~~~~\n\n</details>");
@@ -532,6 +544,39 @@ mod tests {
         insta::assert_snapshot!(render_report(&report));
         insta::assert_snapshot!("failed_summary", render_step_summary(&report));
         insta::assert_snapshot!("failed_error_line", failure_summary(&report));
+    }
+
+    #[test]
+    fn secrets_in_the_log_tail_and_the_cause_are_redacted() {
+        let webhook = format!(
+            "https://{}.com/services/T0ABCDEFG/B0ABCDEFGHI/{}",
+            "hooks.slack", "Zk3xQ9mW2pL7vN4bR8tY1cJ6"
+        );
+        let mut report = report(Ending::Ended(Terminal::Failed));
+        report.error = Some("MigrationFailed".into());
+        report.cause = Some("connect postgres://app:S3cr3tPassw0rd@db:5432/app failed".into());
+        let mut task = failed_task();
+        task.stopped_reason = Some(format!("notify {webhook} failed"));
+        task.log_lines = vec![
+            "Datasource \"db\": PostgreSQL database \"app\" at \"postgres://app:S3cr3tPassw0rd@db:5432/app\"".into(),
+            format!("SLACK_WEBHOOK_URL={webhook}"),
+            "-----BEGIN RSA PRIVATE KEY-----".into(),
+            "MIIEowIBAAKCAQEAplantedkeymaterial".into(),
+            "-----END RSA PRIVATE KEY-----".into(),
+        ];
+        report.task = Some(task);
+        for text in [render_report(&report), render_step_summary(&report)] {
+            for secret in [
+                "S3cr3tPassw0rd",
+                &webhook,
+                "MIIEowIBAAKCAQEAplantedkeymaterial",
+            ] {
+                assert!(!text.contains(secret), "{secret} in\n{text}");
+            }
+            assert!(text.contains("[REDACTED:url-password]"), "{text}");
+            assert!(text.contains("[REDACTED:slack-webhook]"), "{text}");
+            assert!(text.contains("[REDACTED:private-key]"), "{text}");
+        }
     }
 
     #[test]

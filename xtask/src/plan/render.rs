@@ -128,6 +128,9 @@ pub fn render_plan_complete(
     masker: &Masker,
     context: &Context,
 ) -> (String, Completeness) {
+    // Values are masked before they are rendered; our own structure (marker, title, headings)
+    // never passes the masker.
+    let summary = &masker.summary(summary);
     let env = context.env;
     let (icon, result) = if summary.errored {
         ("❌", "errored".to_owned())
@@ -157,8 +160,7 @@ pub fn render_plan_complete(
         head.push_str(&destroy_warning(summary));
     }
 
-    let footer = masker.mask(&footer(summary, context.run_url));
-    let head = masker.mask(&head);
+    let footer = footer(summary, context.run_url);
     let extras = format!("{}{}", outputs_section(summary), drift_section(summary));
     let fits = |middle: &str| count(&head) + count(middle) + count(&footer) <= context.limit;
     let mut complete = Completeness {
@@ -167,14 +169,14 @@ pub fn render_plan_complete(
         details: true,
     };
     let listed = (summary.groups.len() <= context.list_limit)
-        .then(|| masker.mask(&format!("{}{extras}", groups_listed(summary))))
+        .then(|| format!("{}{extras}", groups_listed(summary)))
         .filter(|middle| fits(middle));
     let middle = match listed {
         Some(middle) => middle,
         None => {
             complete.addresses = summary.groups.is_empty();
             let by_type = groups_by_type(summary, context);
-            let middle = masker.mask(&format!("{by_type}{extras}"));
+            let middle = format!("{by_type}{extras}");
             if fits(&middle) {
                 middle
             } else {
@@ -187,7 +189,7 @@ pub fn render_plan_complete(
                 };
                 format!(
                     "{}\n_Outputs and drift are left out to stay within GitHub's size limit{see}._\n\n",
-                    masker.mask(&by_type)
+                    by_type
                 )
             }
         }
@@ -228,8 +230,6 @@ pub fn render_failure(
         let _ = writeln!(head, "> [!TIP]\n> {hint}\n");
     }
     let footer = footer(&Summary::default(), context.run_url);
-    let head = masker.mask(&head);
-    let footer = masker.mask(&footer);
     let budget = context
         .limit
         .saturating_sub(count(&head) + count(&footer) + 16);

@@ -14,7 +14,7 @@ pub mod headings;
 pub mod llm;
 pub mod plan_summary;
 pub mod prompt;
-pub mod redact;
+pub use crate::redact;
 pub mod render;
 pub mod tokens;
 
