@@ -46,8 +46,14 @@ impl Tokenizer {
     /// The tokens of `text`.
     pub fn count(&self, text: &str) -> usize {
         pieces(text, MAX_PIECE)
-            .map(|(piece, _)| self.bpe.count_ordinary(piece))
+            .map(|(piece, _)| self.count_piece(piece))
             .sum()
+    }
+
+    fn count_piece(&self, piece: &str) -> usize {
+        #[cfg(test)]
+        TOKENIZED.with(|bytes| bytes.set(bytes.get() + piece.len()));
+        self.bpe.count_ordinary(piece)
     }
 
     /// The tokens of `text` when there are at most `cap`; otherwise some number above `cap`,
@@ -60,7 +66,7 @@ impl Tokenizer {
         }
         let mut total = 0;
         for (piece, _) in pieces(text, MAX_PIECE) {
-            total += self.bpe.count_ordinary(piece);
+            total += self.count_piece(piece);
             if total > cap {
                 break;
             }
@@ -268,4 +274,15 @@ mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    static TOKENIZED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Bytes handed to the tokenizer on this thread so far (tests measure the work with it).
+#[cfg(test)]
+pub fn tokenized_bytes() -> usize {
+    TOKENIZED.with(std::cell::Cell::get)
 }
