@@ -46,14 +46,34 @@ impl Tokenizer {
     /// The tokens of `text`.
     pub fn count(&self, text: &str) -> usize {
         pieces(text, MAX_PIECE)
-            .map(|(piece, _)| self.count_piece(piece))
+            .map(|(piece, hard)| self.count_piece(piece, hard))
             .sum()
     }
 
-    fn count_piece(&self, piece: &str) -> usize {
+    /// A hard-cut piece is usually one of many equal ones (a run of spaces, `=` or `A`), and the
+    /// tokenizer is slowest on exactly those: the last one's count is remembered.
+    fn count_piece(&self, piece: &str, hard: bool) -> usize {
+        thread_local! {
+            static LAST_HARD: std::cell::RefCell<(String, usize)> =
+                const { std::cell::RefCell::new((String::new(), 0)) };
+        }
+        if hard
+            && let Some(tokens) =
+                LAST_HARD.with_borrow(|(last, tokens)| (last == piece).then_some(*tokens))
+        {
+            return tokens;
+        }
         #[cfg(test)]
         TOKENIZED.with(|bytes| bytes.set(bytes.get() + piece.len()));
-        self.bpe.count_ordinary(piece)
+        let tokens = self.bpe.count_ordinary(piece);
+        if hard {
+            LAST_HARD.with_borrow_mut(|last| {
+                last.0.clear();
+                last.0.push_str(piece);
+                last.1 = tokens;
+            });
+        }
+        tokens
     }
 
     /// The tokens of `text` when there are at most `cap`; otherwise some number above `cap`,
@@ -65,8 +85,8 @@ impl Tokenizer {
             return text.len() / MAX_TOKEN_BYTES;
         }
         let mut total = 0;
-        for (piece, _) in pieces(text, MAX_PIECE) {
-            total += self.count_piece(piece);
+        for (piece, hard) in pieces(text, MAX_PIECE) {
+            total += self.count_piece(piece, hard);
             if total > cap {
                 break;
             }
@@ -80,7 +100,7 @@ impl Tokenizer {
 pub const MAX_TOKEN_BYTES: usize = 128;
 
 /// The most bytes handed to the tokenizer at once.
-pub const MAX_PIECE: usize = 4096;
+pub const MAX_PIECE: usize = 1024;
 
 /// How far past a line break the pieces look for the text that follows (indentation).
 const MAX_INDENT_LOOKAHEAD: usize = 256;
@@ -154,6 +174,11 @@ fn splits_before(text: &str, at: usize) -> bool {
             next_is_text(at + indent) && (indent > 0 || bytes[at + indent] != b'/')
         }
         _ if bytes[at] == b' ' => {
+            // Cheap rejections first: a run of spaces has a candidate at every byte.
+            let ascii_space = |byte: &u8| byte.is_ascii_whitespace() || *byte == 0x0b;
+            if ascii_space(&bytes[at - 1]) || bytes.get(at + 1).is_none_or(ascii_space) {
+                return false;
+            }
             let before = text[..at].chars().next_back();
             before.is_some_and(|ch| !ch.is_whitespace()) && next_is_text(at + 1)
         }
