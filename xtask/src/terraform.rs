@@ -197,6 +197,27 @@ impl Terraform {
     }
 }
 
+impl Terraform {
+    /// `terraform fmt -` over `text` (stdin to stdout): the formatted text; exit 2 and the message
+    /// on stderr when it is not valid HCL.
+    pub fn fmt_text(&self, text: &str) -> anyhow::Result<Output> {
+        let args = ["fmt", "-no-color", "-"];
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let output = self
+            .command(&argv)
+            .stdin_bytes(text.as_bytes())
+            .stdout_capture()
+            .stderr_capture()
+            .run()
+            .map_err(|error| self.spawn_error(&args, error))?;
+        Ok(Output {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+}
+
 /// Reads a file written by terraform.
 pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path)

@@ -193,3 +193,205 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
         "{log}"
     );
 }
+
+// ---- Bug 13: every suggestion is valid on its own and they add up to `terraform fmt` ----
+
+/// `terraform fmt -` over `text`: the formatted text, or `None` when terraform rejects it.
+fn terraform_fmt(text: &str) -> Option<String> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("terraform")
+        .args(["fmt", "-no-color", "-"])
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8(output.stdout).unwrap())
+}
+
+/// Lines with their endings ("\r\n", "\n" or "" for a last line without one).
+fn lines_with_endings(text: &str) -> Vec<(&str, &str)> {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if let Some(content) = line.strip_suffix("\r\n") {
+                (content, "\r\n")
+            } else if let Some(content) = line.strip_suffix('\n') {
+                (content, "\n")
+            } else {
+                (line, "")
+            }
+        })
+        .collect()
+}
+
+/// How GitHub commits a suggestion: lines `start..=end` are replaced by the suggestion's lines;
+/// the file keeps its line endings. (Written apart from `fmt::lines::apply`, one line per line:
+/// fmt never changes the number of lines, which the test checks first.)
+fn apply(head: &str, changes: &[xtask::fmt::diff::Change]) -> String {
+    let mut lines: Vec<(String, &str)> = lines_with_endings(head)
+        .into_iter()
+        .map(|(text, ending)| (text.to_owned(), ending))
+        .collect();
+    for change in changes.iter().filter(|change| !change.removed.is_empty()) {
+        let start = usize::try_from(change.start).unwrap() - 1;
+        assert_eq!(
+            usize::try_from(change.end).unwrap() - start,
+            change.replacement.len(),
+            "{change:?} does not replace exactly the lines it covers"
+        );
+        for (offset, text) in change.replacement.iter().enumerate() {
+            assert_eq!(
+                lines[start + offset].0,
+                change.removed[offset],
+                "{change:?}"
+            );
+            lines[start + offset].0.clone_from(text);
+        }
+    }
+    lines
+        .iter()
+        .map(|(text, ending)| format!("{text}{ending}"))
+        .collect()
+}
+
+/// The suggestions for one file whose committed text is `head`.
+fn suggestions(head: &str) -> Vec<xtask::fmt::diff::Change> {
+    let formatted = terraform_fmt(head).unwrap();
+    xtask::fmt::lines::changes("main.tf", head, &formatted)
+}
+
+/// A re-indented `dynamic` block: `terraform fmt -diff` shows it as "add `}` above, delete `}`
+/// below", two blocks that are each invalid alone.
+const MISINDENTED_DYNAMIC: &str = r#"resource "aws_eks_node_group" "this" {
+  node_group_name = var.name
+
+  dynamic "taint" {
+    for_each = var.taints
+    content {
+      key    = taint.value.key
+      effect = taint.value.effect
+  }
+      }
+
+  tags = merge(var.tags, { Name = "${var.name}" })
+}
+"#;
+
+/// terraform-aws-eks v21.0.0 `versions.tf`, mis-indented at random: the fmt diff has blocks
+/// replacing 8 lines by 4 and 2 by 6.
+const MISINDENTED_PROVIDERS: &str = r#"terraform {
+  required_version = ">= 1.5.7"
+
+      required_providers {
+  aws = {
+    source  = "hashicorp/aws"
+    version = ">= 6.0"
+        }
+  tls = {
+    source  = "hashicorp/tls"
+          version = ">= 4.0"
+    }
+  time = {
+    source  = "hashicorp/time"
+      version = ">= 0.9"
+  }
+  }
+}
+"#;
+
+const HEREDOCS: &str = "locals {\n    policy = <<EOT\n  keep   this\n     EOT\n  script = <<-EOT\n      echo  x\n    EOT\n  list=[ 1,2 ]\n    name = \"${var.x}\"\n}\n";
+
+fn cases() -> Vec<(&'static str, String)> {
+    vec![
+        ("mis-indented dynamic block", MISINDENTED_DYNAMIC.to_owned()),
+        ("mis-indented providers", MISINDENTED_PROVIDERS.to_owned()),
+        (
+            "CRLF providers",
+            MISINDENTED_PROVIDERS.replace('\n', "\r\n"),
+        ),
+        ("CRLF", MISINDENTED_DYNAMIC.replace('\n', "\r\n")),
+        (
+            "no final newline",
+            MISINDENTED_DYNAMIC.trim_end().to_owned(),
+        ),
+        (
+            "no final newline, change on the last line",
+            "variable \"x\" {\n  type = string\n}\nlocals { a=1 }".to_owned(),
+        ),
+        (
+            "no final newline after a change",
+            "locals {\n  a=1\n    bb = 2\n}".to_owned(),
+        ),
+        ("heredocs", HEREDOCS.to_owned()),
+        (
+            "blank lines with spaces, tabs, leading blank lines",
+            "\n\n  \nlocals {\n\ta = 1\n  \n\n\n  b    = 2\n}\n\n\n".to_owned(),
+        ),
+    ]
+}
+
+#[test]
+fn each_suggestion_is_valid_alone_and_all_give_terraform_fmt_output() {
+    if support::which("terraform").is_none() {
+        support::missing("terraform");
+        return;
+    }
+    for (name, head) in cases() {
+        let formatted =
+            terraform_fmt(&head).unwrap_or_else(|| panic!("{name}: fmt rejects the input"));
+        // The file keeps its final newline (or its lack of one) and its line endings.
+        let expected = if head.ends_with('\n') {
+            formatted.clone()
+        } else {
+            formatted
+                .strip_suffix('\n')
+                .unwrap_or(&formatted)
+                .to_owned()
+        };
+        let changes = suggestions(&head);
+        assert!(!changes.is_empty(), "{name}: no suggestions");
+        assert_eq!(
+            apply(&head, &changes),
+            expected,
+            "{name}: all suggestions together"
+        );
+        for change in &changes {
+            assert_eq!(
+                change.end - change.start + 1,
+                change.replacement.len() as u64,
+                "{name}: {change:?} does not replace exactly the lines it covers"
+            );
+            assert_eq!(
+                change.removed.len(),
+                change.replacement.len(),
+                "{name}: {change:?}"
+            );
+            let alone = apply(&head, std::slice::from_ref(change));
+            assert_eq!(
+                lines_with_endings(&alone)
+                    .iter()
+                    .map(|l| l.1)
+                    .collect::<Vec<_>>(),
+                lines_with_endings(&head)
+                    .iter()
+                    .map(|l| l.1)
+                    .collect::<Vec<_>>(),
+                "{name}: {change:?} changes line endings"
+            );
+            let refmt = terraform_fmt(&alone)
+                .unwrap_or_else(|| panic!("{name}: {change:?} alone leaves invalid HCL:\n{alone}"));
+            assert_eq!(refmt, formatted, "{name}: {change:?} alone");
+        }
+    }
+}

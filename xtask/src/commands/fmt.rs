@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::config::{Config, ENVIRONMENTS_DIR};
 use crate::failure::{Classify, FailureKind, fail};
 use crate::fmt::diff::{self, Change, DiffLines};
+use crate::fmt::lines;
 use crate::fmt::suggest;
 use crate::github::{self, GitHub, NewReviewComment};
 use crate::github_actions::{self, Level};
@@ -111,9 +112,7 @@ fn suggest(
     targets: &[PathBuf],
     pr: Option<u64>,
 ) -> anyhow::Result<()> {
-    let output = terraform.fmt(&["-check", "-diff"], targets)?;
-    fail_on_terraform_error(&output)?;
-    let changes = diff::fmt_changes(&output.stdout);
+    let changes = fmt_changes(config, terraform, targets)?;
     let pr = github::resolve_pull_request(pr)?;
     let settings = github::Settings::for_config(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -191,16 +190,49 @@ fn suggest(
     }
 }
 
+/// The changes fmt would make, from each unformatted file and fmt's output for it compared line by
+/// line (see `fmt::lines`).
+fn fmt_changes(
+    config: &Config,
+    terraform: &Terraform,
+    targets: &[PathBuf],
+) -> anyhow::Result<Vec<Change>> {
+    let listed = terraform.fmt(&["-check", "-list=true"], targets)?;
+    fail_on_terraform_error(&listed)?;
+    let mut changes = Vec::new();
+    for file in listed.stdout.lines().filter(|line| !line.is_empty()) {
+        let path = config.root.join(file);
+        let head = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {} for its fmt suggestions", path.display()))
+            .classify(FailureKind::OperationFailed)?;
+        let output = terraform.fmt_text(&head)?;
+        if output.code != Some(0) {
+            return Err(fail(
+                FailureKind::OperationFailed,
+                format!("terraform fmt failed on {file}: {}", output.stderr.trim()),
+            ));
+        }
+        changes.extend(lines::changes(file, &head, &output.stdout));
+    }
+    Ok(changes)
+}
+
 fn annotation(change: &Change) -> String {
+    let message = if change.removed.is_empty() && change.replacement.is_empty() {
+        "not formatted; terraform fmt would change only the final newline or the line endings"
+            .to_owned()
+    } else {
+        format!(
+            "not formatted; terraform fmt would write:\n{}",
+            change.replacement.join("\n")
+        )
+    };
     github_actions::annotation(
         Level::Warning,
         &change.path,
         Some(change.start),
         Some(change.end),
         "terraform fmt",
-        &format!(
-            "not formatted; terraform fmt would write:\n{}",
-            change.replacement.join("\n")
-        ),
+        &message,
     )
 }

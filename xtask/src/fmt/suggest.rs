@@ -52,8 +52,14 @@ pub fn body(change: &Change, fingerprint: &str) -> String {
         .max()
         .unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
+    // An empty suggestion deletes the lines; "\n\n" would replace them with one empty line.
+    let replacement = if change.replacement.is_empty() {
+        String::new()
+    } else {
+        format!("{replacement}\n")
+    };
     format!(
-        "{MARKER}{fingerprint} -->\n`terraform fmt` would format {}:\n\n{fence}suggestion\n{replacement}\n{fence}\n",
+        "{MARKER}{fingerprint} -->\n`terraform fmt` would format {}:\n\n{fence}suggestion\n{replacement}{fence}\n",
         if change.start == change.end {
             format!("line {}", change.start)
         } else {
@@ -150,6 +156,14 @@ mod tests {
         assert_eq!(result.annotate, [outside, other_file]);
         assert_eq!(result.delete, [101]);
         assert_eq!(result.kept, 1);
+    }
+
+    #[test]
+    fn an_empty_replacement_deletes_and_an_empty_line_is_kept() {
+        let mut deletion = change("a.tf", 3, 3, "");
+        assert!(body(&deletion, "f").contains("```suggestion\n\n```"));
+        deletion.replacement.clear();
+        assert!(body(&deletion, "f").ends_with("```suggestion\n```\n"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `cargo xtask bench review`: compress a 50,000-line diff into a 32,000-token budget and report
 //! the wall time and how far the budget accounting is from the tokenizer's count of the final
-//! prompt.
+//! prompt; then pathological inputs (a 10 MB single-line file, a line of a million spaces, a
+//! minified-looking file) against the target of at most 1 s per MB of diff.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -190,5 +191,70 @@ pub fn run() -> anyhow::Result<()> {
         worst.0,
         worst.1
     );
+    pathological(&tokenizer, &context)
+}
+
+/// A new file of one line.
+fn one_line_file(path: &str, line: &str) -> String {
+    format!(
+        "diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+{line}\n"
+    )
+}
+
+/// Inputs that used to take minutes or panic, each through parse, redact and all three tasks.
+fn pathological(tokenizer: &Tokenizer, context: &PromptContext) -> anyhow::Result<()> {
+    let letters: String = (0..10_000_000)
+        .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+        .collect();
+    let spaces = format!("x{}y", " ".repeat(1_000_000));
+    let minified: String = (0..200_000)
+        .map(|i| format!("var a{i}=function(b){{return b+{i}}};"))
+        .collect();
+    let cases = [
+        (
+            "10 MB single-line file",
+            one_line_file("dist/blob.txt", &letters),
+        ),
+        ("x, a million spaces, y", one_line_file("a.txt", &spaces)),
+        (
+            "6 MB minified JavaScript line",
+            one_line_file("dist/app.js", &minified),
+        ),
+    ];
+    println!(
+        "  pathological inputs (parse + redact + describe/review/improve; target <= 1 s per MB):"
+    );
+    for (name, text) in cases {
+        let megabytes = text.len() as f64 / 1e6;
+        let started = Instant::now();
+        let mut files = diff::parse(text.as_bytes());
+        let mut pr = PullRequestText::default();
+        let mut plan = String::new();
+        redact_inputs(&mut files, &mut pr, &mut plan);
+        let mut sent = 0;
+        for task in [Task::Describe, Task::Review, Task::Improve] {
+            let planned =
+                plan_prompts(task, &files, context, tokenizer, 32_000, 4_000).map_err(|why| {
+                    crate::failure::fail(crate::failure::FailureKind::OperationFailed, why)
+                })?;
+            sent += planned
+                .compression
+                .files
+                .iter()
+                .filter(|file| file.chunk.is_some())
+                .count();
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        println!(
+            "    {name}: {megabytes:.1} MB in {:.0} ms ({:.2} s per MB){}; sent in {sent} of 3 tasks",
+            elapsed * 1e3,
+            elapsed / megabytes,
+            if elapsed <= megabytes {
+                ""
+            } else {
+                " OVER TARGET"
+            }
+        );
+    }
     Ok(())
 }

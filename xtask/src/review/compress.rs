@@ -12,7 +12,7 @@
 //! coverage" footer. Pure: the tokenizer is the only collaborator.
 
 use super::diff::{FileDiff, FileStatus, Hunk, LineKind};
-use super::tokens::Tokenizer;
+use super::tokens::{MAX_TOKEN_BYTES, Tokenizer};
 
 /// Context lines kept around each change when the full patch does not fit.
 const TRIMMED_CONTEXT: usize = 1;
@@ -48,11 +48,38 @@ pub struct FileReport {
     pub chunk: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Chunk {
     pub text: String,
     /// The budget accounting: the sum of the counted sections.
     pub tokens: usize,
+    /// The sections of `text` in order, so that the last one can be dropped.
+    pub pieces: Vec<Piece>,
+}
+
+/// One section of a chunk: a file's (or the deleted files') part of the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// Index into [`Compression::files`]; `None` for the list of deleted files.
+    pub file: Option<usize>,
+    /// Where the section starts in [`Chunk::text`].
+    pub start: usize,
+    pub tokens: usize,
+}
+
+impl Chunk {
+    fn push(&mut self, file: Option<usize>, text: &str, tokens: usize) {
+        if text.is_empty() {
+            return;
+        }
+        self.pieces.push(Piece {
+            file,
+            start: self.text.len(),
+            tokens,
+        });
+        self.text.push_str(text);
+        self.tokens += tokens;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +90,25 @@ pub struct Compression {
 }
 
 impl Compression {
+    /// Takes the last section out of chunk `chunk` (its file becomes left out for the budget);
+    /// false when the chunk has none left.
+    pub fn drop_last_piece(&mut self, chunk: usize) -> bool {
+        let Some(chunk) = self.chunks.get_mut(chunk) else {
+            return false;
+        };
+        let Some(piece) = chunk.pieces.pop() else {
+            return false;
+        };
+        chunk.text.truncate(piece.start);
+        chunk.tokens -= piece.tokens;
+        if let Some(report) = piece.file.and_then(|file| self.files.get_mut(file)) {
+            report.inclusion = Inclusion::Left(LeftOut::OverBudget);
+            report.tokens = 0;
+            report.chunk = None;
+        }
+        true
+    }
+
     pub fn left_out(&self) -> impl Iterator<Item = (&FileReport, LeftOut)> {
         self.files.iter().filter_map(|file| match file.inclusion {
             Inclusion::Left(reason) => Some((file, reason)),
@@ -173,35 +219,46 @@ pub fn compress(
     let deleted_section = render_deleted(&deleted);
     let deleted_tokens = tokenizer.count(&deleted_section);
 
-    // Pass 1: everything with the patch's own context, if it fits.
+    // Pass 1: everything with the patch's own context, if it fits. Decided by size first: text of
+    // more than `budget * MAX_TOKEN_BYTES` bytes cannot fit, and counting stops at the budget.
     let mut ratio = Ratio::default();
     let mut full = Vec::with_capacity(candidates.len());
     let mut used = deleted_tokens;
-    let mut fits = true;
-    for &index in &candidates {
-        let mut rendered = RenderedFile::new(&files[index], None);
-        let tokens = rendered.count(tokenizer);
-        ratio.add(rendered.bytes(), tokens);
-        used += tokens;
-        full.push(rendered);
-        if used > budget {
-            fits = false;
-            break;
+    let mut fits = max_chunks == 0
+        || candidates
+            .iter()
+            .map(|&index| files[index].bytes())
+            .sum::<usize>()
+            / MAX_TOKEN_BYTES
+            <= budget;
+    if fits {
+        for &index in &candidates {
+            let mut rendered = RenderedFile::new(&files[index], None);
+            let tokens = rendered.count(tokenizer, budget);
+            ratio.add_counted(&rendered, tokens);
+            used += tokens;
+            full.push(rendered);
+            if used > budget {
+                fits = false;
+                break;
+            }
         }
     }
     if (fits && used <= budget) || max_chunks == 0 {
-        let mut text = deleted_section;
+        let mut chunk = Chunk::default();
+        chunk.push(None, &deleted_section, deleted_tokens);
         for (rendered, &index) in full.iter_mut().zip(&candidates) {
-            text.push_str(&rendered.header);
-            for hunk in &rendered.hunks {
-                text.push_str(hunk);
-            }
-            let tokens = rendered.count(tokenizer);
+            let tokens = rendered.count(tokenizer, budget);
+            chunk.push(
+                Some(index),
+                &rendered.text(rendered.hunks.len(), None),
+                tokens,
+            );
             reports[index].tokens = tokens;
             reports[index].chunk = Some(0);
         }
         return Compression {
-            chunks: vec![Chunk { text, tokens: used }],
+            chunks: vec![chunk],
             files: reports,
             context_trimmed: false,
         };
@@ -233,8 +290,8 @@ pub fn compress(
                 left.push(position);
                 continue;
             }
-            let tokens = rendered.count(tokenizer);
-            ratio.add(rendered.bytes(), tokens);
+            let tokens = rendered.count(tokenizer, budget);
+            ratio.add_counted(rendered, tokens);
             if tokens <= room {
                 used += tokens;
                 taken.push((position, rendered.hunks.len()));
@@ -247,7 +304,7 @@ pub fn compress(
             && let Some(&position) = left.first()
         {
             let room = budget.saturating_sub(used);
-            let (hunks, _cost) = trimmed[position].fitting_hunks(room, tokenizer);
+            let (hunks, _cost) = trimmed[position].fitting_hunks(room, tokenizer, budget);
             if hunks > 0 {
                 taken.push((position, hunks));
                 left.remove(0);
@@ -255,37 +312,30 @@ pub fn compress(
         }
         remaining = left;
         taken.sort_unstable();
-        let mut text = if chunk_index == 0 {
-            deleted_section.clone()
-        } else {
-            String::new()
-        };
-        let mut tokens = if chunk_index == 0 { deleted_tokens } else { 0 };
+        let mut chunk = Chunk::default();
+        if chunk_index == 0 {
+            chunk.push(None, &deleted_section, deleted_tokens);
+        }
         for (position, hunks) in taken {
             let rendered = &mut trimmed[position];
             let index = candidates[position];
             let of = rendered.hunks.len();
-            let file_tokens = if hunks == of {
-                text.push_str(&rendered.header);
-                rendered.count(tokenizer)
+            let (text, file_tokens) = if hunks == of {
+                (rendered.text(of, None), rendered.count(tokenizer, budget))
             } else {
                 let header = rendered.partial_header(hunks, of);
                 let header_tokens = tokenizer.count(&header);
-                text.push_str(&header);
                 reports[index].inclusion = Inclusion::Partial { hunks, of };
-                header_tokens
-                    + rendered.hunk_tokens(tokenizer)[..hunks]
-                        .iter()
-                        .sum::<usize>()
+                let body: usize = rendered.hunk_tokens(tokenizer, budget)[..hunks]
+                    .iter()
+                    .sum();
+                (rendered.text(hunks, Some(&header)), header_tokens + body)
             };
-            for hunk in &rendered.hunks[..hunks] {
-                text.push_str(hunk);
-            }
-            tokens += file_tokens;
+            chunk.push(Some(index), &text, file_tokens);
             reports[index].tokens = file_tokens;
             reports[index].chunk = Some(chunk_index);
         }
-        chunks.push(Chunk { text, tokens });
+        chunks.push(chunk);
     }
     for position in remaining {
         reports[candidates[position]].inclusion = Inclusion::Left(LeftOut::OverBudget);
@@ -305,9 +355,12 @@ struct Ratio {
 }
 
 impl Ratio {
-    fn add(&mut self, bytes: usize, tokens: usize) {
-        self.bytes += bytes;
-        self.tokens += tokens;
+    /// Learns from a file's count, unless the count stopped early at the cap.
+    fn add_counted(&mut self, rendered: &RenderedFile, tokens: usize) {
+        if !rendered.capped() {
+            self.bytes += rendered.bytes();
+            self.tokens += tokens;
+        }
     }
 
     /// A deliberately low estimate (a third under the observed ratio), so that a file is skipped
@@ -335,12 +388,15 @@ fn render_deleted(deleted: &[&str]) -> String {
     out
 }
 
-/// One file's section, hunk by hunk; token counts are computed on first use.
+/// One file's section, hunk by hunk; token counts are computed on first use, each hunk's only up
+/// to the budget (a hunk over the budget never fits, however much over it is).
 struct RenderedFile {
     path_line: String,
     header: String,
     hunks: Vec<String>,
     counts: Option<(usize, Vec<usize>)>,
+    /// A hunk's count stopped at the cap.
+    capped: bool,
 }
 
 impl RenderedFile {
@@ -373,6 +429,7 @@ impl RenderedFile {
             header,
             hunks,
             counts: None,
+            capped: false,
         }
     }
 
@@ -380,24 +437,41 @@ impl RenderedFile {
         self.header.len() + self.hunks.iter().map(String::len).sum::<usize>()
     }
 
-    fn ensure_counted(&mut self, tokenizer: &Tokenizer) -> &(usize, Vec<usize>) {
+    fn capped(&self) -> bool {
+        self.capped
+    }
+
+    /// The section with its first `hunks` hunks, under `header` (default: the full one).
+    fn text(&self, hunks: usize, header: Option<&str>) -> String {
+        let mut out = header.unwrap_or(&self.header).to_owned();
+        for hunk in &self.hunks[..hunks] {
+            out.push_str(hunk);
+        }
+        out
+    }
+
+    fn ensure_counted(&mut self, tokenizer: &Tokenizer, cap: usize) -> &(usize, Vec<usize>) {
         let header = &self.header;
         let hunks = &self.hunks;
+        let capped = &mut self.capped;
         self.counts.get_or_insert_with(|| {
-            (
-                tokenizer.count(header),
-                hunks.iter().map(|hunk| tokenizer.count(hunk)).collect(),
-            )
+            let counts: Vec<usize> = hunks
+                .iter()
+                .map(|hunk| tokenizer.count_capped(hunk, cap))
+                .collect();
+            *capped = counts.iter().any(|&tokens| tokens > cap);
+            (tokenizer.count(header), counts)
         })
     }
 
-    fn count(&mut self, tokenizer: &Tokenizer) -> usize {
-        let (header, hunks) = self.ensure_counted(tokenizer);
+    /// The file's tokens; above `cap` when it is more than `cap`.
+    fn count(&mut self, tokenizer: &Tokenizer, cap: usize) -> usize {
+        let (header, hunks) = self.ensure_counted(tokenizer, cap);
         header + hunks.iter().sum::<usize>()
     }
 
-    fn hunk_tokens(&mut self, tokenizer: &Tokenizer) -> Vec<usize> {
-        self.ensure_counted(tokenizer).1.clone()
+    fn hunk_tokens(&mut self, tokenizer: &Tokenizer, cap: usize) -> Vec<usize> {
+        self.ensure_counted(tokenizer, cap).1.clone()
     }
 
     fn partial_header(&self, hunks: usize, of: usize) -> String {
@@ -405,8 +479,8 @@ impl RenderedFile {
     }
 
     /// How many leading hunks fit in `room` tokens with the partial header, and their cost.
-    fn fitting_hunks(&mut self, room: usize, tokenizer: &Tokenizer) -> (usize, usize) {
-        let hunk_tokens = self.hunk_tokens(tokenizer);
+    fn fitting_hunks(&mut self, room: usize, tokenizer: &Tokenizer, cap: usize) -> (usize, usize) {
+        let hunk_tokens = self.hunk_tokens(tokenizer, cap);
         let of = hunk_tokens.len();
         let mut taken = 0;
         let mut cost = 0;
@@ -477,4 +551,145 @@ fn render_hunk(hunk: &Hunk, context: Option<usize>) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::prompt::{PromptContext, Task};
+    use super::super::{diff, plan_prompts};
+    use super::*;
+
+    fn context(title: &str) -> PromptContext {
+        PromptContext {
+            title: title.to_owned(),
+            branch: "feature".to_owned(),
+            language: "en-US".to_owned(),
+            max_findings: 5,
+            max_suggestions: 8,
+            ..PromptContext::default()
+        }
+    }
+
+    fn one_line_file(path: &str, line: &str) -> String {
+        format!(
+            "diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+{line}\n"
+        )
+    }
+
+    /// Bug 10: a 10 MB single-line file is left out by its size; the tokenizer never sees it whole.
+    #[test]
+    fn a_huge_single_line_file_is_left_out_without_tokenizing_it() {
+        let tokenizer = Tokenizer::load().unwrap();
+        let huge: String = (0..10_000_000)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let mut text = one_line_file("dist/app.js", &huge);
+        text.push_str(&one_line_file("main.tf", "resource \"x\" \"y\" {}"));
+        // Also a 1 MB one: small enough that only counting can tell.
+        text.push_str(&one_line_file("blob.txt", &huge[..1_000_000]));
+        let files = diff::parse(text.as_bytes());
+        let before = crate::review::tokens::tokenized_bytes();
+        for task in [Task::Describe, Task::Review, Task::Improve] {
+            let planned =
+                plan_prompts(task, &files, &context("t"), &tokenizer, 32_000, 4_000).unwrap();
+            let inclusion = |path: &str| {
+                planned
+                    .compression
+                    .files
+                    .iter()
+                    .find(|f| f.path == path)
+                    .unwrap()
+                    .inclusion
+            };
+            assert_eq!(
+                inclusion("dist/app.js"),
+                Inclusion::Left(LeftOut::OverBudget)
+            );
+            assert_eq!(inclusion("blob.txt"), Inclusion::Left(LeftOut::OverBudget));
+            assert_eq!(inclusion("main.tf"), Inclusion::Full);
+        }
+        let tokenized = crate::review::tokens::tokenized_bytes() - before;
+        assert!(tokenized < 2_000_000, "{tokenized} bytes tokenized");
+    }
+
+    /// A random pull request: files of random hunks of random lines.
+    fn random_diff() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            "[ +-][a-z_ =\"{}\\[\\]0-9.]{0,60}",
+            Just(" ".to_owned()),
+            Just("+  }".to_owned()),
+            Just("-    \"${var.x}\"".to_owned()),
+        ];
+        let hunk = proptest::collection::vec(line, 1..30);
+        let file = (
+            "[a-z]{1,8}(/[a-z]{1,8}){0,2}\\.(tf|rs|md|yml)",
+            proptest::collection::vec(hunk, 1..6),
+        );
+        proptest::collection::vec(file, 1..30).prop_map(|files| {
+            let mut out = String::new();
+            for (index, (path, hunks)) in files.into_iter().enumerate() {
+                let path = format!("{index}/{path}");
+                out.push_str(&format!(
+                    "diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
+                ));
+                let mut start = 1;
+                for lines in hunks {
+                    let old = lines.iter().filter(|l| !l.starts_with('+')).count();
+                    let new = lines.iter().filter(|l| !l.starts_with('-')).count();
+                    out.push_str(&format!("@@ -{start},{old} +{start},{new} @@\n"));
+                    for line in lines {
+                        out.push_str(&line);
+                        out.push('\n');
+                    }
+                    start += old.max(new) + 10;
+                }
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Bug 12: whatever the diff, title and budget, every prompt fits, and a budget that holds
+        /// the prompt without any diff is never refused.
+        #[test]
+        fn the_budget_holds_by_construction(
+            text in random_diff(),
+            title in "[ -~]{0,80}",
+            budget in 1_500usize..12_000,
+        ) {
+            let tokenizer = Tokenizer::load().unwrap();
+            let files = diff::parse(text.as_bytes());
+            for task in [Task::Describe, Task::Review, Task::Improve] {
+                let planned = plan_prompts(task, &files, &context(&title), &tokenizer, budget + 1_000, 1_000);
+                let planned = match planned {
+                    Ok(planned) => planned,
+                    Err(why) => return Err(TestCaseError::fail(format!("{task:?} refused: {why}"))),
+                };
+                for prompt in &planned.prompts {
+                    let actual = prompt.count(&tokenizer);
+                    prop_assert!(actual <= budget, "{:?}: {} > {}", task, actual, budget);
+                }
+                // Every file is accounted for: sent in some call or left out with a reason.
+                for file in &planned.compression.files {
+                    prop_assert!(file.chunk.is_some() != matches!(file.inclusion, Inclusion::Left(_)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_budget_too_small_for_the_prompt_itself_says_what_does_not_fit() {
+        let tokenizer = Tokenizer::load().unwrap();
+        let files = diff::parse(one_line_file("main.tf", "x = 1").as_bytes());
+        let mut context = context("t");
+        context.body = "word ".repeat(3_000);
+        let error =
+            plan_prompts(Task::Review, &files, &context, &tokenizer, 3_000, 1_000).unwrap_err();
+        assert!(error.contains("PR description"), "{error}");
+        assert!(!error.contains("even without the diff"), "{error}");
+    }
 }

@@ -85,6 +85,15 @@ impl FileDiff {
         })
     }
 
+    /// The bytes of the changed and context lines' text: a lower bound of any rendering's size.
+    pub fn bytes(&self) -> usize {
+        self.hunks
+            .iter()
+            .flat_map(|hunk| &hunk.lines)
+            .map(|line| line.text.len())
+            .sum()
+    }
+
     /// Whether `line` (new side) is shown in some hunk.
     pub fn shows_line(&self, line: u32) -> bool {
         self.lines_in_one_hunk(&(line..=line))

@@ -93,8 +93,45 @@ fn reason_text(reason: LeftOut) -> &'static str {
     }
 }
 
+/// Tokens kept free when packing the diff: counts of parts do not quite add up to the count of
+/// the whole (the text around the diff in the template). The final prompts are counted again in
+/// any case; the margin only keeps that from having to drop a file.
+const PACKING_MARGIN: usize = 16;
+
+/// At most this many left-out files are named in the prompt; the rest are counted.
+const MAX_LISTED_LEFT_OUT: usize = 100;
+
+fn left_out_lines(compression: &Compression) -> Vec<String> {
+    let left: Vec<String> = compression
+        .files
+        .iter()
+        .filter_map(|file| match file.inclusion {
+            Inclusion::Left(LeftOut::Deleted) => None,
+            Inclusion::Left(reason) => Some(format!("{} ({})", file.path, reason_text(reason))),
+            _ => None,
+        })
+        .collect();
+    list_at_most(left)
+}
+
+fn list_at_most(mut lines: Vec<String>) -> Vec<String> {
+    if lines.len() > MAX_LISTED_LEFT_OUT {
+        let more = lines.len() - MAX_LISTED_LEFT_OUT;
+        lines.truncate(MAX_LISTED_LEFT_OUT);
+        lines.push(format!(
+            "... and {more} more files (see the review coverage)"
+        ));
+    }
+    lines
+}
+
 /// Compresses the (redacted) diff into the prompts of `task`, each within
 /// `token_budget - output_reserve` tokens.
+///
+/// The budget holds by construction: the diff is packed into what the prompt without it leaves
+/// (less a margin), then every final prompt is counted as a whole and, while one is over, its last
+/// file section is dropped (that file is then reported as left out for the budget). It fails only
+/// when the prompt does not fit even without any diff, and then says which part is large.
 pub fn plan_prompts(
     task: Task,
     files: &[FileDiff],
@@ -119,45 +156,132 @@ pub fn plan_prompts(
         .map(|(file, reason)| format!("{} ({})", file.path, reason_text(reason)))
         .collect();
     let mut context = base.clone();
-    context.left_out = known_left;
-    let overhead = prompt::build(task, &context, "")?.count(tokenizer);
-    let mut diff_budget = budget.saturating_sub(overhead);
-    // The names of files left out for the budget go into the prompt too; when they push it over,
-    // shrink the diff budget by the excess and compress again (bounded).
-    for _ in 0..4 {
-        let compression = compress::compress(files, tokenizer, diff_budget, max_chunks);
-        let mut context = base.clone();
-        context.left_out = compression
-            .files
-            .iter()
-            .filter_map(|file| match file.inclusion {
-                Inclusion::Left(LeftOut::Deleted) => None,
-                Inclusion::Left(reason) => Some(format!("{} ({})", file.path, reason_text(reason))),
-                _ => None,
-            })
-            .collect();
+    context.left_out = list_at_most(known_left);
+    let bare = prompt::build(task, &context, "")?.count(tokenizer);
+    if bare > budget {
+        return Err(too_small(
+            task,
+            &context,
+            tokenizer,
+            bare,
+            token_budget,
+            output_reserve,
+        ));
+    }
+    let mut compression = compress::compress(
+        files,
+        tokenizer,
+        budget.saturating_sub(bare + PACKING_MARGIN),
+        max_chunks,
+    );
+    context.left_out = left_out_lines(&compression);
+    let listed = prompt::build(task, &context, "")?.count(tokenizer);
+    if listed > bare {
+        // The names of the files left out take room too: pack once more without it.
+        compression = compress::compress(
+            files,
+            tokenizer,
+            budget.saturating_sub(listed + PACKING_MARGIN),
+            max_chunks,
+        );
+    }
+    loop {
+        context.left_out = left_out_lines(&compression);
         let fixed = prompt::build(task, &context, "")?.count(tokenizer);
+        if fixed > budget {
+            return Err(too_small(
+                task,
+                &context,
+                tokenizer,
+                fixed,
+                token_budget,
+                output_reserve,
+            ));
+        }
+        // By the accounting first (cheap), then by counting the prompts as sent.
+        let mut dropped = false;
+        for index in 0..compression.chunks.len() {
+            while fixed + compression.chunks[index].tokens > budget
+                && compression.drop_last_piece(index)
+            {
+                dropped = true;
+            }
+        }
+        if dropped {
+            continue;
+        }
         let mut prompts = Vec::new();
-        let mut accounted = Vec::new();
-        let mut worst = 0;
-        for chunk in &compression.chunks {
+        let mut over = Vec::new();
+        for (index, chunk) in compression.chunks.iter().enumerate() {
             let built = prompt::build(task, &context, &chunk.text)?;
-            worst = worst.max(built.count(tokenizer));
-            accounted.push(fixed + chunk.tokens);
+            if built.count(tokenizer) > budget {
+                over.push(index);
+            }
             prompts.push(built);
         }
-        if worst <= budget || diff_budget == 0 {
-            return Ok(PlannedPrompts {
-                task,
-                prompts,
-                compression,
-                accounted,
-                budget,
-            });
+        if !over.is_empty() {
+            for index in over {
+                if !compression.drop_last_piece(index) {
+                    // No diff left and still over: only the left-out list can have grown it.
+                    return Err(too_small(
+                        task,
+                        &context,
+                        tokenizer,
+                        fixed,
+                        token_budget,
+                        output_reserve,
+                    ));
+                }
+            }
+            continue;
         }
-        diff_budget = diff_budget.saturating_sub(worst - budget);
+        let accounted = compression
+            .chunks
+            .iter()
+            .map(|chunk| fixed + chunk.tokens)
+            .collect();
+        return Ok(PlannedPrompts {
+            task,
+            prompts,
+            compression,
+            accounted,
+            budget,
+        });
     }
-    Err(format!(
-        "the prompt does not fit a budget of {budget} tokens even without the diff; raise token_budget or lower output_reserve"
-    ))
+}
+
+/// What takes the room when the prompt does not fit without any diff.
+fn too_small(
+    task: Task,
+    context: &PromptContext,
+    tokenizer: &Tokenizer,
+    tokens: usize,
+    token_budget: usize,
+    output_reserve: usize,
+) -> String {
+    let count_lines = |lines: &[String]| tokenizer.count(&lines.join("\n"));
+    let instructions = prompt::build(task, &PromptContext::default(), "")
+        .map(|prompt| prompt.count(tokenizer))
+        .unwrap_or_default();
+    let mut parts = [
+        ("instructions (templates/review)", instructions),
+        ("PR title", tokenizer.count(&context.title)),
+        ("PR branch", tokenizer.count(&context.branch)),
+        ("PR description", tokenizer.count(&context.body)),
+        ("plan summary", tokenizer.count(&context.plan)),
+        ("list of redactions", count_lines(&context.redactions)),
+        ("list of files left out", count_lines(&context.left_out)),
+    ];
+    parts.sort_by_key(|part| std::cmp::Reverse(part.1));
+    let parts: Vec<String> = parts
+        .iter()
+        .filter(|(_, tokens)| *tokens > 0)
+        .map(|(name, tokens)| format!("{name} {tokens}"))
+        .collect();
+    format!(
+        "the {} prompt needs {tokens} tokens before any diff ({}), more than the budget of {} tokens (token_budget {token_budget} - output_reserve {output_reserve}); raise token_budget, lower output_reserve or shorten the largest part",
+        task.name(),
+        parts.join(", "),
+        token_budget.saturating_sub(output_reserve),
+    )
 }
