@@ -28,3 +28,4 @@ pub mod plan;
 pub mod review;
 pub mod scaffold;
 pub mod terraform;
+pub mod workflow_files;

@@ -30,3 +30,13 @@ variable "noncurrent_version_retention_days" {
   type        = number
   default     = 90
 }
+
+variable "notification_secret_name" {
+  description = "The workload root's notification_secret_name (the secret the notifier reads); the workload boundary lets the notifier read this secret and no other. Use the same value in both roots."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", var.notification_secret_name))
+    error_message = "notification_secret_name must be a Secrets Manager secret name (not an ARN)."
+  }
+}

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::iam::Role;
+use super::iam::{MANAGED_TAG_KEY, Role, boundary_policy_name, managed_tag_value};
 use super::{GeneratedFile, HEADER};
 use crate::config::{Config, Environment};
 
@@ -63,6 +63,11 @@ fn locals(config: &Config, environment: &Environment) -> anyhow::Result<String> 
                 "state_bucket": settings.terraform.state_bucket.to_string(),
                 "state_key": settings.terraform.state_key,
                 "roles": roles,
+                "boundary_policy": boundary_policy_name(environment),
+                "managed_tag": {
+                    "key": MANAGED_TAG_KEY,
+                    "value": managed_tag_value(config, environment),
+                },
                 "ecr_repository": migration.ecr_repository.to_string(),
                 "ecs_cluster": migration.ecs_cluster.to_string(),
                 "task_family": migration.task_family.to_string(),

@@ -16,6 +16,7 @@ use crate::models::workflow::{
     IssueCommentActivity, IssueCommentTrigger, Job, MatrixValues, PullRequestActivity,
     PullRequestTrigger, PushTrigger, Scope, Step, Strategy, Triggers, Workflow, permissions,
 };
+use crate::workflow_files;
 
 const SOURCE: &str = "xtask/src/generate/workflows.rs";
 const SETUP_ACTION: &str = "./.github/actions/setup-xtask";
@@ -38,18 +39,27 @@ pub fn generate(config: &Config, pins: &Pins) -> anyhow::Result<Vec<GeneratedFil
             ".github/actions/aws-role-chain/action.yml",
             &kit.role_chain_action()?,
         )?,
-        yaml(".github/workflows/ci.yml", &kit.ci_workflow()?)?,
-        yaml(".github/workflows/terraform-fmt.yml", &kit.fmt_workflow()?)?,
         yaml(
-            ".github/workflows/terraform-plan.yml",
+            &workflow_files::path(workflow_files::CI),
+            &kit.ci_workflow()?,
+        )?,
+        yaml(
+            &workflow_files::path(workflow_files::FMT),
+            &kit.fmt_workflow()?,
+        )?,
+        yaml(
+            &workflow_files::path(workflow_files::PLAN),
             &kit.plan_workflow()?,
         )?,
-        yaml(".github/workflows/review.yml", &kit.review_workflow()?)?,
+        yaml(
+            &workflow_files::path(workflow_files::REVIEW),
+            &kit.review_workflow()?,
+        )?,
         yaml(".github/zizmor.yml", &zizmor_config())?,
     ];
     for environment in config.environments.values() {
         files.push(yaml(
-            &format!(".github/workflows/db-migrate-{}.yml", environment.name),
+            &workflow_files::path(&workflow_files::migrate(&environment.name)),
             &kit.migrate_workflow(environment)?,
         )?);
     }
