@@ -941,15 +941,30 @@ struct ChainUse {
 
 fn chain_uses() -> Vec<ChainUse> {
     let (config, _) = arns();
-    let repository = config.repository();
     let dir = support::repo_root().join(".github/workflows");
+    let workflows = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect::<Vec<_>>();
+    chain_uses_of(&config, &workflows)
+}
+
+/// The role-chain steps of `workflows` (file name, YAML text), with the subject of each trigger
+/// their job runs on: a pull request's merge ref, the environment on the default branch, or the
+/// default branch itself (comment commands, pushes, dispatches).
+fn chain_uses_of(config: &Config, workflows: &[(String, String)]) -> Vec<ChainUse> {
+    let repository = config.repository();
+    let branch = &config.repo.github.default_branch;
     let mut uses = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        let workflow: Value =
-            serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let on_pull_request = workflow["on"].get("pull_request").is_some();
+    for (file, text) in workflows {
+        let workflow: Value = serde_saphyr::from_str(text).unwrap();
+        let triggers: Vec<&String> = workflow["on"].as_object().unwrap().keys().collect();
         for job in workflow["jobs"].as_object().unwrap().values() {
             for step in job["steps"].as_array().into_iter().flatten() {
                 if step["uses"] != "./.github/actions/aws-role-chain" {
@@ -965,44 +980,100 @@ fn chain_uses() -> Vec<ChainUse> {
                 } else {
                     vec![config.environment(named).unwrap()]
                 };
-                for environment in environments {
-                    let subject = match job["environment"].as_str() {
-                        Some(github_environment) => xtask::oidc::environment_subject(
-                            &repository,
-                            github_environment,
-                            &file,
-                            &config.repo.github.default_branch,
-                        ),
-                        None => {
-                            assert!(
-                                on_pull_request,
-                                "{file}: a role chain outside pull requests and environments"
-                            );
-                            xtask::oidc::pull_request_subject(&repository, &file)
-                                .replace("refs/pull/*/merge", "refs/pull/7/merge")
-                        }
-                    };
-                    let arns = Arns::new(environment);
-                    let chained = xtask::aws_profiles::profiles_for(environment, purpose, "s")
-                        .into_iter()
-                        .map(|p| {
-                            *Role::ALL
-                                .iter()
-                                .find(|r| arns.role(**r) == p.role_arn)
-                                .unwrap()
+                let subjects: Vec<String> = match job["environment"].as_str() {
+                    Some(github_environment) => vec![xtask::oidc::environment_subject(
+                        &repository,
+                        github_environment,
+                        file,
+                        branch,
+                    )],
+                    None => triggers
+                        .iter()
+                        .map(|trigger| match trigger.as_str() {
+                            "pull_request" => xtask::oidc::pull_request_subject(&repository, file)
+                                .replace("refs/pull/*/merge", "refs/pull/7/merge"),
+                            _ => xtask::oidc::branch_subject(&repository, file, branch),
                         })
-                        .collect();
-                    uses.push(ChainUse {
-                        workflow: file.clone(),
-                        subject,
-                        entry: purpose.entry_role(),
-                        chained,
-                    });
+                        .collect(),
+                };
+                for environment in environments {
+                    let arns = Arns::new(environment);
+                    let chained: Vec<Role> =
+                        xtask::aws_profiles::profiles_for(environment, purpose, "s")
+                            .into_iter()
+                            .map(|p| {
+                                *Role::ALL
+                                    .iter()
+                                    .find(|r| arns.role(**r) == p.role_arn)
+                                    .unwrap()
+                            })
+                            .collect();
+                    for subject in &subjects {
+                        uses.push(ChainUse {
+                            workflow: file.clone(),
+                            subject: subject.clone(),
+                            entry: purpose.entry_role(),
+                            chained: chained.clone(),
+                        });
+                    }
                 }
             }
         }
     }
     uses
+}
+
+/// With the review on Bedrock, `review.yml` assumes the pull-request entry role on pull requests
+/// and on comment commands: the entry role trusts exactly those subjects besides the plan's.
+#[test]
+fn the_review_on_bedrock_is_trusted_from_its_workflow_only() {
+    let repo = support::config_only_repo();
+    let manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();
+    let manifest = manifest.replace(
+        "kind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"",
+        "kind = \"bedrock\"\nregion = \"us-east-1\"",
+    );
+    assert!(manifest.contains("bedrock"), "the provider section moved");
+    std::fs::write(repo.path().join("Cargo.toml"), manifest).unwrap();
+    let config = Config::load(repo.path()).unwrap();
+    let environment = config.environment("dev").unwrap();
+    let workflows: Vec<(String, String)> = xtask::generate::generate_all(&config)
+        .unwrap()
+        .into_iter()
+        .filter_map(|file| {
+            let name = file
+                .path
+                .strip_prefix(".github/workflows")
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
+            Some((name, file.contents))
+        })
+        .collect();
+    let uses = chain_uses_of(&config, &workflows);
+    let (operator, subjects) =
+        xtask::generate::iam::entry_subjects(&config, environment, Role::PullRequestEntry);
+    assert_eq!(operator, xtask::models::iam::ConditionOperator::StringLike);
+    let from_workflows: Vec<&ChainUse> = uses
+        .iter()
+        .filter(|u| u.entry == Role::PullRequestEntry)
+        .collect();
+    assert!(from_workflows.iter().any(|u| u.workflow == "review.yml"));
+    for chain in &from_workflows {
+        assert!(
+            subjects.iter().any(|s| iam_eval::glob(s, &chain.subject)),
+            "{} is not trusted",
+            chain.subject
+        );
+    }
+    for subject in &subjects {
+        assert!(
+            from_workflows
+                .iter()
+                .any(|u| iam_eval::glob(subject, &u.subject)),
+            "{subject} is trusted but no workflow job has it"
+        );
+    }
 }
 
 #[test]

@@ -531,18 +531,24 @@ pub fn entry_subjects(
     let repository = config.repository();
     match role {
         Role::PullRequestEntry => {
-            let mut files = vec![workflow_files::PLAN];
-            // The review on Bedrock calls the model with the pull-request entry role.
+            let mut subjects = vec![oidc::pull_request_subject(
+                &repository,
+                workflow_files::PLAN,
+            )];
+            // The review on Bedrock calls the model with the pull-request entry role, on pull
+            // requests and on comment commands (which run on the default branch).
             if matches!(config.repo.review.provider, LlmProvider::Bedrock { .. }) {
-                files.push(workflow_files::REVIEW);
+                subjects.push(oidc::pull_request_subject(
+                    &repository,
+                    workflow_files::REVIEW,
+                ));
+                subjects.push(oidc::branch_subject(
+                    &repository,
+                    workflow_files::REVIEW,
+                    &config.repo.github.default_branch,
+                ));
             }
-            (
-                ConditionOperator::StringLike,
-                files
-                    .into_iter()
-                    .map(|file| oidc::pull_request_subject(&repository, file))
-                    .collect(),
-            )
+            (ConditionOperator::StringLike, subjects)
         }
         Role::ProtectedEntry => (
             ConditionOperator::StringEquals,
