@@ -108,6 +108,8 @@ fn readme(environment: &Environment) -> String {
          `cargo xtask gen-workflows`; CI fails when these files differ from the generator's output.\n\n\
          - `iam/<role>.trust.json`, `iam/<role>.policy.json`: the IAM policies of every role. Terraform reads\n  \
          them with `file()`, or `templatefile()` for the chained roles' trust, whose `${{external_id}}` it fills.\n\
+         - `iam/workload-boundary.policy.json`: the permissions boundary of the workload roles; `bootstrap/`\n  \
+         creates it with `templatefile()`, filling `${{notification_secret_name}}`.\n\
          - `sfn/migrate.asl.json`: the migration state machine (JSONata); Terraform fills\n  \
          `${{migration_security_group_id}}` with the task's security group.\n\
          - `backend.tfbackend`: `terraform init -backend-config={BACKEND_FILE}`.\n",
