@@ -1123,3 +1123,138 @@ fn each_role_a_workflow_assumes_is_reachable_and_nothing_else_is() {
         }
     }
 }
+
+#[test]
+fn the_deploy_role_writes_workload_roles_only_with_the_boundary() {
+    let deploy = permissions(Role::Deploy);
+    let (config, name) = arns();
+    let boundary = Arns::new(config.environment(&name).unwrap()).boundary_policy();
+    let may = |action: &str, role: Role, with: Option<&str>| {
+        allowed(
+            &deploy,
+            &Request {
+                principal: Principal::Identity,
+                action,
+                resource: &role_arn(role),
+                context: with
+                    .map(|b| BTreeMap::from([("iam:PermissionsBoundary", b)]))
+                    .unwrap_or_default(),
+            },
+        )
+    };
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    for action in [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ] {
+        for role in Role::WORKLOAD {
+            assert!(may(action, role, Some(&boundary)), "{action} {role:?}");
+            assert!(
+                !may(action, role, None),
+                "{action} {role:?} without a boundary"
+            );
+            assert!(
+                !may(action, role, Some(admin)),
+                "{action} {role:?} with another"
+            );
+        }
+        for role in [Role::Deploy, Role::Plan, Role::ProtectedEntry] {
+            assert!(!may(action, role, Some(&boundary)), "{action} on {role:?}");
+        }
+    }
+    for role in Role::WORKLOAD {
+        assert!(!may(
+            "iam:DeleteRolePermissionsBoundary",
+            role,
+            Some(&boundary)
+        ));
+        assert!(!may("iam:UpdateAssumeRolePolicy", role, Some(&boundary)));
+        assert!(!may("iam:AttachRolePolicy", role, Some(&boundary)));
+    }
+    for action in [
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicy",
+    ] {
+        assert!(!role_may(Role::Deploy, action, &boundary), "{action}");
+    }
+    // PassRole: each workload role to its own service only.
+    let pass = |role: Role, service: &str| {
+        allowed(
+            &deploy,
+            &Request {
+                principal: Principal::Identity,
+                action: "iam:PassRole",
+                resource: &role_arn(role),
+                context: BTreeMap::from([("iam:PassedToService", service)]),
+            },
+        )
+    };
+    assert!(pass(Role::Notifier, "lambda.amazonaws.com"));
+    assert!(!pass(Role::Notifier, "states.amazonaws.com"));
+    assert!(pass(Role::StateMachine, "states.amazonaws.com"));
+    assert!(!pass(Role::StateMachine, "lambda.amazonaws.com"));
+    assert!(pass(Role::EcsTask, "ecs-tasks.amazonaws.com"));
+    assert!(!pass(Role::EcsTask, "lambda.amazonaws.com"));
+    assert!(!pass(Role::Deploy, "lambda.amazonaws.com"));
+}
+
+#[test]
+fn the_evaluator_follows_iam_semantics_the_policies_rely_on() {
+    // A negated operator holds when the key is absent; a positive one does not.
+    let document = serde_json::json!({"Statement": [
+        {"Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": "b"}}},
+        {"Effect": "Deny", "Action": "iam:CreateRole", "Resource": "*",
+         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": "b"}}},
+        {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/?x*"},
+    ]});
+    let request = |action: &'static str,
+                   resource: &'static str,
+                   context: BTreeMap<&'static str, &'static str>| Request {
+        principal: Principal::Identity,
+        action,
+        resource,
+        context,
+    };
+    assert!(allowed(
+        &document,
+        &request(
+            "iam:CreateRole",
+            "r",
+            BTreeMap::from([("iam:PermissionsBoundary", "b")])
+        )
+    ));
+    assert!(!allowed(
+        &document,
+        &request("iam:CreateRole", "r", BTreeMap::new())
+    ));
+    assert!(!allowed(
+        &document,
+        &request(
+            "iam:CreateRole",
+            "r",
+            BTreeMap::from([("iam:PermissionsBoundary", "c")])
+        )
+    ));
+    // Actions are case-insensitive, resources are not; `?` is one character, `*` any run.
+    assert!(allowed(
+        &document,
+        &request("S3:GETOBJECT", "arn:aws:s3:::b/axyz", BTreeMap::new())
+    ));
+    assert!(!allowed(
+        &document,
+        &request("s3:GetObject", "arn:aws:s3:::b/x", BTreeMap::new())
+    ));
+    assert!(!allowed(
+        &document,
+        &request("s3:GetObject", "arn:aws:s3:::B/axyz", BTreeMap::new())
+    ));
+    assert!(!allowed(
+        &document,
+        &request("s3:PutObject", "arn:aws:s3:::b/axyz", BTreeMap::new())
+    ));
+    assert!(iam_eval::glob("a*b*c", "aXbYbZc") && !iam_eval::glob("a*b*c", "aXbYbZ"));
+}

@@ -462,11 +462,21 @@ impl World {
                     .iter()
                     .any(|m| can("states:StartExecution", &m.arn, &none)));
         let task_with_role = passes("ecs-tasks.amazonaws.com") && runs_tasks;
+        // And, more conservatively still, any role it may pass to a service the role trusts: what
+        // runs there is assumed to be under its control.
+        let passed = [
+            "lambda.amazonaws.com",
+            "states.amazonaws.com",
+            "ecs-tasks.amazonaws.com",
+        ]
+        .iter()
+        .any(|service| passes(service));
         function_with_role
             || function_given_role
             || definition_with_role
             || definition_given_role
             || task_with_role
+            || passed
     }
 
     /// Everything the closure of `label` may do beyond `intended` (Allow statements), and every
