@@ -18,7 +18,9 @@
 #
 # Its state is local (the bucket does not exist before the first apply). Keep terraform.tfstate
 # somewhere safe, or move it into the bucket once it exists:
-#   terraform init -migrate-state -backend-config=... (with a backend "s3" block added locally).
+#   terraform init -migrate-state -backend-config=... (with a backend "s3" block added locally;
+#   list your administrator role in state_bucket_administrators first: the bucket's key may be used
+#   only by the backend and plan roles and those administrators).
 # Everything it manages can also be imported again by name.
 #
 # Names, account and region are read from the parent's generated locals, so they stay written once,
