@@ -36,6 +36,12 @@ resource "aws_security_group" "migration" {
     cidr_blocks = var.aws_api_cidr_blocks
   }
 
+  # The deploy role may create a security group only with this tag and change only groups that
+  # carry it (generated deploy policy), so it cannot open another group of the account.
+  tags = {
+    (local.xtask.managed_tag.key) = local.xtask.managed_tag.value
+  }
+
   lifecycle {
     create_before_destroy = true
   }

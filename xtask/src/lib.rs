@@ -30,3 +30,4 @@ pub mod redact;
 pub mod review;
 pub mod scaffold;
 pub mod terraform;
+pub mod workflow_files;

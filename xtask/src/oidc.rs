@@ -34,6 +34,15 @@ pub fn environment_subject(
     )
 }
 
+/// The subject of a job in `workflow_file` run from `branch` outside a pull request and without an
+/// environment: a push, `workflow_dispatch`, or an `issue_comment` command (which runs on the
+/// default branch). Exact (`StringEquals`, or `StringLike` beside wildcard subjects).
+pub fn branch_subject(repository: &str, workflow_file: &str, branch: &str) -> String {
+    format!(
+        "repo:{repository}:ref:refs/heads/{branch}:job_workflow_ref:{repository}/.github/workflows/{workflow_file}@refs/heads/{branch}"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +57,10 @@ mod tests {
         assert_eq!(
             pull_request_subject("o/r", "terraform-plan.yml"),
             "repo:o/r:pull_request:job_workflow_ref:o/r/.github/workflows/terraform-plan.yml@refs/pull/*/merge"
+        );
+        assert_eq!(
+            branch_subject("o/r", "review.yml", "main"),
+            "repo:o/r:ref:refs/heads/main:job_workflow_ref:o/r/.github/workflows/review.yml@refs/heads/main"
         );
     }
 }

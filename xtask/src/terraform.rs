@@ -115,7 +115,9 @@ impl Terraform {
         self.run(&["validate", "-no-color"])
     }
 
-    /// `terraform plan -detailed-exitcode -out=<plan_file>`.
+    /// `terraform plan -lock=false -detailed-exitcode -out=<plan_file>`. A plan changes no state,
+    /// so it takes no lock: the plan role (reachable from pull requests) may write nothing, the
+    /// lock file included, and an apply in progress does not block a plan.
     pub fn plan(&self, plan_file: &Path) -> anyhow::Result<PlanExit> {
         let out = format!("-out={}", plan_file.display());
         let output = self.run(&[
@@ -123,7 +125,7 @@ impl Terraform {
             "-input=false",
             "-no-color",
             "-detailed-exitcode",
-            "-lock-timeout=0s",
+            "-lock=false",
             &out,
         ])?;
         Ok(match output.code {

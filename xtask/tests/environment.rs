@@ -513,10 +513,11 @@ mod checker {
         let dir = fixture();
         let report = consistency::check_environment(&dir.path().join("dev"));
         assert!(report.problems.is_empty(), "{}", report.problems.join("\n"));
-        // Every role file, the state machine and the bootstrap's locals are read.
+        // Every role file, the workload boundary, the state machine and the bootstrap's locals
+        // are read.
         assert_eq!(
             report.file_uses.len(),
-            10 + 9 + 1 + 1,
+            10 + 9 + 1 + 1 + 1,
             "{:#?}",
             report.file_uses
         );

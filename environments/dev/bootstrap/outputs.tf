@@ -24,3 +24,13 @@ output "logs_kms_key_arn" {
   description = "Set the workload root's logs_kms_key_arn to this value."
   value       = aws_kms_key.logs.arn
 }
+
+output "state_kms_key_arn" {
+  description = "The customer managed key of the state bucket (only the backend and plan roles may use it)."
+  value       = aws_kms_key.state.arn
+}
+
+output "state_access_log_bucket" {
+  description = "Where the state bucket's server access logs go (prefix state/)."
+  value       = aws_s3_bucket.access_logs.bucket
+}

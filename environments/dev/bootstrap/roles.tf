@@ -4,7 +4,7 @@
 
 resource "aws_iam_role" "pull_request_entry" {
   name                 = local.xtask.roles.pull_request_entry
-  description          = "OIDC entry role for pull-request workflows (plan, review); it can only chain into the plan role."
+  description          = "OIDC entry role for the pull-request plan workflow; it can only chain into the plan role."
   assume_role_policy   = file("${path.module}/../generated/iam/pull-request-entry.trust.json")
   max_session_duration = 3600
 
@@ -20,7 +20,7 @@ resource "aws_iam_role_policy" "pull_request_entry" {
 
 resource "aws_iam_role" "protected_entry" {
   name                 = local.xtask.roles.protected_entry
-  description          = "OIDC entry role for jobs in the protected GitHub environment; it can chain into backend, deploy and migrate."
+  description          = "OIDC entry role for the migration workflow on the default branch in the protected GitHub environment; it can chain into migrate only."
   assume_role_policy   = file("${path.module}/../generated/iam/protected-entry.trust.json")
   max_session_duration = 3600
 
@@ -36,7 +36,7 @@ resource "aws_iam_role_policy" "protected_entry" {
 
 resource "aws_iam_role" "plan" {
   name                 = local.xtask.roles.plan
-  description          = "Read-only Terraform role: reads state and resources, writes only the state lock."
+  description          = "Read-only Terraform role: reads state and resources, writes nothing (plan runs with -lock=false)."
   assume_role_policy   = templatefile("${path.module}/../generated/iam/plan.trust.json", { external_id = var.external_ids.plan })
   max_session_duration = 3600
 
@@ -52,7 +52,7 @@ resource "aws_iam_role_policy" "plan" {
 
 resource "aws_iam_role" "backend" {
   name                 = local.xtask.roles.backend
-  description          = "Terraform state read/write for apply."
+  description          = "Terraform state read/write for apply (assumed by local_principals; no workflow uses it yet)."
   assume_role_policy   = templatefile("${path.module}/../generated/iam/backend.trust.json", { external_id = var.external_ids.backend })
   max_session_duration = 3600
 
@@ -68,7 +68,7 @@ resource "aws_iam_role_policy" "backend" {
 
 resource "aws_iam_role" "deploy" {
   name                 = local.xtask.roles.deploy
-  description          = "Terraform provider role for apply."
+  description          = "Terraform provider role for apply, bounded to the workload (assumed by local_principals; no workflow uses it yet)."
   assume_role_policy   = templatefile("${path.module}/../generated/iam/deploy.trust.json", { external_id = var.external_ids.deploy })
   max_session_duration = 3600
 

@@ -6,10 +6,18 @@
 //! trust their service for this account (and, where the service sends it, this resource) only.
 //! Resources are named wherever the action supports resource-level permissions; the few `*` that
 //! remain are actions AWS defines without resources (listed in [`UNSCOPABLE`]).
+//!
+//! The entry roles trust only the OIDC subjects of the workflows that use them (the subject format
+//! is [`crate::oidc`]'s, the file names [`crate::workflow_files`]'), and may assume only the chained
+//! role those workflows need. The workload roles (state machine, ECS execution and task, notifier)
+//! carry the permissions boundary [`boundary_policy`]; the deploy role may write a workload role only
+//! with that boundary on it, so rewriting a role, the notifier's code or the state machine's
+//! definition never reaches beyond the boundary (`xtask/tests/iam_policies.rs` computes the closure).
 
 use super::GeneratedFile;
 use crate::config::{Config, Environment, LlmProvider, Name};
-use crate::models::iam::{ConditionOperator, PolicyDocument, Principal, Statement};
+use crate::models::iam::{ConditionOperator, Effect, PolicyDocument, Principal, Statement};
+use crate::{oidc, workflow_files};
 
 /// Directory of the policy files, relative to the environment directory.
 pub const IAM_DIR: &str = "generated/iam";
@@ -20,7 +28,33 @@ pub const EXTERNAL_ID_PLACEHOLDER: &str = "${external_id}";
 
 pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
 
+/// The file (under [`IAM_DIR`]) of the workload roles' permissions boundary. Terraform reads it
+/// with `templatefile` in `bootstrap/`, filling [`NOTIFICATION_SECRET_PLACEHOLDER`].
+pub const BOUNDARY_FILE: &str = "workload-boundary.policy.json";
+
+/// The notifier's target secret is a Terraform input (not in xtask.toml): the boundary names it by
+/// this placeholder, which `bootstrap/` fills from its `notification_secret_name` variable.
+pub const NOTIFICATION_SECRET_PLACEHOLDER: &str = "${notification_secret_name}";
+
+/// The tag key on the security groups this tool manages; the deploy role may create only groups
+/// that carry it (with [`managed_tag_value`]) and change only groups that do.
+pub const MANAGED_TAG_KEY: &str = "xtask-managed-by";
+
+/// The name of the workload roles' permissions boundary (a customer managed policy).
+pub fn boundary_policy_name(environment: &Environment) -> String {
+    format!("{}-xtask-workload-boundary", environment.name)
+}
+
+/// The value of [`MANAGED_TAG_KEY`]: the repository and the environment, so that two repositories
+/// (or environments) in one account never reach each other's groups.
+pub fn managed_tag_value(config: &Config, environment: &Environment) -> String {
+    format!("{}/{}", config.repository(), environment.name)
+}
+
 /// Actions that AWS does not let a policy scope to a resource, so they are granted on `*`.
+/// `ecs:DescribeTaskDefinition` is one of them: the plan role can read every task definition of the
+/// account and region, not only its environment's family (task definitions hold no secret values,
+/// only the secrets' ARNs). Its `ecs:ListTagsForResource` is scoped to the family.
 pub const UNSCOPABLE: &[&str] = &[
     "ecr:GetAuthorizationToken",
     "ecs:DescribeTaskDefinition",
@@ -102,14 +136,34 @@ impl Role {
         }
     }
 
-    /// Chained roles are assumed from an entry role with an external id.
+    /// The entry role a chained role is assumed from (with an external id) by a generated workflow:
+    /// the plan role from pull requests, the migrate role from the protected environment. No
+    /// workflow assumes `backend` or `deploy`, so no entry role reaches them; the administrator
+    /// assumes them from `local_principals` (`cargo xtask aws-profiles --source-profile`).
     pub fn entry(self) -> Option<Role> {
         match self {
             Role::Plan => Some(Role::PullRequestEntry),
-            Role::Backend | Role::Deploy | Role::Migrate => Some(Role::ProtectedEntry),
+            Role::Migrate => Some(Role::ProtectedEntry),
             _ => None,
         }
     }
+
+    /// Chained roles: assumed with an external id, their trust carries [`EXTERNAL_ID_PLACEHOLDER`].
+    pub fn is_chained(self) -> bool {
+        matches!(
+            self,
+            Role::Plan | Role::Backend | Role::Deploy | Role::Migrate
+        )
+    }
+
+    /// The roles of the workload root (`environments/<env>/iam.tf`), which the deploy role manages
+    /// and which carry the permissions boundary.
+    pub const WORKLOAD: [Role; 4] = [
+        Role::StateMachine,
+        Role::EcsExecution,
+        Role::EcsTask,
+        Role::Notifier,
+    ];
 }
 
 /// The ARNs of an environment's resources, derived from the configuration.
@@ -138,6 +192,18 @@ impl<'a> Arns<'a> {
         self.environment.role_arn(role.name(self.environment))
     }
 
+    pub fn account_root(&self) -> String {
+        format!("arn:aws:iam::{}:root", self.account())
+    }
+
+    pub fn boundary_policy(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:policy/{}",
+            self.account(),
+            boundary_policy_name(self.environment)
+        )
+    }
+
     pub fn oidc_provider(&self) -> String {
         format!(
             "arn:aws:iam::{}:oidc-provider/{GITHUB_OIDC_HOST}",
@@ -162,6 +228,16 @@ impl<'a> Arns<'a> {
 
     pub fn state_lock(&self) -> String {
         format!("{}.tflock", self.state_object())
+    }
+
+    /// The notifier's target secret, named by a placeholder Terraform fills (see
+    /// [`NOTIFICATION_SECRET_PLACEHOLDER`]).
+    pub fn notification_secret(&self) -> String {
+        format!(
+            "arn:aws:secretsmanager:{}:{}:secret:{NOTIFICATION_SECRET_PLACEHOLDER}-??????",
+            self.region(),
+            self.account()
+        )
     }
 
     pub fn ecr_repository(&self) -> String {
@@ -288,9 +364,12 @@ pub struct RolePolicies {
 }
 
 pub fn generate(config: &Config, environment: &Environment) -> anyhow::Result<Vec<GeneratedFile>> {
-    let mut files = Vec::new();
+    let dir = environment.dir.join(IAM_DIR);
+    let mut files = vec![GeneratedFile::new(
+        dir.join(BOUNDARY_FILE),
+        super::to_json(&boundary_policy(config, environment))?,
+    )];
     for policies in role_policies(config, environment) {
-        let dir = environment.dir.join(IAM_DIR);
         files.push(GeneratedFile::new(
             dir.join(format!("{}.trust.json", policies.role.key())),
             super::to_json(&policies.trust)?,
@@ -303,6 +382,46 @@ pub fn generate(config: &Config, environment: &Environment) -> anyhow::Result<Ve
         }
     }
     Ok(files)
+}
+
+/// The permissions boundary of the workload roles: exactly what their own policies grant (and the
+/// notifier's target secret, which `lambda.tf` grants), so a workload role rewritten by the deploy
+/// role, or code and definitions run with it, reaches nothing beyond the workload's intended set.
+pub fn boundary_policy(config: &Config, environment: &Environment) -> PolicyDocument {
+    let arns = Arns::new(environment);
+    let mut statements: Vec<Statement> = Role::WORKLOAD
+        .iter()
+        .filter_map(|role| permission_policy(config, environment, &arns, *role).map(|p| (*role, p)))
+        .flat_map(|(role, policy)| {
+            policy
+                .statement
+                .into_iter()
+                .filter(|statement| statement.effect == Effect::Allow)
+                .map(move |mut statement| {
+                    statement.sid = format!("{}{}", pascal(role.key()), statement.sid);
+                    statement
+                })
+        })
+        .collect();
+    statements.push(Statement::allow(
+        "NotifierReadsItsTargetSecret",
+        &["secretsmanager:GetSecretValue"],
+        vec![arns.notification_secret()],
+    ));
+    PolicyDocument::new(statements)
+}
+
+/// `state-machine` -> `StateMachine`.
+fn pascal(key: &str) -> String {
+    key.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 pub fn role_policies(config: &Config, environment: &Environment) -> Vec<RolePolicies> {
@@ -347,10 +466,7 @@ fn trust_policy(
     };
     let statement = match role {
         Role::PullRequestEntry | Role::ProtectedEntry => {
-            let subject = match role {
-                Role::PullRequestEntry => "pull_request".to_owned(),
-                _ => format!("environment:{}", environment.settings.github.environment),
-            };
+            let (operator, subjects) = entry_subjects(config, environment, role);
             Statement::trust(
                 "GitHubOidc",
                 Principal::Federated(arns.oidc_provider()),
@@ -361,17 +477,19 @@ fn trust_policy(
                 &format!("{GITHUB_OIDC_HOST}:aud"),
                 vec!["sts.amazonaws.com".to_owned()],
             )
-            .when(
-                ConditionOperator::StringEquals,
-                &format!("{GITHUB_OIDC_HOST}:sub"),
-                vec![format!("repo:{}:{subject}", config.repository())],
-            )
+            .when(operator, &format!("{GITHUB_OIDC_HOST}:sub"), subjects)
         }
         Role::Plan | Role::Backend | Role::Deploy | Role::Migrate => {
             let entry = role.entry().map(|entry| arns.role(entry)).into_iter();
-            let principals = entry
+            let mut principals: Vec<String> = entry
                 .chain(environment.settings.roles.local_principals.iter().cloned())
                 .collect();
+            if principals.is_empty() {
+                // No workflow and no configured principal: the account delegates to IAM, so only an
+                // identity whose own policy allows sts:AssumeRole on this role (an administrator)
+                // may assume it, with the external id. None of the generated roles may.
+                principals.push(arns.account_root());
+            }
             Statement::trust(
                 "ChainedFromEntryRole",
                 Principal::Aws(principals),
@@ -400,6 +518,49 @@ fn trust_policy(
         ),
     };
     PolicyDocument::new(vec![statement])
+}
+
+/// The OIDC subjects an entry role trusts: those of the jobs of the generated workflows that assume
+/// it, with the condition operator their format needs (a pull request's ref is its merge ref,
+/// `refs/pull/N/merge`, so those are matched with `StringLike`; environment subjects are exact).
+pub fn entry_subjects(
+    config: &Config,
+    environment: &Environment,
+    role: Role,
+) -> (ConditionOperator, Vec<String>) {
+    let repository = config.repository();
+    match role {
+        Role::PullRequestEntry => {
+            let mut subjects = vec![oidc::pull_request_subject(
+                &repository,
+                workflow_files::PLAN,
+            )];
+            // The review on Bedrock calls the model with the pull-request entry role, on pull
+            // requests and on comment commands (which run on the default branch).
+            if matches!(config.repo.review.provider, LlmProvider::Bedrock { .. }) {
+                subjects.push(oidc::pull_request_subject(
+                    &repository,
+                    workflow_files::REVIEW,
+                ));
+                subjects.push(oidc::branch_subject(
+                    &repository,
+                    workflow_files::REVIEW,
+                    &config.repo.github.default_branch,
+                ));
+            }
+            (ConditionOperator::StringLike, subjects)
+        }
+        Role::ProtectedEntry => (
+            ConditionOperator::StringEquals,
+            vec![oidc::environment_subject(
+                &repository,
+                &environment.settings.github.environment.to_string(),
+                &workflow_files::migrate(&environment.name),
+                &config.repo.github.default_branch,
+            )],
+        ),
+        _ => (ConditionOperator::StringEquals, Vec::new()),
+    }
 }
 
 fn permission_policy(
@@ -440,14 +601,11 @@ fn permission_policy(
             }
             statements
         }
+        // The migration workflow is the only one in the protected environment.
         Role::ProtectedEntry => vec![Statement::allow(
-            "AssumeTheProtectedRoles",
+            "AssumeTheMigrateRole",
             &["sts:AssumeRole"],
-            vec![
-                arns.role(Role::Backend),
-                arns.role(Role::Deploy),
-                arns.role(Role::Migrate),
-            ],
+            vec![arns.role(Role::Migrate)],
         )],
         Role::Plan => vec![
             Statement::allow(
@@ -455,26 +613,20 @@ fn permission_policy(
                 &["s3:ListBucket"],
                 vec![arns.state_bucket()],
             ),
+            // `terraform plan -lock=false`: the plan role reads the state and writes nothing, not
+            // even the lock (a plan changes no state, so it needs no lock).
             Statement::allow("ReadState", &["s3:GetObject"], vec![arns.state_object()]),
+            // What Terraform refreshes: the workload roles only. The chain roles' trust policies
+            // carry the other roles' external ids, so the plan role may not read them.
             Statement::allow(
-                "HoldTheStateLock",
-                &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                vec![arns.state_lock()],
-            ),
-            Statement::allow(
-                "ReadIam",
+                "ReadTheWorkloadRoles",
                 &[
                     "iam:GetRole",
                     "iam:GetRolePolicy",
                     "iam:ListRolePolicies",
                     "iam:ListAttachedRolePolicies",
-                    "iam:GetOpenIDConnectProvider",
                 ],
-                Role::ALL
-                    .iter()
-                    .map(|role| arns.role(*role))
-                    .chain([arns.oidc_provider()])
-                    .collect(),
+                Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect(),
             ),
             Statement::allow(
                 "ReadMigrationResources",
@@ -498,6 +650,7 @@ fn permission_policy(
                 vec![
                     arns.ecr_repository(),
                     arns.cluster(),
+                    arns.task_definitions(),
                     arns.state_machine(),
                     arns.notifier(),
                     arns.task_log_group(),
@@ -531,7 +684,7 @@ fn permission_policy(
                 vec![arns.state_object(), arns.state_lock()],
             ),
         ],
-        Role::Deploy => deploy_statements(arns),
+        Role::Deploy => deploy_statements(config, environment, arns),
         Role::Migrate => vec![
             Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
             Statement::allow(
@@ -692,47 +845,96 @@ fn pass_task_roles(arns: &Arns) -> Statement {
 /// The CI identity (the OIDC provider, the entry roles and the chained roles, this one included)
 /// is deliberately out of reach: a role that could rewrite its own trust or permissions would
 /// make every other limit here decorative. Changes to those need administrator credentials.
-fn deploy_statements(arns: &Arns) -> Vec<Statement> {
-    let workload_roles = [
-        Role::StateMachine,
-        Role::EcsExecution,
-        Role::EcsTask,
-        Role::Notifier,
-    ];
-    vec![
+///
+/// The workload roles it does manage it may create, and write the policies of, only with the
+/// permissions boundary on them; it may not remove or replace the boundary, edit the boundary
+/// policy, or rewrite a workload role's trust (`iam:UpdateAssumeRolePolicy` is not granted: a
+/// changed workload trust policy needs the administrator). `iam:CreateRole` sets a trust policy
+/// that no condition key can constrain, which is why the boundary, not the trust, is what bounds a
+/// workload role.
+fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) -> Vec<Statement> {
+    let workload_roles: Vec<String> = Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect();
+    let boundary = vec![arns.boundary_policy()];
+    let managed_tag = managed_tag_value(config, environment);
+    let pass = |role: Role, service: &str| {
         Statement::allow(
-            "ManageWorkloadRoles",
-            &[
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:GetRole",
-                "iam:UpdateRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:PutRolePolicy",
-                "iam:GetRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:ListRolePolicies",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListInstanceProfilesForRole",
-            ],
-            workload_roles.iter().map(|role| arns.role(*role)).collect(),
-        ),
-        Statement::allow(
-            "PassWorkloadRolesToTheirServices",
+            &format!("Pass{}ToItsService", pascal(role.key())),
             &["iam:PassRole"],
-            workload_roles.iter().map(|role| arns.role(*role)).collect(),
+            vec![arns.role(role)],
         )
         .when(
             ConditionOperator::StringEquals,
             "iam:PassedToService",
-            strings(&[
-                "ecs-tasks.amazonaws.com",
-                "states.amazonaws.com",
-                "lambda.amazonaws.com",
-            ]),
+            vec![service.to_owned()],
+        )
+    };
+    vec![
+        Statement::allow(
+            "ReadAndDescribeWorkloadRoles",
+            &[
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:UpdateRole",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:DeleteRole",
+            ],
+            workload_roles.clone(),
         ),
+        Statement::allow(
+            "WriteWorkloadRolesOnlyWithTheBoundary",
+            &[
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ],
+            workload_roles,
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "iam:PermissionsBoundary",
+            boundary.clone(),
+        ),
+        Statement::deny(
+            "NoRoleWriteWithoutTheBoundary",
+            &[
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ],
+            vec!["*".to_owned()],
+        )
+        .when(
+            ConditionOperator::StringNotEquals,
+            "iam:PermissionsBoundary",
+            boundary.clone(),
+        ),
+        Statement::deny(
+            "NeverRemoveABoundary",
+            &["iam:DeleteRolePermissionsBoundary"],
+            vec!["*".to_owned()],
+        ),
+        Statement::deny(
+            "NeverEditTheBoundaryPolicy",
+            &[
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:DeletePolicy",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            boundary,
+        ),
+        pass(Role::StateMachine, "states.amazonaws.com"),
+        pass(Role::EcsExecution, "ecs-tasks.amazonaws.com"),
+        pass(Role::EcsTask, "ecs-tasks.amazonaws.com"),
+        pass(Role::Notifier, "lambda.amazonaws.com"),
         Statement::allow(
             "ManageTheRepository",
             &[
@@ -823,18 +1025,61 @@ fn deploy_statements(arns: &Arns) -> Vec<Statement> {
             ],
             vec![arns.notifier()],
         ),
+        // Security groups: created only with the managed tag, changed only when they carry it, so
+        // the deploy role cannot open another group of the account.
         Statement::allow(
-            "ManageTheTaskSecurityGroup",
+            "CreateSecurityGroupsInAVpc",
+            &["ec2:CreateSecurityGroup"],
+            vec![arns.vpcs()],
+        ),
+        Statement::allow(
+            "CreateOnlyTaggedSecurityGroups",
+            &["ec2:CreateSecurityGroup"],
+            vec![arns.security_groups()],
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            &format!("aws:RequestTag/{MANAGED_TAG_KEY}"),
+            vec![managed_tag.clone()],
+        ),
+        Statement::allow(
+            "TagSecurityGroupsWhenCreatingThem",
+            &["ec2:CreateTags"],
+            vec![arns.security_groups()],
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "ec2:CreateAction",
+            strings(&["CreateSecurityGroup"]),
+        ),
+        Statement::allow(
+            "ChangeOnlyTheManagedSecurityGroups",
             &[
-                "ec2:CreateSecurityGroup",
                 "ec2:DeleteSecurityGroup",
                 "ec2:AuthorizeSecurityGroupEgress",
                 "ec2:AuthorizeSecurityGroupIngress",
                 "ec2:RevokeSecurityGroupEgress",
                 "ec2:RevokeSecurityGroupIngress",
                 "ec2:CreateTags",
+                "ec2:DeleteTags",
             ],
-            vec![arns.security_groups(), arns.vpcs()],
+            vec![arns.security_groups()],
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            &format!("aws:ResourceTag/{MANAGED_TAG_KEY}"),
+            vec![managed_tag.clone()],
+        ),
+        // The managed tag itself stays: a group without it is no longer recognisably ours.
+        Statement::deny(
+            "KeepTheManagedTag",
+            &["ec2:DeleteTags"],
+            vec![arns.security_groups()],
+        )
+        .when(
+            ConditionOperator::ForAnyValueStringEquals,
+            "aws:TagKeys",
+            vec![MANAGED_TAG_KEY.to_owned()],
         ),
         // Creating or updating a state machine with logging configures a log delivery on the
         // caller's behalf; these actions have no resource-level permissions.

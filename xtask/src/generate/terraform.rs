@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::iam::Role;
+use super::iam::{MANAGED_TAG_KEY, Role, boundary_policy_name, managed_tag_value};
 use super::{GeneratedFile, HEADER};
 use crate::config::{Config, Environment};
 
@@ -63,6 +63,11 @@ fn locals(config: &Config, environment: &Environment) -> anyhow::Result<String> 
                 "state_bucket": settings.terraform.state_bucket.to_string(),
                 "state_key": settings.terraform.state_key,
                 "roles": roles,
+                "boundary_policy": boundary_policy_name(environment),
+                "managed_tag": {
+                    "key": MANAGED_TAG_KEY,
+                    "value": managed_tag_value(config, environment),
+                },
                 "ecr_repository": migration.ecr_repository.to_string(),
                 "ecs_cluster": migration.ecs_cluster.to_string(),
                 "task_family": migration.task_family.to_string(),
@@ -103,6 +108,8 @@ fn readme(environment: &Environment) -> String {
          `cargo xtask gen-workflows`; CI fails when these files differ from the generator's output.\n\n\
          - `iam/<role>.trust.json`, `iam/<role>.policy.json`: the IAM policies of every role. Terraform reads\n  \
          them with `file()`, or `templatefile()` for the chained roles' trust, whose `${{external_id}}` it fills.\n\
+         - `iam/workload-boundary.policy.json`: the permissions boundary of the workload roles; `bootstrap/`\n  \
+         creates it with `templatefile()`, filling `${{notification_secret_name}}`.\n\
          - `sfn/migrate.asl.json`: the migration state machine (JSONata); Terraform fills\n  \
          `${{migration_security_group_id}}` with the task's security group.\n\
          - `backend.tfbackend`: `terraform init -backend-config={BACKEND_FILE}`.\n",

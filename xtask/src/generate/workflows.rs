@@ -16,6 +16,7 @@ use crate::models::workflow::{
     IssueCommentActivity, IssueCommentTrigger, Job, MatrixValues, PullRequestActivity,
     PullRequestTrigger, PushTrigger, Scope, Step, Strategy, Triggers, Workflow, permissions,
 };
+use crate::workflow_files;
 
 const SOURCE: &str = "xtask/src/generate/workflows.rs";
 const SETUP_ACTION: &str = "./.github/actions/setup-xtask";
@@ -54,17 +55,26 @@ pub fn generate(config: &Config, pins: &Pins) -> anyhow::Result<Vec<GeneratedFil
             ".github/actions/aws-role-chain/action.yml",
             &kit.role_chain_action()?,
         )?,
-        yaml(".github/workflows/ci.yml", &kit.ci_workflow()?)?,
-        yaml(".github/workflows/terraform-fmt.yml", &kit.fmt_workflow()?)?,
         yaml(
-            ".github/workflows/terraform-plan.yml",
+            &workflow_files::path(workflow_files::CI),
+            &kit.ci_workflow()?,
+        )?,
+        yaml(
+            &workflow_files::path(workflow_files::FMT),
+            &kit.fmt_workflow()?,
+        )?,
+        yaml(
+            &workflow_files::path(workflow_files::PLAN),
             &kit.plan_workflow()?,
         )?,
-        yaml(".github/workflows/review.yml", &kit.review_workflow()?)?,
+        yaml(
+            &workflow_files::path(workflow_files::REVIEW),
+            &kit.review_workflow()?,
+        )?,
     ];
     for environment in config.environments.values() {
         files.push(yaml(
-            &format!(".github/workflows/db-migrate-{}.yml", environment.name),
+            &workflow_files::path(&workflow_files::migrate(&environment.name)),
             &kit.migrate_workflow(environment)?,
         )?);
     }
@@ -81,13 +91,13 @@ fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static 
     const PLAN: &str = "the plan role's external id: it only lets the pull-request entry role (reachable by any same-repository PR's OIDC token anyway) assume the read-only plan role; an environment would have to admit every pull-request ref";
     let mut list = Vec::new();
     if let Some(name) = config.repo.review.provider.api_key_env() {
-        for file in ["review.yml", "terraform-plan.yml"] {
+        for file in [workflow_files::REVIEW, workflow_files::PLAN] {
             list.push((file, name.to_string(), LLM));
         }
     }
     for environment in config.environments.values() {
         list.push((
-            "terraform-plan.yml",
+            workflow_files::PLAN,
             environment
                 .settings
                 .github

@@ -53,9 +53,14 @@ pub enum Principal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum ConditionOperator {
     StringEquals,
+    /// Also true when the key is absent from the request (IAM's negated operators).
+    StringNotEquals,
     StringLike,
     ArnLike,
     Bool,
+    /// Some value of a multi-valued key (`aws:TagKeys`) is one of the listed values.
+    #[serde(rename = "ForAnyValue:StringEquals")]
+    ForAnyValueStringEquals,
 }
 
 impl Statement {
@@ -68,6 +73,14 @@ impl Statement {
             action: actions.iter().map(|a| (*a).to_owned()).collect(),
             resource: resources,
             condition: BTreeMap::new(),
+        }
+    }
+
+    /// A `Deny` of `actions` on `resources`: it wins over every `Allow`, in any policy.
+    pub fn deny(sid: &str, actions: &[&str], resources: Vec<String>) -> Statement {
+        Statement {
+            effect: Effect::Deny,
+            ..Statement::allow(sid, actions, resources)
         }
     }
 

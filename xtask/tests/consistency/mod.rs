@@ -665,6 +665,18 @@ fn expectations() -> BTreeMap<PathBuf, Expectation> {
         }
     }
     map.insert(
+        PathBuf::from("generated/iam/workload-boundary.policy.json"),
+        Expectation {
+            function: "templatefile",
+            address: "aws_iam_policy.workload_boundary".to_owned(),
+            attribute: "policy",
+            template_vars: BTreeMap::from([(
+                "notification_secret_name".to_owned(),
+                "var.notification_secret_name".to_owned(),
+            )]),
+        },
+    );
+    map.insert(
         PathBuf::from("generated/sfn/migrate.asl.json"),
         Expectation {
             function: "templatefile",
@@ -913,6 +925,11 @@ pub fn write_stand_in_generated_files(env: &Path) {
         }
     }
     std::fs::write(
+        env.join("generated/iam/workload-boundary.policy.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:${notification_secret_name}-??????"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
             env.join("generated/sfn/migrate.asl.json"),
             r#"{"QueryLanguage":"JSONata","StartAt":"RunMigration","States":{"RunMigration":{"Type":"Task","Resource":"arn:aws:states:::ecs:runTask.sync","Arguments":{"NetworkConfiguration":{"AwsvpcConfiguration":{"SecurityGroups":["${migration_security_group_id}"]}},"TaskDefinition":"{% $states.input.task_definition %}"},"End":true}}}"#,
         )
@@ -936,6 +953,8 @@ pub fn write_stand_in_generated_files(env: &Path) {
         "account_id": "123456789012", "region": "ap-northeast-1", "environment": "dev",
         "github_owner": "o", "github_repo": "r", "github_environment": "dev",
         "state_bucket": "b", "state_key": "k", "roles": roles,
+        "boundary_policy": "dev-xtask-workload-boundary",
+        "managed_tag": {"key": "xtask-managed-by", "value": "o/r/dev"},
         "ecr_repository": "dev/db-migrate", "ecs_cluster": "c", "task_family": "f",
         "container_name": "n", "state_machine": "s", "log_group": "/ecs/x",
         "notifier_function": "fn", "database_secret": "sec", "subnets": ["subnet-1"],
