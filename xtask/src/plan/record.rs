@@ -125,6 +125,14 @@ pub fn reduce(plan_json: &[u8]) -> anyhow::Result<String> {
     #[derive(Deserialize)]
     struct Document {
         #[serde(default)]
+        format_version: Option<String>,
+        #[serde(default)]
+        planned_values: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        complete: Option<bool>,
+        #[serde(default)]
+        deferred_changes: Option<Vec<serde::de::IgnoredAny>>,
+        #[serde(default)]
         terraform_version: String,
         #[serde(default)]
         errored: bool,
@@ -138,13 +146,30 @@ pub fn reduce(plan_json: &[u8]) -> anyhow::Result<String> {
     let document: Document = serde_json::from_slice(plan_json)
         .context("the plan is not `terraform show -json` output")
         .classify(FailureKind::OperationFailed)?;
-    let reduced = json!({
+    // What tells the reader that this is a plan (its format and that it has planned values) is
+    // kept; the planned values themselves, and the deferred changes, are not.
+    let mut reduced = json!({
+        "format_version": document.format_version,
         "terraform_version": document.terraform_version,
         "errored": document.errored,
         "resource_changes": document.resource_changes.into_iter().map(reduce_resource).collect::<Vec<_>>(),
         "resource_drift": document.resource_drift.into_iter().map(reduce_resource).collect::<Vec<_>>(),
         "output_changes": document.output_changes.into_iter().map(|(name, change)| (name, reduce_output(change))).collect::<Map<_, _>>(),
     });
+    if let Value::Object(map) = &mut reduced {
+        if document.planned_values.is_some() {
+            map.insert("planned_values".to_owned(), json!({}));
+        }
+        if let Some(complete) = document.complete {
+            map.insert("complete".to_owned(), Value::Bool(complete));
+        }
+        if let Some(deferred) = document.deferred_changes {
+            map.insert(
+                "deferred_changes".to_owned(),
+                Value::Array(vec![json!({}); deferred.len()]),
+            );
+        }
+    }
     serde_json::to_string(&reduced)
         .context("serializing the reduced plan")
         .classify(FailureKind::OperationFailed)
@@ -233,6 +258,7 @@ mod tests {
     use crate::plan::summary::Summary;
 
     const PLAN: &str = r#"{
+      "format_version": "1.2",
       "terraform_version": "1.11.4",
       "planned_values": {"root_module": {"resources": [{"values": {"password": "hunter2-planned"}}]}},
       "prior_state": {"values": {"password": "hunter2-prior"}},
