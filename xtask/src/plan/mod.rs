@@ -12,4 +12,6 @@ pub mod summary;
 pub mod synthetic;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

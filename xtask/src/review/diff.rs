@@ -43,7 +43,7 @@ pub struct Hunk {
 impl Hunk {
     /// The new-side lines this hunk shows: where a review comment or a suggestion may be anchored.
     pub fn new_range(&self) -> Option<RangeInclusive<u32>> {
-        (self.new_len > 0).then(|| self.new_start..=self.new_start + self.new_len - 1)
+        (self.new_len > 0).then(|| self.new_start..=self.new_start.saturating_add(self.new_len - 1))
     }
 }
 
@@ -403,6 +403,14 @@ impl HunkBuilder {
         )
     }
 
+    /// The new-side number of the line being pushed. A hunk with more lines than its header
+    /// counted must not overflow the numbering (malformed input, never a panic).
+    fn advance_new(&mut self) -> u32 {
+        let line = self.next_new;
+        self.next_new = self.next_new.saturating_add(1);
+        line
+    }
+
     fn push(&mut self, line: &str) {
         let (kind, text) = match line.as_bytes().first() {
             Some(b'+') => (LineKind::Added, &line[1..]),
@@ -420,14 +428,12 @@ impl HunkBuilder {
             }
             LineKind::Added => {
                 self.new_left = self.new_left.saturating_sub(1);
-                self.next_new += 1;
-                Some(self.next_new - 1)
+                Some(self.advance_new())
             }
             LineKind::Context => {
                 self.old_left = self.old_left.saturating_sub(1);
                 self.new_left = self.new_left.saturating_sub(1);
-                self.next_new += 1;
-                Some(self.next_new - 1)
+                Some(self.advance_new())
             }
         };
         self.hunk.lines.push(Line {
@@ -443,10 +449,13 @@ impl HunkBuilder {
 }
 
 fn parse_range(text: &str) -> Option<(u32, u32)> {
-    match text.split_once(',') {
-        Some((start, len)) => Some((start.parse().ok()?, len.parse().ok()?)),
-        None => Some((text.parse().ok()?, 1)),
-    }
+    let (start, len): (u32, u32) = match text.split_once(',') {
+        Some((start, len)) => (start.parse().ok()?, len.parse().ok()?),
+        None => (text.parse().ok()?, 1),
+    };
+    // A range that runs past the last line number is not a hunk header any tool writes.
+    start.checked_add(len)?;
+    Some((start, len))
 }
 
 #[cfg(test)]
@@ -555,5 +564,82 @@ Binary files a/logo.png and b/logo.png differ
         );
         assert_eq!(file.additions, 1);
         assert_eq!(file.hunks[0].new_range(), Some(10..=12));
+    }
+
+    #[test]
+    fn a_hunk_header_past_the_last_line_number_is_not_a_hunk() {
+        // Found by the fuzzer below: this header made `new_range` overflow (a panic in debug).
+        let diff = b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,1 +4294967295,5 @@\n+a\n";
+        for file in parse(diff) {
+            assert!(!file.shows_line(u32::MAX));
+            for hunk in &file.hunks {
+                let _ = hunk.new_range();
+            }
+        }
+        let file = parse_patch(
+            FileDiff::new("x", FileStatus::Modified),
+            "@@ -1,1 +1,1 @@\n+a\n+b\n+c\n",
+        );
+        assert!(file.hunks.iter().all(|hunk| hunk.new_range().is_some()));
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines that look like parts of a unified diff, with numbers and text at random, plus
+        /// random bytes: enough structure to reach every branch of the parser.
+        fn diff_line() -> impl Strategy<Value = Vec<u8>> {
+            let text = "[ -~]{0,20}";
+            prop_oneof![
+                text.prop_map(|t| format!("diff --git a/{t} b/{t}").into_bytes()),
+                text.prop_map(|t| format!("--- a/{t}").into_bytes()),
+                text.prop_map(|t| format!("+++ b/{t}").into_bytes()),
+                Just(b"--- /dev/null".to_vec()),
+                Just(b"+++ /dev/null".to_vec()),
+                (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>())
+                    .prop_map(|(a, b, c, d)| format!("@@ -{a},{b} +{c},{d} @@").into_bytes()),
+                (0u32..20, 0u32..5, 0u32..20, 0u32..5)
+                    .prop_map(|(a, b, c, d)| format!("@@ -{a},{b} +{c},{d} @@ ctx").into_bytes()),
+                Just(b"@@ -1 +1 @@".to_vec()),
+                Just(b"@@ garbage".to_vec()),
+                text.prop_map(|t| format!("+{t}").into_bytes()),
+                text.prop_map(|t| format!("-{t}").into_bytes()),
+                text.prop_map(|t| format!(" {t}").into_bytes()),
+                Just(b"\\ No newline at end of file".to_vec()),
+                text.prop_map(|t| format!("rename from {t}").into_bytes()),
+                text.prop_map(|t| format!("rename to {t}").into_bytes()),
+                Just(b"new file mode 100644".to_vec()),
+                Just(b"deleted file mode 100644".to_vec()),
+                Just(b"Binary files a/x and b/x differ".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..16),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn no_diff_panics_the_parser(
+                lines in proptest::collection::vec(diff_line(), 0..40),
+                crlf in any::<bool>(),
+                probe in any::<u32>(),
+            ) {
+                let newline: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+                let input = lines.join(newline);
+                for file in parse(&input) {
+                    let _ = file.bytes();
+                    let _ = file.shows_line(probe);
+                    let _ = file.shows_line(probe % 64);
+                    let _ = file.lines_in_one_hunk(&(probe % 64..=probe % 64 + 3));
+                    for hunk in &file.hunks {
+                        let _ = hunk.new_range();
+                    }
+                }
+                let patch = String::from_utf8_lossy(&input).into_owned();
+                let _ = parse_patch(FileDiff::new("x", FileStatus::Modified), &patch);
+                let _ = crate::fmt::diff::commentable_lines(&patch);
+            }
+        }
     }
 }
