@@ -30,7 +30,7 @@ fn text(output: &Output) -> String {
     )
 }
 
-const PLAN: &str = r#"{"terraform_version":"1.11.4",
+const PLAN: &str = r#"{"format_version":"1.2","terraform_version":"1.11.4","planned_values":{},
   "prior_state":{"values":{"root_module":{"resources":[{"values":{"input":"hunter2-prior"}}]}}},
   "resource_changes":[{"address":"terraform_data.gone","mode":"managed","type":"terraform_data","name":"gone",
     "change":{"actions":["delete"],"before":{"input":"hunter2-before"},"after":null}}]}"#;
