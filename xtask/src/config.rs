@@ -1024,7 +1024,7 @@ pub fn format_duration(duration: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1049,7 +1049,8 @@ mod tests {
     }
 
     /// A repository with the configuration of this one: the manifest's xtask tables and dev.
-    fn repo() -> tempfile::TempDir {
+    /// Shared by the library's unit tests (the integration tests have their own in `tests/support`).
+    pub(crate) fn repo() -> tempfile::TempDir {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let temp = tempfile::tempdir().unwrap();
         let manifest = std::fs::read_to_string(source.join("Cargo.toml")).unwrap();

@@ -312,22 +312,7 @@ mod tests {
 
     /// A repository with this one's configuration, its generated files written.
     fn repo() -> (tempfile::TempDir, Config, Vec<GeneratedFile>) {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let temp = tempfile::tempdir().unwrap();
-        let manifest = std::fs::read_to_string(source.join("Cargo.toml")).unwrap();
-        let metadata = &manifest[manifest.find("[workspace.metadata.xtask").unwrap()..];
-        std::fs::write(
-            temp.path().join("Cargo.toml"),
-            format!("[workspace]\nmembers = []\n\n{metadata}"),
-        )
-        .unwrap();
-        let dev = temp.path().join("environments/dev");
-        std::fs::create_dir_all(&dev).unwrap();
-        std::fs::copy(
-            source.join("environments/dev/xtask.toml"),
-            dev.join("xtask.toml"),
-        )
-        .unwrap();
+        let temp = crate::config::tests::repo();
         let config = Config::load(temp.path()).unwrap();
         let files = generate_all(&config).unwrap();
         write(temp.path(), &files, &generated_locations(&config)).unwrap();
