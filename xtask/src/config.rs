@@ -96,6 +96,37 @@ pub struct PlanSettings {
     pub masks: Vec<String>,
 }
 
+/// One entry of `plan.masks`, parsed: the one reader of the `env:`/`regex:` syntax (the loader
+/// validates with it, the plan's masker and the job-secret list use it).
+#[derive(Debug, Clone)]
+pub enum MaskSpec {
+    Literal(String),
+    /// The value of this environment variable.
+    Env(String),
+    Regex(regex::Regex),
+}
+
+impl MaskSpec {
+    /// Parses one mask; the error says what is wrong with it.
+    pub fn parse(mask: &str) -> Result<MaskSpec, String> {
+        if let Some(pattern) = mask.strip_prefix("regex:") {
+            regex::Regex::new(pattern)
+                .map(MaskSpec::Regex)
+                .map_err(|error| format!("`{mask}` is not a valid regular expression: {error}"))
+        } else if let Some(name) = mask.strip_prefix("env:") {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                Err(format!(
+                    "`{mask}` does not name an environment variable (env:NAME)"
+                ))
+            } else {
+                Ok(MaskSpec::Env(name.to_owned()))
+            }
+        } else {
+            Ok(MaskSpec::Literal(mask.to_owned()))
+        }
+    }
+}
+
 /// Settings of `cargo xtask review`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -516,23 +547,12 @@ impl RepoSettings {
             ));
         }
         for mask in &self.plan.masks {
-            if let Some(pattern) = mask.strip_prefix("regex:") {
-                if let Err(error) = regex::Regex::new(pattern) {
-                    return Err(value_error(
-                        path,
-                        text,
-                        (PLAN, "masks"),
-                        format!("masks: `{mask}` is not a valid regular expression: {error}"),
-                    ));
-                }
-            } else if let Some(name) = mask.strip_prefix("env:")
-                && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-            {
+            if let Err(why) = MaskSpec::parse(mask) {
                 return Err(value_error(
                     path,
                     text,
                     (PLAN, "masks"),
-                    format!("masks: `{mask}` does not name an environment variable (env:NAME)"),
+                    format!("masks: {why}"),
                 ));
             }
         }

@@ -417,8 +417,8 @@ pub fn configured_secret_names(config: &crate::config::Config) -> Vec<String> {
         }
     }
     for mask in &config.repo.plan.masks {
-        if let Some(name) = mask.strip_prefix("env:") {
-            names.push(name.to_owned());
+        if let Ok(crate::config::MaskSpec::Env(name)) = crate::config::MaskSpec::parse(mask) {
+            names.push(name);
         }
     }
     names.sort();

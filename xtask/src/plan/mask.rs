@@ -9,6 +9,7 @@
 use regex::Regex;
 
 use super::summary::{DriftLine, Entry, OutputLine, Shown, Summary};
+use crate::config::MaskSpec;
 use crate::failure::{FailureKind, fail};
 
 /// What a masked value is replaced with.
@@ -30,22 +31,19 @@ impl Masker {
     pub fn new(masks: &[String], env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Masker> {
         let mut masker = Masker::default();
         for mask in masks {
-            if let Some(name) = mask.strip_prefix("env:") {
-                if let Some(value) = env(name) {
-                    masker.add_literal(&value);
+            match MaskSpec::parse(mask).map_err(|why| {
+                fail(
+                    FailureKind::Config,
+                    format!("[workspace.metadata.xtask.plan].masks: {why}"),
+                )
+            })? {
+                MaskSpec::Env(name) => {
+                    if let Some(value) = env(&name) {
+                        masker.add_literal(&value);
+                    }
                 }
-            } else if let Some(pattern) = mask.strip_prefix("regex:") {
-                let regex = Regex::new(pattern).map_err(|error| {
-                    fail(
-                        FailureKind::Config,
-                        format!(
-                            "[workspace.metadata.xtask.plan].masks: `regex:{pattern}` is not a valid regular expression: {error}"
-                        ),
-                    )
-                })?;
-                masker.patterns.push(regex);
-            } else {
-                masker.add_literal(mask);
+                MaskSpec::Regex(regex) => masker.patterns.push(regex),
+                MaskSpec::Literal(literal) => masker.add_literal(&literal),
             }
         }
         Ok(masker)
