@@ -512,8 +512,8 @@ impl GitHub {
     fn repo_path(&self, rest: &str) -> String {
         format!(
             "/repos/{}/{}/{rest}",
-            encode_path_segment(&self.repository.owner),
-            encode_path_segment(&self.repository.name)
+            crate::percent::encode_segment(&self.repository.owner),
+            crate::percent::encode_segment(&self.repository.name)
         )
     }
 
@@ -820,7 +820,10 @@ impl GitHub {
             .request(
                 &format!("looking up label `{}`", label.name),
                 Method::Get,
-                &self.repo_path(&format!("labels/{}", encode_path_segment(&label.name))),
+                &self.repo_path(&format!(
+                    "labels/{}",
+                    crate::percent::encode_segment(&label.name)
+                )),
                 None,
             )
             .await;
@@ -879,7 +882,7 @@ impl GitHub {
                 Method::Delete,
                 &self.repo_path(&format!(
                     "issues/{issue}/labels/{}",
-                    encode_path_segment(name)
+                    crate::percent::encode_segment(name)
                 )),
                 None,
             )
@@ -1226,19 +1229,6 @@ fn same_text(a: &str, b: &str) -> bool {
     a.replace("\r\n", "\n").trim_end() == b.replace("\r\n", "\n").trim_end()
 }
 
-/// Percent-encodes a URL path segment (label names may hold `/`, spaces or non-ASCII).
-pub fn encode_path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// The pull request number of the workflow event in `GITHUB_EVENT_PATH`, if it is about one
 /// (`pull_request`, `pull_request_target`, `issue_comment` on a pull request).
 pub fn pull_request_from_event() -> anyhow::Result<Option<u64>> {
@@ -1382,6 +1372,5 @@ mod tests {
             ),
             "Validation Failed (line must be part of the diff)"
         );
-        assert_eq!(encode_path_segment("dev/destroy me"), "dev%2Fdestroy%20me");
     }
 }

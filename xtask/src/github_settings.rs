@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::failure::{Classify, FailureKind, fail};
-use crate::github::{GitHub, Method, api_status, encode_path_segment};
+use crate::github::{GitHub, Method, api_status};
 use crate::oidc::SUBJECT_CLAIM_KEYS;
 
 /// What the configuration asks of the repository.
@@ -206,7 +206,7 @@ impl Environment {
 }
 
 fn environment_path(name: &str) -> String {
-    format!("environments/{}", encode_path_segment(name))
+    format!("environments/{}", crate::percent::encode_segment(name))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(operation: &str, body: &str) -> anyhow::Result<T> {

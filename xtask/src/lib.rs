@@ -25,6 +25,7 @@ pub mod markdown;
 pub mod migrate;
 pub mod models;
 pub mod oidc;
+pub mod percent;
 pub mod plan;
 pub mod redact;
 pub mod review;

@@ -448,7 +448,7 @@ impl LlmClient {
                 let url = format!(
                     "{}/model/{}/converse",
                     endpoint.trim_end_matches('/'),
-                    encode_path_segment(model)
+                    crate::percent::encode_segment(model)
                 );
                 let signed = bedrock::sign_request(
                     "POST",
@@ -547,19 +547,6 @@ fn without_url(error: &reqwest::Error) -> String {
     text
 }
 
-/// Bedrock model ids contain `:`; the path segment must carry it percent-encoded.
-fn encode_path_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,7 +554,7 @@ mod tests {
     #[test]
     fn model_ids_are_encoded() {
         assert_eq!(
-            encode_path_segment("anthropic.claude-3-5-sonnet-20240620-v1:0"),
+            crate::percent::encode_segment("anthropic.claude-3-5-sonnet-20240620-v1:0"),
             "anthropic.claude-3-5-sonnet-20240620-v1%3A0"
         );
     }

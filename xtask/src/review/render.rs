@@ -51,27 +51,13 @@ impl Links {
                 format!(
                     "[{} [{range}]]({url}/blob/{}/{}#{anchor})",
                     markdown::text(file),
-                    encode_url_path(&self.head_sha),
-                    encode_url_path(file)
+                    crate::percent::encode_path(&self.head_sha),
+                    crate::percent::encode_path(file)
                 )
             }
             None => format!("{} [{range}]", markdown::code_span(file)),
         }
     }
-}
-
-/// A repository path for a URL: `/` and unreserved characters stay, the rest is percent-encoded
-/// (a space or `)` in a file name cannot end the link).
-fn encode_url_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// Model prose as inert Markdown: every character shows as written ([`markdown::text`]); a line
@@ -532,7 +518,10 @@ mod tests {
         );
         let cells = cell("a | b\nc");
         assert_eq!(cells, "a \\| b<br>c");
-        assert_eq!(encode_url_path("dir/a b(1).tf"), "dir/a%20b%281%29.tf");
+        assert_eq!(
+            crate::percent::encode_path("dir/a b(1).tf"),
+            "dir/a%20b%281%29.tf"
+        );
         assert_eq!(
             code_span_content("gpt`x\n<!-- m -->"),
             "gpt'x <!\u{200B}-- m -->"
