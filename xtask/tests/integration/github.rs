@@ -1,0 +1,614 @@
+//! The GitHub client against a wiremock server standing in for the REST API.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use xtask::failure::exit_code_for;
+use xtask::github::{
+    DEFAULT_BOT_LOGIN, GitHub, Label, NewReviewComment, Repository, RetryPolicy, Settings, Upsert,
+    api_status,
+};
+
+const MARKER: &str = "<!-- xtask:plan:dev -->";
+
+fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    }
+}
+
+fn client(server: &MockServer, retry: RetryPolicy) -> GitHub {
+    GitHub::new(Settings {
+        api_url: server.uri(),
+        token: Some("ghs_test_token".into()),
+        repository: Repository::parse("acme/infra").unwrap(),
+        retry,
+        bot_login: DEFAULT_BOT_LOGIN.into(),
+    })
+    .unwrap()
+}
+
+fn comment(id: u64, body: &str) -> serde_json::Value {
+    json!({"id": id, "body": body, "user": {"login": "github-actions[bot]"}, "html_url": "https://x"})
+}
+
+#[tokio::test]
+async fn upsert_creates_when_no_comment_has_the_marker() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .and(header("authorization", "Bearer ghs_test_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([comment(1, "hello")])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .and(body_json(json!({"body": format!("{MARKER}\nplan body")})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(99, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let outcome = github.upsert_comment(7, MARKER, "plan body").await.unwrap();
+    assert_eq!(outcome, Upsert::Created(99));
+}
+
+#[tokio::test]
+async fn upsert_updates_the_marked_comment_and_skips_when_identical() {
+    let server = MockServer::start().await;
+    let old = format!("{MARKER}\nold plan");
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([comment(1, "unrelated"), comment(5, &old)])),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/infra/issues/comments/5"))
+        .and(body_json(json!({"body": format!("{MARKER}\nnew plan")})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    assert_eq!(
+        github
+            .upsert_comment(7, MARKER, &format!("{MARKER}\nnew plan"))
+            .await
+            .unwrap(),
+        Upsert::Updated(5)
+    );
+    // Same body as the stored one: no PATCH (the expectation above stays at one call).
+    assert_eq!(
+        github.upsert_comment(7, MARKER, &old).await.unwrap(),
+        Upsert::Unchanged(5)
+    );
+}
+
+#[tokio::test]
+async fn comment_lists_follow_pagination() {
+    let server = MockServer::start().await;
+    let next = format!(
+        "<{}/repos/acme/infra/issues/7/comments?per_page=100&page=2>; rel=\"next\"",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .and(query_param("page", "2"))
+        .and(header("authorization", "Bearer ghs_test_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([comment(3, MARKER)])))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .and(query_param("per_page", "100"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", next.as_str())
+                .set_body_json(json!([comment(1, "a"), comment(2, "b")])),
+        )
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let comments = github.list_issue_comments(7).await.unwrap();
+    let ids: Vec<u64> = comments.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    // The marked comment is on page two: an upsert finds it there.
+    assert_eq!(
+        github.upsert_comment(7, MARKER, MARKER).await.unwrap(),
+        Upsert::Unchanged(3)
+    );
+}
+
+#[tokio::test]
+async fn labels_are_created_when_missing_and_stale_ones_removed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"name": "dev/no-changes"}, {"name": "bug"}])),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/labels/dev%2Fdestroy"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/labels"))
+        .and(body_json(
+            json!({"name": "dev/destroy", "color": "d73a4a", "description": "destroys"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"name": "dev/destroy"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .and(body_json(json!({"labels": ["dev/destroy"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/infra/issues/7/labels/dev%2Fno-changes"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let wanted = [Label {
+        name: "dev/destroy".into(),
+        color: "d73a4a".into(),
+        description: "destroys".into(),
+    }];
+    let managed = [
+        "dev/add-or-update".to_owned(),
+        "dev/destroy".to_owned(),
+        "dev/no-changes".to_owned(),
+    ];
+    github.sync_labels(7, &wanted, &managed).await.unwrap();
+}
+
+#[tokio::test]
+async fn forbidden_on_a_fork_names_the_operation_and_the_permission() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"message": "Resource not accessible by integration", "documentation_url": "x"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let error = github.upsert_comment(7, MARKER, "body").await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("creating a comment on #7"), "{text}");
+    assert!(text.contains("HTTP 403"), "{text}");
+    assert!(
+        text.contains("Resource not accessible by integration"),
+        "{text}"
+    );
+    assert!(text.contains("fork"), "{text}");
+    assert!(!text.contains("ghs_test_token"), "{text}");
+    assert_eq!(api_status(&error), Some(403));
+    assert_eq!(exit_code_for(&error), std::process::ExitCode::from(4));
+}
+
+#[tokio::test]
+async fn rate_limit_is_retried_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"message": "API rate limit exceeded"})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "title": "t", "body": null, "draft": false, "html_url": "u",
+            "user": {"login": "dev"},
+            "head": {"sha": "abc", "ref": "feature"}, "base": {"sha": "def", "ref": "main"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let pr = github.get_pull_request(7).await.unwrap();
+    assert_eq!(pr.head.sha, "abc");
+    assert_eq!(pr.base.ref_name, "main");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7/files"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad gateway</html>"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let error = github.list_pull_request_files(7).await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("listing the files of pull request #7"),
+        "{text}"
+    );
+    assert!(text.contains("HTTP 502 after 3 tries"), "{text}");
+    assert!(text.contains("Bad gateway"), "{text}");
+    assert_eq!(api_status(&error), Some(502));
+}
+
+#[tokio::test]
+async fn reviews_and_review_comments() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/pulls/7/reviews"))
+        .and(|request: &Request| {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            body["event"] == "COMMENT"
+                && body["commit_id"] == "abc"
+                && body["comments"][0]["start_line"] == 2
+                && body["comments"][0]["line"] == 4
+                && body["comments"][0]["side"] == "RIGHT"
+        })
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 42})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 11, "path": "main.tf", "line": 4, "body": "b", "user": {"login": "bot"}, "pull_request_review_id": 42}
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/infra/pulls/comments/11"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let id = github
+        .create_review(
+            7,
+            "abc",
+            "fmt",
+            &[NewReviewComment::on_new_lines("main.tf", 2, 4, "x".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, 42);
+    let comments = github.list_review_comments(7).await.unwrap();
+    assert_eq!(comments[0].line, Some(4));
+    // Already deleted (404) counts as deleted.
+    github.delete_review_comment(11).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_token_says_what_to_set() {
+    let error = GitHub::new(Settings {
+        api_url: "http://127.0.0.1:9".into(),
+        token: None,
+        repository: Repository::parse("acme/infra").unwrap(),
+        retry: RetryPolicy::default(),
+        bot_login: DEFAULT_BOT_LOGIN.into(),
+    })
+    .unwrap_err();
+    assert!(format!("{error:#}").contains("GITHUB_TOKEN"));
+    assert_eq!(exit_code_for(&error), std::process::ExitCode::from(3));
+}
+
+use crate::support::fake_github;
+
+use fake_github::{BOT, lock};
+
+const DEV: &str = "<!-- xtask:plan env=dev -->";
+
+#[tokio::test]
+async fn a_foreign_comment_carrying_our_marker_is_never_edited_deleted_or_trusted() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let (planted, quoted) = {
+        let mut st = lock(&state);
+        // An outsider pre-posts our marker, and our own bot quotes it in the middle of a comment.
+        let planted = st.foreign("mallory", &format!("{DEV}\nno changes, merge away"));
+        let quoted = st.foreign(BOT, &format!("a plan that shows a value\n{DEV}\n"));
+        (planted, quoted)
+    };
+    let github = client(&server, fast_retry(3));
+    let first = github.upsert_comment(7, DEV, "real plan").await.unwrap();
+    let Upsert::Created(ours) = first else {
+        panic!("expected a new comment, got {first:?}")
+    };
+    let second = github
+        .upsert_comment(7, DEV, "real plan, updated")
+        .await
+        .unwrap();
+    assert_eq!(second, Upsert::Updated(ours));
+    let st = lock(&state);
+    let body = |id: u64| {
+        st.comments
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap()
+            .body
+            .clone()
+    };
+    assert_eq!(body(planted), format!("{DEV}\nno changes, merge away"));
+    assert_eq!(body(quoted), format!("a plan that shows a value\n{DEV}\n"));
+    assert_eq!(body(ours), format!("{DEV}\nreal plan, updated"));
+    assert_eq!(st.comments.len(), 3);
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn duplicates_of_our_own_comment_converge_to_the_oldest() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let (oldest, newer) = {
+        let mut st = lock(&state);
+        let oldest = st.foreign(BOT, &format!("{DEV}\nfirst"));
+        st.foreign("alice", "LGTM");
+        let newer = st.foreign(BOT, &format!("{DEV}\nsecond"));
+        (oldest, newer)
+    };
+    let github = client(&server, fast_retry(3));
+    let outcome = github.upsert_comment(7, DEV, "third").await.unwrap();
+    assert_eq!(outcome, Upsert::Updated(oldest));
+    let st = lock(&state);
+    let ours = st.bot_comments_starting_with(DEV);
+    assert_eq!(ours.len(), 1, "{:?}", st.comments);
+    assert_eq!(ours[0].id, oldest);
+    assert!(st.comments.iter().all(|c| c.id != newer));
+    assert_eq!(st.comments.len(), 2, "the human's comment stays");
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn a_comment_created_but_answered_502_stays_one_comment_over_any_number_of_reruns() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    lock(&state).perform_then_502 = 100;
+    let github = client(&server, fast_retry(3));
+    for run in 0..4 {
+        // Every create is performed and answered 502: a run may fail, but never duplicates.
+        let _ = github
+            .upsert_comment(7, DEV, &format!("plan of run {run}"))
+            .await;
+        let st = lock(&state);
+        assert_eq!(
+            st.bot_comments_starting_with(DEV).len(),
+            1,
+            "run {run}: {:?}",
+            st.comments
+        );
+    }
+    // The last run's text is the one shown.
+    let st = lock(&state);
+    assert_eq!(
+        st.bot_comments_starting_with(DEV)[0].body,
+        format!("{DEV}\nplan of run 3")
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_failed_without_effect_is_tried_again_after_looking() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    lock(&state).fail_without_performing = 1;
+    let github = client(&server, fast_retry(3));
+    let outcome = github.upsert_comment(7, DEV, "plan").await.unwrap();
+    assert!(matches!(outcome, Upsert::Created(_)), "{outcome:?}");
+    assert_eq!(lock(&state).bot_comments_starting_with(DEV).len(), 1);
+}
+
+#[tokio::test]
+async fn a_review_created_but_answered_502_is_not_posted_twice() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    lock(&state).perform_then_502 = 1;
+    let github = client(&server, fast_retry(3));
+    let comments = [
+        NewReviewComment::on_new_lines("main.tf", 2, 4, "<!-- xtask:fmt fp=aa -->\nx".into()),
+        NewReviewComment::on_new_lines("main.tf", 9, 9, "<!-- xtask:fmt fp=bb -->\ny".into()),
+    ];
+    let _ = github.create_review(7, "abc", "fmt", &comments).await;
+    let st = lock(&state);
+    assert_eq!(st.reviews_created, 1);
+    assert_eq!(st.review_comments.len(), 2, "{:?}", st.review_comments);
+}
+
+#[tokio::test]
+async fn marker_matches_see_every_page() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let ours = {
+        let mut st = lock(&state);
+        st.page_size = 2;
+        for n in 0..5 {
+            st.foreign("alice", &format!("comment {n}"));
+        }
+        let ours = st.foreign(BOT, &format!("{DEV}\nold"));
+        st.foreign("bob", "after");
+        ours
+    };
+    let github = client(&server, fast_retry(3));
+    assert_eq!(
+        github.upsert_comment(7, DEV, "new").await.unwrap(),
+        Upsert::Updated(ours)
+    );
+}
+
+#[tokio::test]
+async fn a_github_app_identity_owns_only_its_own_comments() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let workflow_bot = lock(&state).foreign(BOT, &format!("{DEV}\nby the workflow token"));
+    lock(&state).author = "acme-infra[bot]".into();
+    let github = GitHub::new(Settings {
+        api_url: server.uri(),
+        token: Some("ghs_test_token".into()),
+        repository: Repository::parse("acme/infra").unwrap(),
+        retry: fast_retry(3),
+        bot_login: "acme-infra[bot]".into(),
+    })
+    .unwrap();
+    let outcome = github.upsert_comment(7, DEV, "by the app").await.unwrap();
+    assert!(matches!(outcome, Upsert::Created(id) if id != workflow_bot));
+    let st = lock(&state);
+    assert_eq!(st.comments.len(), 2);
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn own_review_comments_ignore_others_and_drop_our_duplicates() {
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let (foreign, kept, duplicate, other) = {
+        let mut st = lock(&state);
+        st.page_size = 1;
+        let foreign =
+            st.foreign_review_comment("mallory", "main.tf", 1, "<!-- xtask:fmt fp=aa -->\nplanted");
+        let kept = st.foreign_review_comment(BOT, "main.tf", 2, "<!-- xtask:fmt fp=aa -->\nx");
+        let duplicate = st.foreign_review_comment(BOT, "main.tf", 2, "<!-- xtask:fmt fp=aa -->\nx");
+        let other = st.foreign_review_comment(BOT, "main.tf", 3, "<!-- xtask:fmt fp=bb -->\ny");
+        st.foreign_review_comment(BOT, "main.tf", 3, "quoted: <!-- xtask:fmt fp=cc -->");
+        (foreign, kept, duplicate, other)
+    };
+    let github = client(&server, fast_retry(3));
+    let ours = github
+        .own_review_comments(7, "<!-- xtask:fmt fp=")
+        .await
+        .unwrap();
+    let ids: Vec<u64> = ours.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [kept, other]);
+    let st = lock(&state);
+    assert!(st.review_comments.iter().any(|c| c.id == foreign));
+    assert!(st.review_comments.iter().all(|c| c.id != duplicate));
+    assert!(st.violations.is_empty(), "{:?}", st.violations);
+}
+
+#[tokio::test]
+async fn a_create_is_repeated_when_it_surely_did_not_happen() {
+    // Nothing listens on this port: the connection is refused before anything is sent.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let github = GitHub::new(Settings {
+        api_url: format!("http://127.0.0.1:{port}"),
+        token: Some("ghs_test_token".into()),
+        repository: Repository::parse("acme/infra").unwrap(),
+        retry: fast_retry(3),
+        bot_login: DEFAULT_BOT_LOGIN.into(),
+    })
+    .unwrap();
+    let error = github.create_comment(7, "x").await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("after 3 tries"), "{text}");
+    assert!(!text.contains("may have performed"), "{text}");
+
+    // A rate limit refuses the request before GitHub acts on it: repeated too.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit"})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+}
+
+#[tokio::test]
+async fn a_create_answered_502_is_not_repeated_blindly() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad gateway"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    let error = github.create_comment(7, "x").await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("HTTP 502"), "{text}");
+    assert!(text.contains("may have performed it"), "{text}");
+    assert!(xtask::github::outcome_unknown(&error));
+}
+
+#[tokio::test]
+async fn a_plan_value_carrying_another_environments_marker_changes_nothing() {
+    const PROD: &str = "<!-- xtask:plan env=prod -->";
+    let state = fake_github::state();
+    let server = fake_github::server(state.clone()).await;
+    let dev = lock(&state).foreign(BOT, &format!("{DEV}\noutput `x` = \"{PROD}\""));
+    let github = client(&server, fast_retry(3));
+    let prod = github.upsert_comment(7, PROD, "prod plan").await.unwrap();
+    assert!(matches!(prod, Upsert::Created(id) if id != dev), "{prod:?}");
+    let st = lock(&state);
+    assert_eq!(
+        st.comments.iter().find(|c| c.id == dev).unwrap().body,
+        format!("{DEV}\noutput `x` = \"{PROD}\"")
+    );
+}
+
+#[tokio::test]
+async fn a_bare_403_for_a_secondary_rate_limit_is_waited_out_not_taken_for_a_fork() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "You have exceeded a secondary rate limit and have been temporarily blocked from content creation. Please retry your request again later."
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(&server, fast_retry(3));
+    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+}

@@ -1,0 +1,512 @@
+//! A stateful stand-in for the parts of GitHub's REST API the tool uses (pull request 7 of
+//! `acme/infra`), on a wiremock server. Comments remember who wrote them; writes can be made to
+//! misbehave the way GitHub sometimes does: perform the write, then answer 502.
+//!
+//! Used as `crate::support::fake_github` by the tests that need it.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The login GitHub shows for comments written with a workflow's `GITHUB_TOKEN`.
+pub const BOT: &str = "github-actions[bot]";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+    pub login: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewComment {
+    pub id: u64,
+    pub path: String,
+    pub line: u64,
+    pub body: String,
+    pub login: String,
+    pub review_id: u64,
+}
+
+/// A change made to the state from outside the tool (a person editing on github.com).
+pub type Edit = fn(&mut State);
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub title: String,
+    pub body: String,
+    pub files: Value,
+    pub comments: Vec<Comment>,
+    pub review_comments: Vec<ReviewComment>,
+    pub labels: Vec<String>,
+    pub reviews_created: usize,
+    /// PATCHes of the pull request body.
+    pub body_updates: usize,
+    pub next_id: u64,
+    /// Every write answers 403 (a fork's read-only token).
+    pub forbid_writes: bool,
+    /// The next N creating POSTs (comments, reviews) are performed and then answered with 502.
+    pub perform_then_502: usize,
+    /// The next N creating POSTs answer 500 without performing anything.
+    pub fail_without_performing: usize,
+    /// Every creating POST (comments, reviews) answers this status and performs nothing.
+    pub reject_creates: Option<u16>,
+    /// Every review POST answers 422 (a line GitHub does not accept) and performs nothing.
+    pub reject_reviews: bool,
+    /// Items per page of the comment listings (GitHub's `per_page`); 0 means no pagination.
+    pub page_size: usize,
+    /// Runs once, just before the pull request is read for the N-th time (1-based); a way to
+    /// model an author who edits the description while the model is thinking.
+    pub on_pull_read: Option<(usize, Edit)>,
+    pub pull_reads: usize,
+    /// The next PATCH of the pull request body is performed, then this edit runs (the author
+    /// saving the description a moment later), then GitHub answers 502.
+    pub body_patch_then_502: Option<Edit>,
+    /// Writes the tool must never make (editing or deleting someone else's comment); refused.
+    pub violations: Vec<String>,
+    /// The login new comments get (the token's identity).
+    pub author: String,
+}
+
+impl State {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// A comment written by someone else (a human, another bot).
+    pub fn foreign(&mut self, login: &str, body: &str) -> u64 {
+        let id = self.id();
+        self.comments.push(Comment {
+            id,
+            body: body.to_owned(),
+            login: login.to_owned(),
+        });
+        id
+    }
+
+    pub fn foreign_review_comment(
+        &mut self,
+        login: &str,
+        path: &str,
+        line: u64,
+        body: &str,
+    ) -> u64 {
+        let id = self.id();
+        self.review_comments.push(ReviewComment {
+            id,
+            path: path.to_owned(),
+            line,
+            body: body.to_owned(),
+            login: login.to_owned(),
+            review_id: 1,
+        });
+        id
+    }
+
+    fn refusal(&self) -> ResponseTemplate {
+        match self.reject_creates {
+            Some(status) => ResponseTemplate::new(status)
+                .set_body_json(json!({"message": format!("Refused with {status}")})),
+            None => ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"})),
+        }
+    }
+
+    pub fn bot_comments_starting_with(&self, marker: &str) -> Vec<&Comment> {
+        self.comments
+            .iter()
+            .filter(|c| c.login == BOT && c.body.starts_with(marker))
+            .collect()
+    }
+
+    /// Consumes one failure of a creating POST: `Some(performed)` when it must fail.
+    fn failure(&mut self) -> Option<bool> {
+        if self.reject_creates.is_some() {
+            return Some(false);
+        }
+        if self.fail_without_performing > 0 {
+            self.fail_without_performing -= 1;
+            return Some(false);
+        }
+        if self.perform_then_502 > 0 {
+            self.perform_then_502 -= 1;
+            return Some(true);
+        }
+        None
+    }
+}
+
+pub type Shared = Arc<Mutex<State>>;
+
+pub fn state() -> Shared {
+    Arc::new(Mutex::new(State {
+        title: "Add the audit bucket".to_owned(),
+        files: json!([]),
+        author: BOT.to_owned(),
+        next_id: 100,
+        ..State::default()
+    }))
+}
+
+pub fn lock(state: &Shared) -> MutexGuard<'_, State> {
+    state.lock().unwrap()
+}
+
+fn forbidden() -> ResponseTemplate {
+    ResponseTemplate::new(403)
+        .set_body_json(json!({"message": "Resource not accessible by integration"}))
+}
+
+fn bad_gateway() -> ResponseTemplate {
+    ResponseTemplate::new(502).set_body_string("<html><h1>502 Bad Gateway</h1></html>")
+}
+
+fn id_in(request: &Request) -> u64 {
+    request
+        .url
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// One page of `items`, with a `Link: rel="next"` header when more follow.
+fn page(request: &Request, items: Vec<Value>, page_size: usize, server: &str) -> ResponseTemplate {
+    if page_size == 0 {
+        return ResponseTemplate::new(200).set_body_json(items);
+    }
+    let number: usize = request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1);
+    let start = (number - 1) * page_size;
+    let slice: Vec<Value> = items.iter().skip(start).take(page_size).cloned().collect();
+    let mut response = ResponseTemplate::new(200).set_body_json(slice);
+    if start + page_size < items.len() {
+        response = response.insert_header(
+            "link",
+            format!(
+                "<{server}{}?per_page=100&page={}>; rel=\"next\"",
+                request.url.path(),
+                number + 1
+            )
+            .as_str(),
+        );
+    }
+    response
+}
+
+pub async fn server(state: Shared) -> MockServer {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7"))
+        .respond_with(move |_: &Request| {
+            let mut st = s.lock().unwrap();
+            st.pull_reads += 1;
+            if let Some((at, edit)) = st.on_pull_read
+                && at == st.pull_reads
+            {
+                edit(&mut st);
+            }
+            ResponseTemplate::new(200).set_body_json(json!({
+                "number": 7, "title": st.title, "body": st.body,
+                "user": {"login": "author"},
+                "head": {"sha": "abc123", "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
+            }))
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/infra/pulls/7"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let body: Value = request.body_json().unwrap();
+            st.body = body["body"].as_str().unwrap().to_owned();
+            st.body_updates += 1;
+            if let Some(edit) = st.body_patch_then_502.take() {
+                edit(&mut st);
+                return bad_gateway();
+            }
+            ResponseTemplate::new(200).set_body_json(json!({"number": 7}))
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7/files"))
+        .respond_with(move |_: &Request| {
+            ResponseTemplate::new(200).set_body_json(s.lock().unwrap().files.clone())
+        })
+        .mount(&server)
+        .await;
+
+    // Issue comments.
+    let s = state.clone();
+    let u = uri.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(move |request: &Request| {
+            let st = s.lock().unwrap();
+            let items = st
+                .comments
+                .iter()
+                .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": c.login}, "html_url": "https://x"}))
+                .collect();
+            page(request, items, st.page_size, &u)
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let failure = st.failure();
+            if failure == Some(false) {
+                return st.refusal();
+            }
+            let body: Value = request.body_json().unwrap();
+            let id = st.id();
+            let login = st.author.clone();
+            st.comments.push(Comment {
+                id,
+                body: body["body"].as_str().unwrap().to_owned(),
+                login: login.clone(),
+            });
+            if failure == Some(true) {
+                return bad_gateway();
+            }
+            ResponseTemplate::new(201).set_body_json(
+                json!({"id": id, "body": body["body"], "user": {"login": login}, "html_url": "https://x"}),
+            )
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("PATCH"))
+        .and(path_regex(r"^/repos/acme/infra/issues/comments/\d+$"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let id = id_in(request);
+            let body: Value = request.body_json().unwrap();
+            let text = body["body"].as_str().unwrap().to_owned();
+            let Some(login) = st
+                .comments
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.login.clone())
+            else {
+                return ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}));
+            };
+            if login != BOT {
+                // GitHub would let a maintainer's token do this; the tool must never try.
+                st.violations
+                    .push(format!("edited comment {id} of {login}"));
+                return forbidden();
+            }
+            for comment in st.comments.iter_mut().filter(|c| c.id == id) {
+                comment.body = text.clone();
+            }
+            ResponseTemplate::new(200).set_body_json(
+                json!({"id": id, "body": text, "user": {"login": BOT}, "html_url": "https://x"}),
+            )
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("DELETE"))
+        .and(path_regex(r"^/repos/acme/infra/issues/comments/\d+$"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let id = id_in(request);
+            if let Some(login) = st
+                .comments
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.login.clone())
+                && login != BOT
+            {
+                st.violations
+                    .push(format!("deleted comment {id} of {login}"));
+                return forbidden();
+            }
+            let before = st.comments.len();
+            st.comments.retain(|c| c.id != id);
+            if st.comments.len() == before {
+                return ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}));
+            }
+            ResponseTemplate::new(204)
+        })
+        .mount(&server)
+        .await;
+
+    // Labels.
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .respond_with(move |_: &Request| {
+            let list: Vec<Value> = s
+                .lock()
+                .unwrap()
+                .labels
+                .iter()
+                .map(|name| json!({"name": name}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(list)
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/infra/labels/.+$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "x"})))
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/labels"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let body: Value = request.body_json().unwrap();
+            for name in body["labels"].as_array().unwrap() {
+                let name = name.as_str().unwrap().to_owned();
+                if !st.labels.contains(&name) {
+                    st.labels.push(name);
+                }
+            }
+            ResponseTemplate::new(200).set_body_json(json!([]))
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("DELETE"))
+        .and(path_regex(r"^/repos/acme/infra/issues/7/labels/.+$"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let name = request.url.path().rsplit('/').next().unwrap().to_owned();
+            let name = name.replace("%20", " ").replace("%2F", "/");
+            st.labels.retain(|l| *l != name);
+            ResponseTemplate::new(200).set_body_json(json!([]))
+        })
+        .mount(&server)
+        .await;
+
+    // Review comments and reviews.
+    let s = state.clone();
+    let u = uri.clone();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7/comments"))
+        .respond_with(move |request: &Request| {
+            let st = s.lock().unwrap();
+            let items = st
+                .review_comments
+                .iter()
+                .map(|c| {
+                    json!({"id": c.id, "path": c.path, "line": c.line, "body": c.body,
+                           "user": {"login": c.login}, "pull_request_review_id": c.review_id})
+                })
+                .collect();
+            page(request, items, st.page_size, &u)
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("DELETE"))
+        .and(path_regex(r"^/repos/acme/infra/pulls/comments/\d+$"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let id = id_in(request);
+            if let Some(login) = st
+                .review_comments
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.login.clone())
+                && login != BOT
+            {
+                st.violations
+                    .push(format!("deleted review comment {id} of {login}"));
+                return forbidden();
+            }
+            let before = st.review_comments.len();
+            st.review_comments.retain(|c| c.id != id);
+            if st.review_comments.len() == before {
+                return ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}));
+            }
+            ResponseTemplate::new(204)
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/pulls/7/reviews"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            if st.reject_reviews {
+                return ResponseTemplate::new(422).set_body_json(json!({
+                    "message": "Validation Failed",
+                    "errors": ["Line could not be resolved"]
+                }));
+            }
+            let failure = st.failure();
+            if failure == Some(false) {
+                return st.refusal();
+            }
+            let body: Value = request.body_json().unwrap();
+            st.reviews_created += 1;
+            let review_id = st.id();
+            let login = st.author.clone();
+            for comment in body["comments"].as_array().unwrap() {
+                let id = st.id();
+                st.review_comments.push(ReviewComment {
+                    id,
+                    path: comment["path"].as_str().unwrap().to_owned(),
+                    line: comment["line"].as_u64().unwrap(),
+                    body: comment["body"].as_str().unwrap().to_owned(),
+                    login: login.clone(),
+                    review_id,
+                });
+            }
+            if failure == Some(true) {
+                return bad_gateway();
+            }
+            ResponseTemplate::new(200).set_body_json(json!({"id": review_id}))
+        })
+        .mount(&server)
+        .await;
+    server
+}
