@@ -563,268 +563,315 @@ pub fn entry_subjects(
     }
 }
 
+/// The permission policy of `role`: one function per role below, each a list of statements.
 fn permission_policy(
     config: &Config,
     environment: &Environment,
     arns: &Arns,
     role: Role,
 ) -> Option<PolicyDocument> {
-    let star = || vec!["*".to_owned()];
     let statements = match role {
-        Role::PullRequestEntry => {
-            let mut statements = vec![Statement::allow(
-                "AssumeThePlanRole",
-                &["sts:AssumeRole"],
-                vec![arns.role(Role::Plan)],
-            )];
-            if let LlmProvider::Bedrock { region, .. } = &config.repo.review.provider {
-                let models = std::iter::once(&config.repo.review.model)
-                    .chain(&config.repo.review.fallback_models)
-                    .flat_map(|model| {
-                        [
-                            format!("arn:aws:bedrock:{region}::foundation-model/{model}"),
-                            format!(
-                                "arn:aws:bedrock:{region}:{}:inference-profile/{model}",
-                                environment.account_id()
-                            ),
-                        ]
-                    })
-                    .collect();
-                statements.push(Statement::allow(
-                    "InvokeTheReviewModels",
-                    &[
-                        "bedrock:InvokeModel",
-                        "bedrock:InvokeModelWithResponseStream",
-                    ],
-                    models,
-                ));
-            }
-            statements
-        }
-        // The migration workflow is the only one in the protected environment.
-        Role::ProtectedEntry => vec![Statement::allow(
-            "AssumeTheMigrateRole",
-            &["sts:AssumeRole"],
-            vec![arns.role(Role::Migrate)],
-        )],
-        Role::Plan => vec![
-            Statement::allow(
-                "ListStateBucket",
-                &["s3:ListBucket"],
-                vec![arns.state_bucket()],
-            ),
-            // `terraform plan -lock=false`: the plan role reads the state and writes nothing, not
-            // even the lock (a plan changes no state, so it needs no lock).
-            Statement::allow("ReadState", &["s3:GetObject"], vec![arns.state_object()]),
-            // What Terraform refreshes: the workload roles only. The chain roles' trust policies
-            // carry the other roles' external ids, so the plan role may not read them.
-            Statement::allow(
-                "ReadTheWorkloadRoles",
-                &[
-                    "iam:GetRole",
-                    "iam:GetRolePolicy",
-                    "iam:ListRolePolicies",
-                    "iam:ListAttachedRolePolicies",
-                ],
-                Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect(),
-            ),
-            Statement::allow(
-                "ReadMigrationResources",
-                &[
-                    "ecr:DescribeRepositories",
-                    "ecr:GetLifecyclePolicy",
-                    "ecr:GetRepositoryPolicy",
-                    "ecr:ListTagsForResource",
-                    "ecs:DescribeClusters",
-                    "ecs:ListTagsForResource",
-                    "states:DescribeStateMachine",
-                    "states:ListTagsForResource",
-                    "lambda:GetFunction",
-                    "lambda:GetFunctionCodeSigningConfig",
-                    "lambda:GetPolicy",
-                    "lambda:ListVersionsByFunction",
-                    "lambda:ListTags",
-                    "logs:ListTagsForResource",
-                    "secretsmanager:DescribeSecret",
-                ],
-                vec![
-                    arns.ecr_repository(),
-                    arns.cluster(),
-                    arns.task_definitions(),
-                    arns.state_machine(),
-                    arns.notifier(),
-                    arns.task_log_group(),
-                    arns.state_machine_log_group(),
-                    arns.notifier_log_group(),
-                    arns.database_secret(),
-                ],
-            ),
-            Statement::allow(
-                "DescribeWhatCannotBeScoped",
-                &[
-                    "ecs:DescribeTaskDefinition",
-                    "logs:DescribeLogGroups",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSecurityGroupRules",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeSubnets",
-                ],
-                star(),
-            ),
-        ],
-        Role::Backend => vec![
-            Statement::allow(
-                "ListStateBucket",
-                &["s3:ListBucket"],
-                vec![arns.state_bucket()],
-            ),
-            Statement::allow(
-                "ReadWriteStateAndLock",
-                &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                vec![arns.state_object(), arns.state_lock()],
-            ),
-        ],
-        Role::Deploy => deploy_statements(config, environment, arns),
-        Role::Migrate => vec![
-            Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
-            Statement::allow(
-                "PushTheMigrationImage",
-                &[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:InitiateLayerUpload",
-                    "ecr:UploadLayerPart",
-                    "ecr:CompleteLayerUpload",
-                    "ecr:PutImage",
-                    "ecr:BatchGetImage",
-                    "ecr:DescribeImages",
-                ],
-                vec![arns.ecr_repository()],
-            ),
-            Statement::allow(
-                "RegisterTaskDefinitionForTheImage",
-                &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-                star(),
-            ),
-            // Registering a revision copies the family's tags, which is a tagging action.
-            Statement::allow(
-                "TagTheRegisteredRevision",
-                &["ecs:TagResource"],
-                vec![arns.task_definitions()],
-            )
-            .when(
-                ConditionOperator::StringEquals,
-                "ecs:CreateAction",
-                strings(&["RegisterTaskDefinition"]),
-            ),
-            pass_task_roles(arns),
-            Statement::allow(
-                "StartTheMigration",
-                &["states:StartExecution", "states:ListExecutions"],
-                vec![arns.state_machine()],
-            ),
-            Statement::allow(
-                "FollowTheMigration",
-                &[
-                    "states:DescribeExecution",
-                    "states:GetExecutionHistory",
-                    "states:StopExecution",
-                ],
-                vec![arns.executions()],
-            ),
-            Statement::allow(
-                "DescribeTheTask",
-                &["ecs:DescribeTasks"],
-                vec![arns.tasks()],
-            ),
-            Statement::allow(
-                "ReadTheTaskLogs",
-                &["logs:GetLogEvents"],
-                vec![format!("{}:log-stream:*", arns.task_log_group())],
-            ),
-        ],
-        Role::StateMachine => vec![
-            Statement::allow(
-                "RunTheMigrationTask",
-                &["ecs:RunTask"],
-                vec![arns.task_definitions()],
-            )
-            .when(
-                ConditionOperator::ArnLike,
-                "ecs:cluster",
-                vec![arns.cluster()],
-            ),
-            Statement::allow(
-                "FollowTheMigrationTask",
-                &["ecs:StopTask", "ecs:DescribeTasks"],
-                vec![arns.tasks()],
-            ),
-            // `PropagateTags` tags the task it starts, which is a tagging action.
-            Statement::allow(
-                "TagTheStartedTask",
-                &["ecs:TagResource"],
-                vec![arns.tasks()],
-            )
-            .when(
-                ConditionOperator::StringEquals,
-                "ecs:CreateAction",
-                strings(&["RunTask"]),
-            ),
-            Statement::allow(
-                "ManagedRuleForRunTaskSync",
-                &["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                vec![arns.ecs_sync_rule()],
-            ),
-            pass_task_roles(arns),
-            Statement::allow(
-                "InvokeTheNotifier",
-                &["lambda:InvokeFunction"],
-                vec![arns.notifier(), format!("{}:*", arns.notifier())],
-            ),
-            Statement::allow(
-                "DeliverExecutionLogs",
-                &[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                star(),
-            ),
-        ],
-        Role::EcsExecution => vec![
-            Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
-            Statement::allow(
-                "PullTheMigrationImage",
-                &[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchGetImage",
-                ],
-                vec![arns.ecr_repository()],
-            ),
-            Statement::allow(
-                "WriteTaskLogs",
-                &["logs:CreateLogStream", "logs:PutLogEvents"],
-                vec![format!("{}:log-stream:*", arns.task_log_group())],
-            ),
-            Statement::allow(
-                "ReadTheDatabaseUrl",
-                &["secretsmanager:GetSecretValue"],
-                vec![arns.database_secret()],
-            ),
-        ],
+        Role::PullRequestEntry => pull_request_entry_permissions(config, environment, arns),
+        Role::ProtectedEntry => protected_entry_permissions(arns),
+        Role::Plan => plan_permissions(arns),
+        Role::Backend => backend_permissions(arns),
+        Role::Deploy => deploy_permissions(config, environment, arns),
+        Role::Migrate => migrate_permissions(arns),
+        Role::StateMachine => state_machine_permissions(arns),
+        Role::EcsExecution => ecs_execution_permissions(arns),
+        // What the migration container itself may call: nothing by default.
         Role::EcsTask => return None,
-        Role::Notifier => vec![Statement::allow(
-            "WriteFunctionLogs",
-            &["logs:CreateLogStream", "logs:PutLogEvents"],
-            vec![format!("{}:log-stream:*", arns.notifier_log_group())],
-        )],
+        Role::Notifier => notifier_permissions(arns),
     };
     Some(PolicyDocument::new(statements))
+}
+
+/// The resource of actions AWS defines without one (see [`UNSCOPABLE`]).
+fn star() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+/// Assumes the plan role; on Bedrock, also calls the review's models.
+fn pull_request_entry_permissions(
+    config: &Config,
+    environment: &Environment,
+    arns: &Arns,
+) -> Vec<Statement> {
+    let mut statements = vec![Statement::allow(
+        "AssumeThePlanRole",
+        &["sts:AssumeRole"],
+        vec![arns.role(Role::Plan)],
+    )];
+    if let LlmProvider::Bedrock { region, .. } = &config.repo.review.provider {
+        let models = std::iter::once(&config.repo.review.model)
+            .chain(&config.repo.review.fallback_models)
+            .flat_map(|model| {
+                [
+                    format!("arn:aws:bedrock:{region}::foundation-model/{model}"),
+                    format!(
+                        "arn:aws:bedrock:{region}:{}:inference-profile/{model}",
+                        environment.account_id()
+                    ),
+                ]
+            })
+            .collect();
+        statements.push(Statement::allow(
+            "InvokeTheReviewModels",
+            &[
+                "bedrock:InvokeModel",
+                "bedrock:InvokeModelWithResponseStream",
+            ],
+            models,
+        ));
+    }
+    statements
+}
+
+/// The migration workflow is the only one in the protected environment.
+fn protected_entry_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![Statement::allow(
+        "AssumeTheMigrateRole",
+        &["sts:AssumeRole"],
+        vec![arns.role(Role::Migrate)],
+    )]
+}
+
+/// Reads the state and describes the workload: what `terraform plan -lock=false` needs.
+fn plan_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            "ListStateBucket",
+            &["s3:ListBucket"],
+            vec![arns.state_bucket()],
+        ),
+        // `terraform plan -lock=false`: the plan role reads the state and writes nothing, not
+        // even the lock (a plan changes no state, so it needs no lock).
+        Statement::allow("ReadState", &["s3:GetObject"], vec![arns.state_object()]),
+        // What Terraform refreshes: the workload roles only. The chain roles' trust policies
+        // carry the other roles' external ids, so the plan role may not read them.
+        Statement::allow(
+            "ReadTheWorkloadRoles",
+            &[
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+            ],
+            Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect(),
+        ),
+        Statement::allow(
+            "ReadMigrationResources",
+            &[
+                "ecr:DescribeRepositories",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
+                "ecr:ListTagsForResource",
+                "ecs:DescribeClusters",
+                "ecs:ListTagsForResource",
+                "states:DescribeStateMachine",
+                "states:ListTagsForResource",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetPolicy",
+                "lambda:ListVersionsByFunction",
+                "lambda:ListTags",
+                "logs:ListTagsForResource",
+                "secretsmanager:DescribeSecret",
+            ],
+            vec![
+                arns.ecr_repository(),
+                arns.cluster(),
+                arns.task_definitions(),
+                arns.state_machine(),
+                arns.notifier(),
+                arns.task_log_group(),
+                arns.state_machine_log_group(),
+                arns.notifier_log_group(),
+                arns.database_secret(),
+            ],
+        ),
+        Statement::allow(
+            "DescribeWhatCannotBeScoped",
+            &[
+                "ecs:DescribeTaskDefinition",
+                "logs:DescribeLogGroups",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSecurityGroupRules",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+            ],
+            star(),
+        ),
+    ]
+}
+
+/// Reads and writes the state and its lock: `terraform apply`'s backend.
+fn backend_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            "ListStateBucket",
+            &["s3:ListBucket"],
+            vec![arns.state_bucket()],
+        ),
+        Statement::allow(
+            "ReadWriteStateAndLock",
+            &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            vec![arns.state_object(), arns.state_lock()],
+        ),
+    ]
+}
+
+/// Pushes the migration image, registers its task definition, starts and follows the execution.
+fn migrate_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
+        Statement::allow(
+            "PushTheMigrationImage",
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+                "ecr:BatchGetImage",
+                "ecr:DescribeImages",
+            ],
+            vec![arns.ecr_repository()],
+        ),
+        Statement::allow(
+            "RegisterTaskDefinitionForTheImage",
+            &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+            star(),
+        ),
+        // Registering a revision copies the family's tags, which is a tagging action.
+        Statement::allow(
+            "TagTheRegisteredRevision",
+            &["ecs:TagResource"],
+            vec![arns.task_definitions()],
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "ecs:CreateAction",
+            strings(&["RegisterTaskDefinition"]),
+        ),
+        pass_task_roles(arns),
+        Statement::allow(
+            "StartTheMigration",
+            &["states:StartExecution", "states:ListExecutions"],
+            vec![arns.state_machine()],
+        ),
+        Statement::allow(
+            "FollowTheMigration",
+            &[
+                "states:DescribeExecution",
+                "states:GetExecutionHistory",
+                "states:StopExecution",
+            ],
+            vec![arns.executions()],
+        ),
+        Statement::allow(
+            "DescribeTheTask",
+            &["ecs:DescribeTasks"],
+            vec![arns.tasks()],
+        ),
+        Statement::allow(
+            "ReadTheTaskLogs",
+            &["logs:GetLogEvents"],
+            vec![format!("{}:log-stream:*", arns.task_log_group())],
+        ),
+    ]
+}
+
+/// Runs the migration task, follows it and calls the notifier.
+fn state_machine_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            "RunTheMigrationTask",
+            &["ecs:RunTask"],
+            vec![arns.task_definitions()],
+        )
+        .when(
+            ConditionOperator::ArnLike,
+            "ecs:cluster",
+            vec![arns.cluster()],
+        ),
+        Statement::allow(
+            "FollowTheMigrationTask",
+            &["ecs:StopTask", "ecs:DescribeTasks"],
+            vec![arns.tasks()],
+        ),
+        // `PropagateTags` tags the task it starts, which is a tagging action.
+        Statement::allow(
+            "TagTheStartedTask",
+            &["ecs:TagResource"],
+            vec![arns.tasks()],
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "ecs:CreateAction",
+            strings(&["RunTask"]),
+        ),
+        Statement::allow(
+            "ManagedRuleForRunTaskSync",
+            &["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            vec![arns.ecs_sync_rule()],
+        ),
+        pass_task_roles(arns),
+        Statement::allow(
+            "InvokeTheNotifier",
+            &["lambda:InvokeFunction"],
+            vec![arns.notifier(), format!("{}:*", arns.notifier())],
+        ),
+        Statement::allow(
+            "DeliverExecutionLogs",
+            &[
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            star(),
+        ),
+    ]
+}
+
+/// Pulls the image, writes the task's logs and reads the database URL.
+fn ecs_execution_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
+        Statement::allow(
+            "PullTheMigrationImage",
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            vec![arns.ecr_repository()],
+        ),
+        Statement::allow(
+            "WriteTaskLogs",
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![format!("{}:log-stream:*", arns.task_log_group())],
+        ),
+        Statement::allow(
+            "ReadTheDatabaseUrl",
+            &["secretsmanager:GetSecretValue"],
+            vec![arns.database_secret()],
+        ),
+    ]
+}
+
+/// Writes the notifier's own logs.
+fn notifier_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![Statement::allow(
+        "WriteFunctionLogs",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![format!("{}:log-stream:*", arns.notifier_log_group())],
+    )]
 }
 
 fn pass_task_roles(arns: &Arns) -> Statement {
@@ -852,7 +899,7 @@ fn pass_task_roles(arns: &Arns) -> Statement {
 /// changed workload trust policy needs the administrator). `iam:CreateRole` sets a trust policy
 /// that no condition key can constrain, which is why the boundary, not the trust, is what bounds a
 /// workload role.
-fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) -> Vec<Statement> {
+fn deploy_permissions(config: &Config, environment: &Environment, arns: &Arns) -> Vec<Statement> {
     let workload_roles: Vec<String> = Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect();
     let boundary = vec![arns.boundary_policy()];
     let managed_tag = managed_tag_value(config, environment);
@@ -907,7 +954,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "iam:AttachRolePolicy",
                 "iam:PutRolePermissionsBoundary",
             ],
-            vec!["*".to_owned()],
+            star(),
         )
         .when(
             ConditionOperator::StringNotEquals,
@@ -917,7 +964,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
         Statement::deny(
             "NeverRemoveABoundary",
             &["iam:DeleteRolePermissionsBoundary"],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::deny(
             "NeverEditTheBoundaryPolicy",
@@ -973,7 +1020,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "ecs:DeregisterTaskDefinition",
                 "ecs:DescribeTaskDefinition",
             ],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::allow(
             "ManageLogGroups",
@@ -1094,7 +1141,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "logs:PutResourcePolicy",
                 "logs:DescribeResourcePolicies",
             ],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::allow(
             "DescribeWhatCannotBeScoped",
@@ -1106,7 +1153,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "ec2:DescribeSubnets",
                 "ec2:DescribeNetworkInterfaces",
             ],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::allow(
             "ReadTheDatabaseSecretMetadata",
