@@ -89,36 +89,6 @@ impl Environment {
         &self.settings.aws.region.0
     }
 
-    pub fn role_arn(&self, role_name: &Name) -> String {
-        format!("arn:aws:iam::{}:role/{}", self.account_id(), role_name)
-    }
-
-    pub fn state_machine_arn(&self) -> String {
-        format!(
-            "arn:aws:states:{}:{}:stateMachine:{}",
-            self.region(),
-            self.account_id(),
-            self.settings.migration.state_machine
-        )
-    }
-
-    pub fn ecr_registry(&self) -> String {
-        format!(
-            "{}.dkr.ecr.{}.amazonaws.com",
-            self.account_id(),
-            self.region()
-        )
-    }
-
-    /// `<registry>/<repository>`, the image name without tag or digest.
-    pub fn ecr_image(&self) -> String {
-        format!(
-            "{}/{}",
-            self.ecr_registry(),
-            self.settings.migration.ecr_repository
-        )
-    }
-
     /// The migration image's build context, relative to the repository root.
     pub fn docker_dir(&self) -> PathBuf {
         self.dir.join("docker")

@@ -12,8 +12,8 @@ use anyhow::Context;
 use crate::aws_profiles::{
     CredentialSource, Purpose, external_id_problem, merge_sections, profiles_for, render_profile,
 };
+use crate::environment::Arns;
 use crate::failure::{Classify, FailureKind, fail};
-use crate::generate::iam::Arns;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use crate::config::Config;
+use crate::environment::{Arns, Role};
 use crate::failure::{FailureKind, fail};
-use crate::generate::iam::{Arns, Role};
 use crate::github::GitHub;
 use crate::github_settings::{self, Expected};
 
@@ -102,8 +102,8 @@ fn resolved(config: &Config) -> serde_json::Value {
                     "terraform_dir": environment.terraform_dir(),
                     "derived": {
                         "role_arns": roles,
-                        "state_machine_arn": environment.state_machine_arn(),
-                        "ecr_image": environment.ecr_image(),
+                        "state_machine_arn": arns.state_machine(),
+                        "ecr_image": arns.ecr_image(),
                     }
                 }),
             )

@@ -8,9 +8,8 @@ use anyhow::Context;
 
 use crate::aws::{self, SignedJsonClient};
 use crate::config::{Config, Environment, HumanDuration};
+use crate::environment::{Arns, execution_timeout, profile_migrate};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::generate::state_machine::execution_timeout;
-use crate::generate::terraform::profile_migrate;
 use crate::migrate::docker::Docker;
 use crate::migrate::ecr::registry_login;
 use crate::migrate::execution::{
@@ -87,15 +86,16 @@ fn plan(config: &Config, env: &Environment, args: &Args) -> anyhow::Result<RunPl
     // The profile `cargo xtask aws-profiles --purpose migrate` writes, when it exists.
     let profile = profile_migrate(env);
     let migration = &env.settings.migration;
+    let arns = Arns::new(env);
     Ok(RunPlan {
         env: env.name.clone(),
         requested_by: source::requested_by(|name| std::env::var(name).ok()),
-        image: env.ecr_image(),
-        registry: env.ecr_registry(),
+        image: arns.ecr_image(),
+        registry: arns.ecr_registry(),
         docker_dir: docker_dir.to_string_lossy().into_owned(),
         task_family: migration.task_family.to_string(),
         container_name: migration.container_name.to_string(),
-        state_machine_arn: env.state_machine_arn(),
+        state_machine_arn: arns.state_machine(),
         // By default follow a minute past the state machine's own limit, so that the state
         // machine, not our patience, decides how a slow migration ends.
         timeout: args.timeout.map_or_else(

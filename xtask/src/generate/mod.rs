@@ -67,10 +67,10 @@ pub fn generated_locations(config: &Config) -> Vec<Location> {
     let mut locations = vec![Location::Shared(PathBuf::from(".github"))];
     for environment in config.environments.values() {
         locations.push(Location::Owned(
-            environment.dir.join(terraform::GENERATED_DIR),
+            environment.dir.join(crate::environment::GENERATED_DIR),
         ));
         locations.push(Location::Owned(
-            environment.dir.join(terraform::LOCALS_FILE),
+            environment.dir.join(crate::environment::LOCALS_FILE),
         ));
     }
     locations
