@@ -274,14 +274,29 @@ fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
     let nextest = has_nextest(context);
     let mut program = context.cargo();
     program = if nextest {
-        program.args(["nextest", "run", "--workspace", "--no-fail-fast"])
+        program.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--no-fail-fast",
+            "--run-ignored",
+            "all",
+        ])
     } else {
         println!(
             "cargo-nextest is not installed; running `cargo test` (cargo install cargo-nextest for nicer output)"
         );
-        program.args(["test", "--workspace", "--no-fail-fast"])
+        program.args([
+            "test",
+            "--workspace",
+            "--no-fail-fast",
+            "--",
+            "--include-ignored",
+        ])
     };
-    // Required: a test that needs moto or PostgreSQL fails instead of skipping when it is missing.
+    // The tests that need a stand-in are `#[ignore]`d, so a plain `cargo test` lists them as
+    // ignored instead of passing them silently; here they run (`--run-ignored all`), and
+    // XTASK_REQUIRE_SERVICES makes a missing stand-in fail instead of skipping.
     let finished = program
         .env("XTASK_REQUIRE_SERVICES", "1")
         .env("XTASK_CI_TOOLS", &context.tools.dir)

@@ -5,6 +5,7 @@ use crate::support;
 use support::{Moto, Postgres};
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn moto_answers_sts() {
     let Some(moto) = Moto::start() else { return };
     let output = std::process::Command::new("curl")
@@ -22,6 +23,7 @@ fn moto_answers_sts() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: `cargo xtask ci` installs it and runs this"]
 fn postgres_runs_sql() {
     let Some(pg) = Postgres::start() else { return };
     pg.create_database("harness");

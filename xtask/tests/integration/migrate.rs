@@ -462,6 +462,7 @@ fn fail_machine(cause: &str) -> Value {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn a_successful_migration_pushes_by_digest_and_exits_0() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(pass_machine());
@@ -584,6 +585,7 @@ fn a_successful_migration_pushes_by_digest_and_exits_0() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn a_failed_migration_exits_5_with_error_cause_exit_code_and_logs() {
     let Some(fx) = Fixture::start() else { return };
     let task_arn = format!(
@@ -630,6 +632,7 @@ fn a_failed_migration_exits_5_with_error_cause_exit_code_and_logs() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn secrets_in_the_migration_log_reach_neither_the_log_nor_the_job_summary() {
     let Some(fx) = Fixture::start() else { return };
     let webhook = format!(
@@ -711,6 +714,7 @@ fn xml_value(answer: &Value, tag: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn a_failure_without_an_exit_code_asks_ecs_describe_tasks() {
     let Some(fx) = Fixture::start() else { return };
     // A real task in moto's ECS (moto needs a VPC with DNS host names for awsvpc tasks).
@@ -770,6 +774,7 @@ fn a_failure_without_an_exit_code_asks_ecs_describe_tasks() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn without_a_digest_in_the_push_output_the_digest_comes_from_docker_inspect() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(pass_machine());
@@ -798,6 +803,7 @@ fn without_a_digest_in_the_push_output_the_digest_comes_from_docker_inspect() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn a_failed_build_starts_nothing() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(pass_machine());
@@ -825,6 +831,7 @@ fn a_failed_build_starts_nothing() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn a_failed_push_starts_nothing() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(pass_machine());
@@ -839,6 +846,7 @@ fn a_failed_push_starts_nothing() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn a_running_execution_blocks_a_second_one_unless_forced() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(wait_machine(60));
@@ -874,6 +882,7 @@ fn a_running_execution_blocks_a_second_one_unless_forced() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn an_execution_aborted_from_outside_exits_5() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(wait_machine(120));
@@ -896,6 +905,7 @@ fn an_execution_aborted_from_outside_exits_5() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn our_timeout_leaves_the_execution_running_and_says_how_to_follow_it() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(wait_machine(120));
@@ -916,6 +926,7 @@ fn our_timeout_leaves_the_execution_running_and_says_how_to_follow_it() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn the_state_machines_own_timeout_exits_5() {
     let Some(fx) = Fixture::start() else { return };
     let mut machine = wait_machine(60);
@@ -941,6 +952,7 @@ fn interrupt(child: &Child) {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn ctrl_c_leaves_the_execution_running_unless_asked_to_stop_it() {
     let Some(fx) = Fixture::start() else { return };
     // Long enough that the first execution is still running when the second one starts, however
@@ -999,6 +1011,7 @@ fn ctrl_c_leaves_the_execution_running_unless_asked_to_stop_it() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn losing_aws_while_following_says_the_execution_may_still_run() {
     let Some(mut fx) = Fixture::start() else {
         return;
@@ -1023,6 +1036,7 @@ fn losing_aws_while_following_says_the_execution_may_still_run() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn dry_run_calls_nothing() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(pass_machine());
@@ -1047,6 +1061,7 @@ fn dry_run_calls_nothing() {
 }
 
 #[test]
+#[ignore = "needs moto: `cargo xtask ci` installs it and runs this"]
 fn without_the_profile_the_default_chain_is_used() {
     let Some(fx) = Fixture::start() else { return };
     fx.create_state_machine(pass_machine());

@@ -352,6 +352,7 @@ fn assert_no_secret(name: &str, everything: &str) {
 }
 
 #[test]
+#[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn plan_scenarios_against_terraform_and_moto() {
     let Some(moto) = Moto::start() else { return };
     prepare_moto(&moto);
@@ -391,6 +392,7 @@ fn plan_scenarios_against_terraform_and_moto() {
 }
 
 #[test]
+#[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn summary_lists_destroyed_and_replaced_addresses_and_goes_to_github_output() {
     let Some(moto) = Moto::start() else { return };
     prepare_moto(&moto);
@@ -424,6 +426,7 @@ resource "terraform_data" "swap" { triggers_replace = ["v1"] }
 }
 
 #[test]
+#[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn an_error_gives_a_failure_comment_and_exit_5() {
     let Some(moto) = Moto::start() else { return };
     prepare_moto(&moto);
@@ -446,6 +449,7 @@ fn an_error_gives_a_failure_comment_and_exit_5() {
 /// included. A lock held by an apply neither blocks the plan nor is touched by it, and `init` plus
 /// `plan` leave the versioned bucket exactly as it was (no object, version or delete marker).
 #[test]
+#[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn a_plan_takes_no_lock_and_writes_nothing_to_the_state_bucket() {
     let Some(moto) = Moto::start() else { return };
     prepare_moto(&moto);
@@ -583,6 +587,7 @@ resource "terraform_data" "replaced" {
 "#;
 
 #[test]
+#[ignore = "needs terraform: `cargo xtask ci` installs it and runs this"]
 fn nested_known_values_are_not_read_as_unknown_in_real_plans() {
     let Some((json, human)) = local_plan(NESTED_BASE, NESTED_NEW) else {
         return;
@@ -646,6 +651,7 @@ fn from_plan(repo: &Path, file: &str) -> (i32, String, String) {
 }
 
 #[test]
+#[ignore = "needs terraform: `cargo xtask ci` installs it and runs this"]
 fn from_plan_refuses_documents_that_are_not_plans_with_exit_2() {
     let Some(state) = local_state(r#"resource "terraform_data" "a" { input = "a" }"#) else {
         return;

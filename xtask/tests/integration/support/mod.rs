@@ -1,9 +1,10 @@
 //! Shared harness for integration tests: real local stand-ins (moto, PostgreSQL) started per test
 //! on 127.0.0.1 and stopped when the guard drops.
 //!
-//! A plain `cargo test` on a machine without the stand-ins skips the tests that need them, with a
-//! message that says how to get them (`cargo xtask ci` installs everything). Under `cargo xtask ci`
-//! (`XTASK_REQUIRE_SERVICES=1`) a missing stand-in fails the test instead, so CI cannot pass by
+//! The tests that need a stand-in are `#[ignore]`d with the reason, so a plain `cargo test` shows
+//! them as ignored. Run with `--include-ignored` on a machine without the stand-ins, they skip with
+//! a message that says how to get them; under `cargo xtask ci` (`--run-ignored all`,
+//! `XTASK_REQUIRE_SERVICES=1`) a missing stand-in fails the test instead, so CI cannot pass by
 //! skipping.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
