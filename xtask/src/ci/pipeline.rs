@@ -13,7 +13,7 @@ use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
 use super::zizmor;
-use crate::failure::{Classify, Failure, FailureKind, fail};
+use crate::failure::{Classify, FailureKind, fail, kind_of};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -177,13 +177,9 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
     Ok(summary)
 }
 
-/// Whether the innermost classification of the error says a tool or service is missing.
+/// Whether the classification of the error says a tool or service is missing.
 fn is_environment_failure(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<Failure>())
-        .last()
-        .is_some_and(|failure| failure.kind == FailureKind::Environment)
+    kind_of(error) == Some(FailureKind::Environment)
 }
 
 fn run_stage(context: &Workspace, stage: Stage) -> anyhow::Result<Verdict> {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::aws::{self, SignedJsonClient};
 use crate::config::{Config, Environment, HumanDuration};
 use crate::environment::{Arns, execution_timeout, profile_migrate};
-use crate::failure::{Classify, FailureKind, fail};
+use crate::failure::{Classify, FailureKind, Outcome, fail};
 use crate::migrate::docker::Docker;
 use crate::migrate::ecr::registry_login;
 use crate::migrate::execution::{
@@ -46,13 +46,13 @@ pub struct Args {
     pub stop_on_interrupt: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let config = super::load_config()?;
     let env = config.environment(&args.env)?.clone();
     let plan = plan(&config, &env, &args)?;
     if args.dry_run {
         print!("{}", render_dry_run(&plan));
-        return Ok(());
+        return Ok(Outcome::Success);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -139,7 +139,7 @@ async fn migrate(
     env: &Environment,
     plan: &RunPlan,
     args: &Args,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Outcome> {
     let (sdk_config, credentials) =
         aws::load_sdk_config(env.region(), plan.profile.as_deref()).await;
     let identity = caller_identity(&sdk_config).await?;
@@ -190,7 +190,7 @@ async fn migrate(
     let execution_arn = start_execution(&sfn, &plan.state_machine_arn, &name, &input).await?;
     println!("Started execution {execution_arn}");
     if args.no_wait {
-        return Ok(());
+        return Ok(Outcome::Success);
     }
 
     let followed = Followed {
@@ -205,10 +205,14 @@ async fn migrate(
     let report = followed.follow_and_report(args.stop_on_interrupt).await?;
     print!("{}", render_report(&report));
     write_step_summary(&render_step_summary(&report))?;
-    match failure_kind(report.ending) {
-        None => Ok(()),
-        Some(kind) => Err(fail(kind, failure_summary(&report))),
-    }
+    // How the migration ended is the answer, not an error of this command.
+    Ok(match failure_kind(report.ending) {
+        None => Outcome::Success,
+        Some(kind) => Outcome::Unsuccessful {
+            kind,
+            summary: failure_summary(&report),
+        },
+    })
 }
 
 /// The real clock, from when following started.
