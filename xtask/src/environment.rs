@@ -148,14 +148,6 @@ impl Role {
         }
     }
 
-    /// Chained roles: assumed with an external id, their trust carries [`EXTERNAL_ID_PLACEHOLDER`].
-    pub fn is_chained(self) -> bool {
-        matches!(
-            self,
-            Role::Plan | Role::Backend | Role::Deploy | Role::Migrate
-        )
-    }
-
     /// The roles of the workload root (`environments/<env>/iam.tf`), which the deploy role manages
     /// and which carry the permissions boundary.
     pub const WORKLOAD: [Role; 4] = [

@@ -51,13 +51,13 @@ fn steps(document: &Value) -> Vec<&Value> {
 /// The provider table of the committed manifest, which the provider configurations replace.
 const COMMITTED_PROVIDER: &str = "[workspace.metadata.xtask.review.provider]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\n";
 
+/// An environment added to a configuration: its name, and how its copy of dev's file is edited.
+type AddedEnvironment<'a> = (&'a str, fn(String) -> String);
+
 /// A configuration-only repository: the committed manifest with its review provider table
 /// replaced by `provider`, dev, and each of `environments` as a copy of dev's configuration with
 /// the name (and the external-id secrets) renamed and `edit` applied.
-fn configured_repo(
-    provider: &str,
-    environments: &[(&str, fn(String) -> String)],
-) -> tempfile::TempDir {
+fn configured_repo(provider: &str, environments: &[AddedEnvironment]) -> tempfile::TempDir {
     let repo = support::config_only_repo();
     let manifest = repo.path().join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
