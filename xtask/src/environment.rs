@@ -10,6 +10,7 @@
 //! - [`execution_timeout`]: how long a migration may run, which the state machine enforces and
 //!   `cargo xtask migrate` waits for.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::config::{Config, Environment, MigrationSettings, Name};
@@ -168,12 +169,15 @@ impl<'a> Arns<'a> {
         Arns { environment }
     }
 
-    fn account(&self) -> &str {
-        self.environment.account_id()
+    /// `arn:aws:<service>:<region>:<account>:<resource>` in the environment's region.
+    fn regional(&self, service: &str, resource: impl fmt::Display) -> String {
+        let (region, account) = (self.environment.region(), self.environment.account_id());
+        format!("arn:aws:{service}:{region}:{account}:{resource}")
     }
 
-    fn region(&self) -> &str {
-        self.environment.region()
+    /// `arn:aws:iam::<account>:<resource>`: IAM is global.
+    fn iam(&self, resource: impl fmt::Display) -> String {
+        format!("arn:aws:iam::{}:{resource}", self.environment.account_id())
     }
 
     fn migration(&self) -> &MigrationSettings {
@@ -181,45 +185,32 @@ impl<'a> Arns<'a> {
     }
 
     pub fn role(&self, role: Role) -> String {
-        format!(
-            "arn:aws:iam::{}:role/{}",
-            self.account(),
-            role.name(self.environment)
-        )
+        self.iam(format_args!("role/{}", role.name(self.environment)))
     }
 
     pub fn account_root(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.account())
+        self.iam("root")
     }
 
     pub fn boundary_policy(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:policy/{}",
-            self.account(),
+        self.iam(format_args!(
+            "policy/{}",
             boundary_policy_name(self.environment)
-        )
+        ))
     }
 
     pub fn oidc_provider(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:oidc-provider/{GITHUB_OIDC_HOST}",
-            self.account()
-        )
+        self.iam(format_args!("oidc-provider/{GITHUB_OIDC_HOST}"))
     }
 
     pub fn state_bucket(&self) -> String {
-        format!(
-            "arn:aws:s3:::{}",
-            self.environment.settings.terraform.state_bucket
-        )
+        let terraform = &self.environment.settings.terraform;
+        format!("arn:aws:s3:::{}", terraform.state_bucket)
     }
 
     pub fn state_object(&self) -> String {
-        format!(
-            "{}/{}",
-            self.state_bucket(),
-            self.environment.settings.terraform.state_key
-        )
+        let terraform = &self.environment.settings.terraform;
+        format!("{}/{}", self.state_bucket(), terraform.state_key)
     }
 
     pub fn state_lock(&self) -> String {
@@ -229,87 +220,72 @@ impl<'a> Arns<'a> {
     /// The notifier's target secret, named by a placeholder Terraform fills (see
     /// [`NOTIFICATION_SECRET_PLACEHOLDER`]).
     pub fn notification_secret(&self) -> String {
-        format!(
-            "arn:aws:secretsmanager:{}:{}:secret:{NOTIFICATION_SECRET_PLACEHOLDER}-??????",
-            self.region(),
-            self.account()
-        )
+        self.secret(NOTIFICATION_SECRET_PLACEHOLDER)
+    }
+
+    pub fn database_secret(&self) -> String {
+        self.secret(&self.migration().database_secret)
+    }
+
+    /// Secrets Manager appends six random characters to the name in the ARN.
+    fn secret(&self, name: &str) -> String {
+        self.regional("secretsmanager", format_args!("secret:{name}-??????"))
     }
 
     pub fn ecr_repository(&self) -> String {
-        format!(
-            "arn:aws:ecr:{}:{}:repository/{}",
-            self.region(),
-            self.account(),
-            self.migration().ecr_repository
-        )
+        let repository = &self.migration().ecr_repository;
+        self.regional("ecr", format_args!("repository/{repository}"))
     }
 
     /// The registry of the account and region (a host, not an ARN; derived the same way).
     pub fn ecr_registry(&self) -> String {
-        format!("{}.dkr.ecr.{}.amazonaws.com", self.account(), self.region())
+        let (region, account) = (self.environment.region(), self.environment.account_id());
+        format!("{account}.dkr.ecr.{region}.amazonaws.com")
     }
 
     /// `<registry>/<repository>`, the migration image's name without tag or digest.
     pub fn ecr_image(&self) -> String {
-        format!(
-            "{}/{}",
-            self.ecr_registry(),
-            self.migration().ecr_repository
-        )
+        let repository = &self.migration().ecr_repository;
+        format!("{}/{repository}", self.ecr_registry())
     }
 
     pub fn cluster(&self) -> String {
-        format!(
-            "arn:aws:ecs:{}:{}:cluster/{}",
-            self.region(),
-            self.account(),
-            self.migration().ecs_cluster
+        self.regional(
+            "ecs",
+            format_args!("cluster/{}", self.migration().ecs_cluster),
         )
     }
 
     pub fn task_definitions(&self) -> String {
-        format!(
-            "arn:aws:ecs:{}:{}:task-definition/{}:*",
-            self.region(),
-            self.account(),
-            self.migration().task_family
-        )
+        let family = &self.migration().task_family;
+        self.regional("ecs", format_args!("task-definition/{family}:*"))
     }
 
     pub fn tasks(&self) -> String {
-        format!(
-            "arn:aws:ecs:{}:{}:task/{}/*",
-            self.region(),
-            self.account(),
-            self.migration().ecs_cluster
+        self.regional(
+            "ecs",
+            format_args!("task/{}/*", self.migration().ecs_cluster),
         )
+    }
+
+    /// Anything of ECS in the account and region: what ECS may name as the source when it assumes
+    /// a task role.
+    pub fn ecs_anything(&self) -> String {
+        self.regional("ecs", "*")
     }
 
     pub fn state_machine(&self) -> String {
-        format!(
-            "arn:aws:states:{}:{}:stateMachine:{}",
-            self.region(),
-            self.account(),
-            self.migration().state_machine
-        )
+        let name = &self.migration().state_machine;
+        self.regional("states", format_args!("stateMachine:{name}"))
     }
 
     pub fn executions(&self) -> String {
-        format!(
-            "arn:aws:states:{}:{}:execution:{}:*",
-            self.region(),
-            self.account(),
-            self.migration().state_machine
-        )
+        let name = &self.migration().state_machine;
+        self.regional("states", format_args!("execution:{name}:*"))
     }
 
     pub fn log_group(&self, name: &str) -> String {
-        format!(
-            "arn:aws:logs:{}:{}:log-group:{name}",
-            self.region(),
-            self.account()
-        )
+        self.regional("logs", format_args!("log-group:{name}"))
     }
 
     pub fn task_log_group(&self) -> String {
@@ -317,55 +293,39 @@ impl<'a> Arns<'a> {
     }
 
     pub fn state_machine_log_group(&self) -> String {
-        self.log_group(&format!(
-            "/aws/vendedlogs/states/{}",
-            self.migration().state_machine
-        ))
+        let name = &self.migration().state_machine;
+        self.log_group(&format!("/aws/vendedlogs/states/{name}"))
     }
 
     pub fn notifier_log_group(&self) -> String {
-        self.log_group(&format!(
-            "/aws/lambda/{}",
-            self.migration().notifier_function
-        ))
+        let name = &self.migration().notifier_function;
+        self.log_group(&format!("/aws/lambda/{name}"))
     }
 
     pub fn notifier(&self) -> String {
-        format!(
-            "arn:aws:lambda:{}:{}:function:{}",
-            self.region(),
-            self.account(),
-            self.migration().notifier_function
-        )
-    }
-
-    pub fn database_secret(&self) -> String {
-        // Secrets Manager appends six random characters to the name in the ARN.
-        format!(
-            "arn:aws:secretsmanager:{}:{}:secret:{}-??????",
-            self.region(),
-            self.account(),
-            self.migration().database_secret
-        )
+        let name = &self.migration().notifier_function;
+        self.regional("lambda", format_args!("function:{name}"))
     }
 
     pub fn security_groups(&self) -> String {
-        format!(
-            "arn:aws:ec2:{}:{}:security-group/*",
-            self.region(),
-            self.account()
-        )
+        self.regional("ec2", "security-group/*")
     }
 
     pub fn vpcs(&self) -> String {
-        format!("arn:aws:ec2:{}:{}:vpc/*", self.region(), self.account())
+        self.regional("ec2", "vpc/*")
     }
 
     pub fn ecs_sync_rule(&self) -> String {
-        format!(
-            "arn:aws:events:{}:{}:rule/StepFunctionsGetEventsForECSTaskRule",
-            self.region(),
-            self.account()
-        )
+        self.regional("events", "rule/StepFunctionsGetEventsForECSTaskRule")
+    }
+
+    /// A Bedrock model in `region` (the review provider's, not necessarily the environment's): the
+    /// foundation model and the account's inference profile of that name.
+    pub fn bedrock_model(&self, region: &str, model: &str) -> [String; 2] {
+        let account = self.environment.account_id();
+        [
+            format!("arn:aws:bedrock:{region}::foundation-model/{model}"),
+            format!("arn:aws:bedrock:{region}:{account}:inference-profile/{model}"),
+        ]
     }
 }

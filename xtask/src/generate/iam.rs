@@ -197,14 +197,9 @@ fn trust_policy(
             )
         }
         Role::StateMachine => service_trust("states.amazonaws.com", arns.state_machine()),
-        Role::EcsExecution | Role::EcsTask => service_trust(
-            "ecs-tasks.amazonaws.com",
-            format!(
-                "arn:aws:ecs:{}:{}:*",
-                environment.region(),
-                environment.account_id()
-            ),
-        ),
+        Role::EcsExecution | Role::EcsTask => {
+            service_trust("ecs-tasks.amazonaws.com", arns.ecs_anything())
+        }
         // Lambda does not send aws:SourceArn when it assumes a function's execution role.
         Role::Notifier => Statement::trust(
             "LambdaService",
@@ -266,7 +261,7 @@ fn permission_policy(
     role: Role,
 ) -> Option<PolicyDocument> {
     let statements = match role {
-        Role::PullRequestEntry => pull_request_entry_permissions(config, environment, arns),
+        Role::PullRequestEntry => pull_request_entry_permissions(config, arns),
         Role::ProtectedEntry => protected_entry_permissions(arns),
         Role::Plan => plan_permissions(arns),
         Role::Backend => backend_permissions(arns),
@@ -287,11 +282,7 @@ fn star() -> Vec<String> {
 }
 
 /// Assumes the plan role; on Bedrock, also calls the review's models.
-fn pull_request_entry_permissions(
-    config: &Config,
-    environment: &Environment,
-    arns: &Arns,
-) -> Vec<Statement> {
+fn pull_request_entry_permissions(config: &Config, arns: &Arns) -> Vec<Statement> {
     let mut statements = vec![Statement::allow(
         "AssumeThePlanRole",
         &["sts:AssumeRole"],
@@ -300,15 +291,7 @@ fn pull_request_entry_permissions(
     if let LlmProvider::Bedrock { region, .. } = &config.repo.review.provider {
         let models = std::iter::once(&config.repo.review.model)
             .chain(&config.repo.review.fallback_models)
-            .flat_map(|model| {
-                [
-                    format!("arn:aws:bedrock:{region}::foundation-model/{model}"),
-                    format!(
-                        "arn:aws:bedrock:{region}:{}:inference-profile/{model}",
-                        environment.account_id()
-                    ),
-                ]
-            })
+            .flat_map(|model| arns.bedrock_model(region, model))
             .collect();
         statements.push(Statement::allow(
             "InvokeTheReviewModels",
