@@ -94,52 +94,35 @@ impl RepoSettings {
     /// Checks the values that parse but would break later (a review with no room for a prompt,
     /// a mask that is not a regular expression).
     fn validate(&self, path: &Path, text: &str) -> anyhow::Result<()> {
-        const REVIEW: &str = "workspace.metadata.xtask.review";
-        const PLAN: &str = "workspace.metadata.xtask.plan";
         let review = &self.review;
+        let invalid = |table: &str, key: &str, why: String| {
+            let table = format!("workspace.metadata.xtask.{table}");
+            Err(value_error(path, text, (&table, key), why))
+        };
         if review.output_reserve >= review.token_budget {
-            return Err(value_error(
-                path,
-                text,
-                (REVIEW, "output_reserve"),
+            return invalid(
+                "review",
+                "output_reserve",
                 format!(
                     "output_reserve ({}) must be smaller than token_budget ({}): the prompt gets token_budget - output_reserve tokens",
                     review.output_reserve, review.token_budget
                 ),
-            ));
+            );
         }
         if review.output_reserve == 0 {
-            return Err(value_error(
-                path,
-                text,
-                (REVIEW, "output_reserve"),
-                "output_reserve must leave the model room to answer (more than 0 tokens)",
-            ));
+            let why = "output_reserve must leave the model room to answer (more than 0 tokens)";
+            return invalid("review", "output_reserve", why.to_owned());
         }
         if review.request_timeout.0.is_zero() {
-            return Err(value_error(
-                path,
-                text,
-                (REVIEW, "request_timeout"),
-                "request_timeout must be longer than 0s",
-            ));
+            let why = "request_timeout must be longer than 0s";
+            return invalid("review", "request_timeout", why.to_owned());
         }
         if review.model.trim().is_empty() {
-            return Err(value_error(
-                path,
-                text,
-                (REVIEW, "model"),
-                "model must name a model",
-            ));
+            return invalid("review", "model", "model must name a model".to_owned());
         }
         for mask in &self.plan.masks {
             if let Err(why) = MaskSpec::parse(mask) {
-                return Err(value_error(
-                    path,
-                    text,
-                    (PLAN, "masks"),
-                    format!("masks: {why}"),
-                ));
+                return invalid("plan", "masks", format!("masks: {why}"));
             }
         }
         Ok(())
