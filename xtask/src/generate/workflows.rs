@@ -115,7 +115,7 @@ fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static 
 fn zizmor_config(config: &Config, files: &[GeneratedFile]) -> ZizmorConfig {
     let mut outside_env = Vec::new();
     for (file, secret, why) in pull_request_secrets(config) {
-        let path = format!(".github/workflows/{file}");
+        let path = workflow_files::path(file);
         let Some(generated) = files
             .iter()
             .find(|f| f.path.as_path() == std::path::Path::new(&path))
