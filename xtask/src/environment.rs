@@ -7,8 +7,8 @@
 //! - the AWS profile names of the role chain ([`profile_backend`] ...), which Terraform's backend
 //!   and `cargo xtask aws-profiles` both use;
 //! - the paths of the generated files ([`GENERATED_DIR`] ...);
-//! - [`execution_timeout`]: how long a migration may run, which the state machine enforces and
-//!   `cargo xtask migrate` waits for.
+//! - [`execution_timeout`]: how long a migration may run, which the state machine enforces, and
+//!   the limits derived from it: how long `cargo xtask migrate` follows it and the job's limit.
 
 use std::fmt;
 use std::time::Duration;
@@ -52,6 +52,22 @@ const NOTIFICATION_ALLOWANCE: Duration = Duration::from_secs(300);
 /// state machine, not our patience, decides how a slow migration ends.
 pub fn execution_timeout(migration: &MigrationSettings) -> Duration {
     migration.timeout.0.saturating_add(NOTIFICATION_ALLOWANCE)
+}
+
+/// How long `cargo xtask migrate` follows an execution by default: a minute past
+/// [`execution_timeout`], so that the state machine, not our patience, decides how a slow
+/// migration ends.
+pub fn follow_timeout(migration: &MigrationSettings) -> Duration {
+    execution_timeout(migration).saturating_add(Duration::from_secs(60))
+}
+
+/// The migration job's limit (`timeout-minutes`): `migration.timeout` and half an hour for the
+/// image build and push, the notifications and the minute of [`follow_timeout`].
+pub fn job_timeout(migration: &MigrationSettings) -> Duration {
+    migration
+        .timeout
+        .0
+        .saturating_add(Duration::from_secs(30 * 60))
 }
 
 /// The issuer of GitHub Actions OIDC tokens: the IAM OIDC provider and its condition keys.

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::aws::{self, SignedJsonClient};
 use crate::config::{Config, Environment, HumanDuration};
-use crate::environment::{Arns, execution_timeout, profile_migrate};
+use crate::environment::{Arns, follow_timeout, profile_migrate};
 use crate::failure::{Classify, FailureKind, Outcome, fail};
 use crate::migrate::docker::Docker;
 use crate::migrate::ecr::registry_login;
@@ -96,12 +96,9 @@ fn plan(config: &Config, env: &Environment, args: &Args) -> anyhow::Result<RunPl
         task_family: migration.task_family.to_string(),
         container_name: migration.container_name.to_string(),
         state_machine_arn: arns.state_machine(),
-        // By default follow a minute past the state machine's own limit, so that the state
-        // machine, not our patience, decides how a slow migration ends.
-        timeout: args.timeout.map_or_else(
-            || execution_timeout(migration).saturating_add(Duration::from_secs(60)),
-            |t| t.0,
-        ),
+        timeout: args
+            .timeout
+            .map_or_else(|| follow_timeout(migration), |t| t.0),
         profile: aws::profile_exists(&profile).then_some(profile),
         git_sha,
     })

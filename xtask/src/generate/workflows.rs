@@ -802,11 +802,8 @@ impl Kit<'_> {
             "github.ref == 'refs/heads/{branch}' && (github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
         ));
         job.environment = Some(environment.settings.github.environment.to_string());
-        let timeout_minutes =
-            u32::try_from(environment.settings.migration.timeout.0.as_secs() / 60)
-                .unwrap_or(u32::MAX);
-        // Build, push and the run itself, plus room for the image build.
-        job.timeout_minutes = timeout_minutes.saturating_add(30);
+        let limit = crate::environment::job_timeout(&environment.settings.migration);
+        job.timeout_minutes = u32::try_from(limit.as_secs() / 60).unwrap_or(u32::MAX);
         // Only this environment's migrate external id reaches this job.
         let secret = environment
             .settings
