@@ -9,6 +9,7 @@ use regex::Regex;
 
 use crate::config::Config;
 use crate::failure::{Classify, FailureKind, fail};
+use crate::process::Program;
 
 /// Local module directories (relative to the repository root) that a Terraform directory calls,
 /// read from its `.tf` files. Registry and git sources are not local and are skipped.
@@ -99,29 +100,15 @@ pub fn changed_files(root: &Path, base: &str) -> anyhow::Result<Vec<String>> {
         ));
     }
     let range = format!("{base}...HEAD");
-    let output = duct::cmd("git", ["diff", "--name-only", "--no-renames", &range])
-        .dir(root)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|error| {
-            fail(
-                FailureKind::Environment,
-                format!("running git (is it installed?): {error}"),
-            )
+    let output = Program::new("git", root)
+        .args(["diff", "--name-only", "--no-renames", &range])
+        .install_hint("install git")
+        .failure_kind(FailureKind::Config)
+        .read()
+        .with_context(|| {
+            format!("is `{base}` fetched? In a workflow use actions/checkout with fetch-depth: 0")
         })?;
-    if !output.status.success() {
-        return Err(fail(
-            FailureKind::Config,
-            format!(
-                "git diff {range} failed: {}. Is `{base}` fetched? In a workflow use \
-                 actions/checkout with fetch-depth: 0",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
+    Ok(output
         .lines()
         .filter(|line| !line.is_empty())
         .map(str::to_owned)

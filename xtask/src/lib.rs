@@ -27,6 +27,7 @@ pub mod models;
 pub mod oidc;
 pub mod percent;
 pub mod plan;
+pub mod process;
 pub mod redact;
 pub mod review;
 pub mod scaffold;

@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::process::{Finished, Program, path_with};
 use super::report::{Outcome, StageReport, Summary};
 use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
 use super::zizmor;
 use crate::failure::{Classify, Failure, FailureKind, fail};
+use crate::process::{Finished, Program, path_with};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -53,16 +53,9 @@ impl Verdict {
         if finished.success {
             Verdict::pass("")
         } else {
-            Verdict::fail(format!("{} ({})", on_failure.into(), exit_text(finished)))
+            Verdict::fail(format!("{} ({})", on_failure.into(), finished.status()))
         }
     }
-}
-
-fn exit_text(finished: &Finished) -> String {
-    finished.code.map_or_else(
-        || "killed by a signal".to_owned(),
-        |code| format!("exit {code}"),
-    )
 }
 
 /// Everything the stages share.
@@ -314,7 +307,7 @@ fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
     let Some(counts) = counts else {
         return Ok(Verdict::fail(format!(
             "{runner} printed no test summary ({}): the build failed or nothing ran",
-            exit_text(&finished)
+            finished.status()
         )));
     };
     let note = format!(
@@ -325,7 +318,7 @@ fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
     let note = if counts.passed == 0 && counts.failed == 0 {
         format!("{runner} ran no test")
     } else if !passed && counts.failed == 0 {
-        format!("{note}; {runner} failed ({})", exit_text(&finished))
+        format!("{note}; {runner} failed ({})", finished.status())
     } else {
         note
     };
@@ -379,12 +372,9 @@ fn zizmor_stage(context: &Workspace) -> anyhow::Result<Verdict> {
         Some(0) if finished.success => Verdict::pass(format!("0 findings; {pedantic}")),
         Some(count) => Verdict::fail(format!(
             "{count} findings at the default persona ({}); {pedantic}",
-            exit_text(&finished)
+            finished.status()
         )),
-        None => Verdict::fail(format!(
-            "zizmor printed no summary ({})",
-            exit_text(&finished)
-        )),
+        None => Verdict::fail(format!("zizmor printed no summary ({})", finished.status())),
     })
 }
 
@@ -454,7 +444,7 @@ fn workflow_parser(context: &Workspace) -> anyhow::Result<Verdict> {
     } else {
         Verdict::fail(format!(
             "GitHub's parser rejected a generated file ({})",
-            exit_text(&finished)
+            finished.status()
         ))
     })
 }
@@ -472,7 +462,7 @@ fn require_environments_dir(context: &Workspace) -> anyhow::Result<()> {
 
 fn terraform_fmt(context: &Workspace) -> anyhow::Result<Verdict> {
     require_environments_dir(context)?;
-    if tools::which("terraform").is_none() {
+    if crate::process::which("terraform").is_none() {
         return Err(fail(
             FailureKind::Environment,
             "`terraform` is not on PATH: install Terraform (the version in [workspace.metadata.xtask.terraform])",
@@ -532,13 +522,13 @@ fn lambda_tests(context: &Workspace) -> anyhow::Result<Verdict> {
                     problems.push(format!(
                         "{shown}: {} failed ({})",
                         counts.failed,
-                        exit_text(&finished)
+                        finished.status()
                     ));
                 }
             }
             None => problems.push(format!(
                 "{shown}: node --test printed no totals ({})",
-                exit_text(&finished)
+                finished.status()
             )),
         }
     }
@@ -583,7 +573,7 @@ fn checkov(context: &Workspace) -> anyhow::Result<Verdict> {
     } else {
         Verdict::fail(format!(
             "checkov reported failed checks {note} ({})",
-            exit_text(&finished)
+            finished.status()
         ))
     })
 }

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use super::process::Program;
 use crate::failure::{Classify, FailureKind, fail};
+use crate::process::{Program, which};
 
 /// Where the committed inputs of the CI tools live, relative to the repository root.
 pub const SOURCE_DIR: &str = "xtask/ci";
@@ -120,14 +120,6 @@ fn read_source(path: &Path) -> anyhow::Result<Vec<u8>> {
     fs::read(path)
         .with_context(|| format!("reading {} (committed with the xtask)", path.display()))
         .classify(FailureKind::Config)
-}
-
-/// The first `program` on PATH.
-pub fn which(program: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 fn require_on_path(program: &str, what_to_do: &str) -> anyhow::Result<PathBuf> {

@@ -362,11 +362,11 @@ fn plan_environment(
     let json_file = work.join("plan.json");
 
     let init = terraform.init(Some(&backend))?;
-    if !init.success() {
+    if !init.success {
         return failed_step(env, "init", &init.combined(), masker, run_url, record_dir);
     }
     let validate = terraform.validate()?;
-    if !validate.success() {
+    if !validate.success {
         return failed_step(
             env,
             "validate",
