@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::report::{Outcome, StageReport, Summary};
+use super::report::{CiRunReport, Outcome, StageReport};
 use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
@@ -80,25 +80,8 @@ impl Workspace {
     }
 }
 
-/// The repository root: the nearest ancestor of `start` with `Cargo.toml` and `xtask/Cargo.toml`.
-pub fn find_repo_root(start: &Path) -> anyhow::Result<PathBuf> {
-    start
-        .ancestors()
-        .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("xtask").join("Cargo.toml").is_file())
-        .map(Path::to_path_buf)
-        .ok_or_else(|| {
-            fail(
-                FailureKind::Config,
-                format!(
-                    "{} is not inside the repository (no ancestor has Cargo.toml and xtask/Cargo.toml)",
-                    start.display()
-                ),
-            )
-        })
-}
-
 /// Runs the stages and returns the summary; the error case is only for a failure to run at all.
-pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
+pub fn run(root: &Path, options: &Options) -> anyhow::Result<CiRunReport> {
     let tools = ToolDirs::new(root);
     let path = path_with(&[
         tools.venv_bin(),
@@ -111,7 +94,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
         path,
         selected: options.stages.clone(),
     };
-    let mut summary = Summary {
+    let mut summary = CiRunReport {
         stages: Vec::new(),
         deselected: Stage::ALL
             .into_iter()
@@ -472,7 +455,7 @@ fn terraform_fmt(context: &Workspace) -> anyhow::Result<Verdict> {
     if std::env::var_os("TF_CLI_CONFIG_FILE").is_none() {
         // Without a ~/.terraformrc terraform prints a warning that reads like a failure.
         let empty_config = context.tools.dir.join("terraformrc");
-        tools::write_atomically(&empty_config, b"")?;
+        crate::fs::write_atomically(&empty_config, b"")?;
         program = program.env("TF_CLI_CONFIG_FILE", empty_config);
     }
     let finished = program
@@ -610,19 +593,5 @@ mod tests {
                 ".github/actions/setup/action.yml"
             ]
         );
-    }
-
-    #[test]
-    fn the_repo_root_is_found_from_a_subdirectory() {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("xtask/src")).unwrap();
-        std::fs::write(root.path().join("Cargo.toml"), "[workspace]").unwrap();
-        std::fs::write(root.path().join("xtask/Cargo.toml"), "[package]").unwrap();
-        assert_eq!(
-            find_repo_root(&root.path().join("xtask/src")).unwrap(),
-            root.path()
-        );
-        let elsewhere = tempfile::tempdir().unwrap();
-        assert!(find_repo_root(elsewhere.path()).is_err());
     }
 }

@@ -19,6 +19,7 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use crate::failure::{Classify, FailureKind, fail};
+use crate::fs::write_atomically;
 use crate::process::{Program, which};
 
 /// Where the committed inputs of the CI tools live, relative to the repository root.
@@ -97,23 +98,6 @@ pub fn fingerprint(parts: &[&[u8]]) -> String {
 
 fn stamp_matches(stamp: &Path, expected: &str) -> bool {
     fs::read_to_string(stamp).is_ok_and(|text| text.trim() == expected)
-}
-
-/// Writes `contents` to a temporary sibling and renames it over `path`, so a reader never sees a
-/// half-written file.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let parent = path
-        .parent()
-        .with_context(|| format!("{} has no parent directory", path.display()))?;
-    fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    fs::write(&temporary, contents).with_context(|| format!("writing {}", temporary.display()))?;
-    fs::rename(&temporary, path)
-        .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))
 }
 
 fn read_source(path: &Path) -> anyhow::Result<Vec<u8>> {

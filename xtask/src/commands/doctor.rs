@@ -50,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let expected = Expected::from_config(&config);
         let settings = super::github_setup::admin_settings(&config)?;
         // The repository's settings instead of this machine's tools.
-        return super::github_setup::runtime()?.block_on(async {
+        return crate::runtime::current_thread()?.block_on(async {
             let client = GitHub::new(settings)?;
             report_remote(&client, &expected, args.accept_no_reviewers).await
         });

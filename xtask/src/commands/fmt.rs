@@ -115,11 +115,7 @@ fn suggest(
     let changes = fmt_changes(config, terraform, targets)?;
     let pr = github::resolve_pull_request(pr)?;
     let settings = github::Settings::for_config(config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     let decided = runtime.block_on(async {
         let client = GitHub::new(settings)?;
         let files = client.list_pull_request_files(pr).await?;

@@ -41,7 +41,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     );
     for size in SIZES {
         let file = dir.join(format!("plan-{size}.json"));
-        crate::generate::write_atomically(
+        crate::fs::write_atomically(
             &file,
             &crate::plan::synthetic::plan_json(size, "bench-secret"),
         )?;
