@@ -89,8 +89,12 @@ impl fmt::Display for ProgramFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let program = self.command.split(' ').next().unwrap_or_default();
         match &self.reason {
-            Reason::NotInstalled(hint) => write!(f, "`{program}` is not on PATH: {hint}"),
-            Reason::Io(error) => write!(f, "running `{}`: {error}", self.command),
+            Reason::NotInstalled(hint) => write!(
+                f,
+                "starting `{}`: `{program}` is not installed or not on PATH: {hint}",
+                self.command
+            ),
+            Reason::Io(error) => write!(f, "starting `{}`: {error}", self.command),
             Reason::Exited { code, stderr_tail } if stderr_tail.is_empty() => {
                 write!(f, "`{}` failed ({})", self.command, status_text(*code))
             }
@@ -443,7 +447,8 @@ mod tests {
         );
         assert_eq!(
             format!("{error:#}"),
-            "`xtask-no-such-tool` is not on PATH: install the no-such-tool package"
+            "starting `xtask-no-such-tool`: `xtask-no-such-tool` is not installed or not on PATH: \
+             install the no-such-tool package"
         );
         let failure = error.downcast_ref::<Failure>().unwrap();
         assert!(failure.error.is::<ProgramFailed>());
