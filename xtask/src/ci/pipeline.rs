@@ -327,37 +327,56 @@ fn require_github_dir(context: &Workspace) -> anyhow::Result<PathBuf> {
 fn zizmor_stage(context: &Workspace) -> anyhow::Result<Verdict> {
     require_github_dir(context)?;
     let zizmor = context.tools.venv_bin().join("zizmor");
-    let finished = context
-        .program(&zizmor)
-        // zizmor colours its output when CI is set, even into a pipe; the summary is parsed.
-        .args(["--offline", "--color", "never", ".github"])
-        .run_streaming()?;
-    let findings = zizmor::parse_plain_summary(&finished.output);
+    let run = |persona: &str| {
+        context
+            .program(&zizmor)
+            .args([
+                "--offline",
+                "--persona",
+                persona,
+                "--format",
+                "json",
+                ".github",
+            ])
+            .run_captured()
+    };
+    let finished = run("regular")?;
+    let findings = zizmor::parse(&finished.output);
     // The pedantic persona is a report, not a gate: its count goes into the note.
-    let pedantic = context
-        .program(&zizmor)
-        .args([
-            "--offline",
-            "--persona",
-            "pedantic",
-            "--format",
-            "json",
-            ".github",
-        ])
-        .run_captured()
-        .and_then(|pedantic| zizmor::count_by_audit(&pedantic.output))
+    let pedantic = run("pedantic")
+        .and_then(|pedantic| zizmor::parse(&pedantic.output))
         .map_or_else(
             |error| format!("pedantic persona: unreadable ({error:#})"),
-            |counts| format!("pedantic persona: {}", zizmor::describe_counts(&counts)),
+            |found| {
+                format!(
+                    "pedantic persona: {}",
+                    zizmor::describe_counts(&zizmor::count_by_audit(&found))
+                )
+            },
         );
-    println!("{pedantic}");
     Ok(match findings {
-        Some(0) if finished.success => Verdict::pass(format!("0 findings; {pedantic}")),
-        Some(count) => Verdict::fail(format!(
-            "{count} findings at the default persona ({}); {pedantic}",
-            finished.status()
-        )),
-        None => Verdict::fail(format!("zizmor printed no summary ({})", finished.status())),
+        Ok(findings) => {
+            for finding in &findings {
+                println!("{}", finding.render());
+            }
+            println!("{pedantic}");
+            if findings.is_empty() && finished.success {
+                Verdict::pass(format!("0 findings; {pedantic}"))
+            } else {
+                Verdict::fail(format!(
+                    "{} findings at the default persona ({}); {pedantic}",
+                    findings.len(),
+                    finished.status()
+                ))
+            }
+        }
+        Err(_) => {
+            eprintln!("{}", finished.stderr.trim_end());
+            Verdict::fail(format!(
+                "zizmor printed no findings ({})",
+                finished.status()
+            ))
+        }
     })
 }
 
