@@ -136,6 +136,7 @@ pub fn ensure_python_tools(dirs: &ToolDirs) -> anyhow::Result<Provisioned> {
     let python = base_python()?;
     let version = Program::new(&python, &dirs.repo_root)
         .args(["-c", "import sys, venv, ensurepip; print(sys.version)"])
+        .failure_kind(FailureKind::Environment)
         .read()
         .with_context(|| {
             format!(
@@ -209,8 +210,8 @@ fn node_version(repo_root: &Path) -> anyhow::Result<String> {
     let node = require_on_path("node", "install Node.js 20 or newer with npm")?;
     Program::new(node, repo_root)
         .arg("--version")
+        .failure_kind(FailureKind::Environment)
         .read()
-        .classify(FailureKind::Environment)
 }
 
 /// `npm ci` in `dir` (install scripts off: npm 11 blocks them anyway, and the ones of our

@@ -105,12 +105,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("serializing the plan summary")
         .classify(FailureKind::OperationFailed)?;
     if let Some(path) = &args.summary_json {
-        crate::fs::write_atomically(path, &format!("{json}\n"))?;
+        crate::fs::write_atomically(path, format!("{json}\n"))?;
     }
     github_actions::set_output("plan-summary", &compact(&jsons)?)?;
     if let Some(path) = &args.comment_file {
         let comments: Vec<&str> = results.iter().map(|r| r.comment.as_str()).collect();
-        crate::fs::write_atomically(path, &comments.join("\n\n---\n\n"))?;
+        crate::fs::write_atomically(path, comments.join("\n\n---\n\n"))?;
     }
 
     let posted = if args.comment {

@@ -43,7 +43,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         let file = dir.join(format!("plan-{size}.json"));
         crate::fs::write_atomically(
             &file,
-            &crate::plan::synthetic::plan_json(size, "bench-secret"),
+            crate::plan::synthetic::plan_json(size, "bench-secret"),
         )?;
         let json_mb = file_mb(&file)?;
         let figures = Program::new(&exe, root)
