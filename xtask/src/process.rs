@@ -177,11 +177,6 @@ impl Program {
         self
     }
 
-    pub fn envs(mut self, vars: &[(OsString, OsString)]) -> Program {
-        self.env.extend(vars.iter().cloned());
-        self
-    }
-
     /// Bytes for the program's stdin (a password, a text to format); otherwise stdin is empty.
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Program {
         self.stdin = Some(bytes.into());

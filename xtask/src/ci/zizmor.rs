@@ -15,47 +15,13 @@ pub struct Finding {
     /// Findings that `.github/zizmor.yml` ignores are listed too; they do not count.
     #[serde(default)]
     pub ignored: bool,
+    /// `{"severity": "Medium", ...}`.
     #[serde(default)]
-    determinations: Option<Determinations>,
+    determinations: serde_json::Value,
+    /// Each with `symbolic` (`key.Local.verbatim_path`, `annotation`, `kind`) and `concrete`
+    /// (`location.start_point.row`, from 0).
     #[serde(default)]
-    locations: Vec<Location>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Determinations {
-    #[serde(default)]
-    severity: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Location {
-    symbolic: Symbolic,
-    concrete: Concrete,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Symbolic {
-    /// `{"Local": {"verbatim_path": ...}}` for a file of this repository.
-    key: serde_json::Value,
-    #[serde(default)]
-    annotation: String,
-    #[serde(default)]
-    kind: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Concrete {
-    location: Span,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Span {
-    start_point: Point,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Point {
-    row: u64,
+    locations: Vec<serde_json::Value>,
 }
 
 impl Finding {
@@ -64,26 +30,26 @@ impl Finding {
         let primary = self
             .locations
             .iter()
-            .find(|location| location.symbolic.kind == "Primary")
+            .find(|location| location["symbolic"]["kind"] == "Primary")
             .or_else(|| self.locations.first());
-        let place = primary.map_or_else(String::new, |location| {
-            let path = location.symbolic.key["Local"]["verbatim_path"]
-                .as_str()
-                .unwrap_or("?");
-            format!(
-                "{path}:{}: ",
-                location.concrete.location.start_point.row + 1
-            )
-        });
-        let severity = self
-            .determinations
-            .as_ref()
-            .map_or_else(String::new, |d| format!(" ({})", d.severity));
-        let note = primary
-            .map(|location| location.symbolic.annotation.as_str())
-            .filter(|annotation| !annotation.is_empty())
-            .map_or_else(String::new, |annotation| format!(" - {annotation}"));
-        format!("{place}{}{severity}: {}{note}", self.ident, self.desc)
+        let mut line = String::new();
+        if let Some(location) = primary {
+            let path = location["symbolic"]["key"]["Local"]["verbatim_path"].as_str();
+            let row = location["concrete"]["location"]["start_point"]["row"].as_u64();
+            line = format!("{}:{}: ", path.unwrap_or("?"), row.map_or(0, |row| row + 1));
+        }
+        line.push_str(&self.ident);
+        if let Some(severity) = self.determinations["severity"].as_str() {
+            line.push_str(&format!(" ({severity})"));
+        }
+        line.push_str(&format!(": {}", self.desc));
+        if let Some(note) = primary
+            .and_then(|l| l["symbolic"]["annotation"].as_str())
+            .filter(|note| !note.is_empty())
+        {
+            line.push_str(&format!(" - {note}"));
+        }
+        line
     }
 }
 
