@@ -94,7 +94,8 @@ impl fmt::Display for ProgramFailed {
                 "starting `{}`: `{program}` is not installed or not on PATH: {hint}",
                 self.command
             ),
-            Reason::Io(error) => write!(f, "starting `{}`: {error}", self.command),
+            // The error itself is the source, which `{:#}` prints after this.
+            Reason::Io(_) => write!(f, "starting `{}`", self.command),
             Reason::Exited { code, stderr_tail } if stderr_tail.is_empty() => {
                 write!(f, "`{}` failed ({})", self.command, status_text(*code))
             }
