@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.check {
         let output = terraform.fmt(&["-check", "-list=true"], &targets)?;
-        let files: Vec<&str> = output.stdout.lines().filter(|l| !l.is_empty()).collect();
+        let files: Vec<&str> = output.output.lines().filter(|l| !l.is_empty()).collect();
         fail_on_terraform_error(&output)?;
         if files.is_empty() {
             println!("all Terraform files are formatted");
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let output = terraform.fmt(&["-list=true"], &targets)?;
     fail_on_terraform_error(&output)?;
-    for file in output.stdout.lines().filter(|l| !l.is_empty()) {
+    for file in output.output.lines().filter(|l| !l.is_empty()) {
         println!("formatted {file}");
     }
     Ok(())
@@ -96,7 +96,7 @@ fn targets(config: &Config, source: &Path) -> Vec<PathBuf> {
 
 /// terraform fmt exits 3 for "unformatted"; anything else non-zero (2: a syntax error) is a
 /// real failure whose message is on stderr.
-fn fail_on_terraform_error(output: &crate::terraform::Output) -> anyhow::Result<()> {
+fn fail_on_terraform_error(output: &crate::process::Finished) -> anyhow::Result<()> {
     match output.code {
         Some(0) | Some(3) => Ok(()),
         _ => Err(fail(
@@ -115,11 +115,7 @@ fn suggest(
     let changes = fmt_changes(config, terraform, targets)?;
     let pr = github::resolve_pull_request(pr)?;
     let settings = github::Settings::for_config(config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     let decided = runtime.block_on(async {
         let client = GitHub::new(settings)?;
         let files = client.list_pull_request_files(pr).await?;
@@ -200,7 +196,7 @@ fn fmt_changes(
     let listed = terraform.fmt(&["-check", "-list=true"], targets)?;
     fail_on_terraform_error(&listed)?;
     let mut changes = Vec::new();
-    for file in listed.stdout.lines().filter(|line| !line.is_empty()) {
+    for file in listed.output.lines().filter(|line| !line.is_empty()) {
         let path = config.root.join(file);
         let head = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {} for its fmt suggestions", path.display()))
@@ -212,7 +208,7 @@ fn fmt_changes(
                 format!("terraform fmt failed on {file}: {}", output.stderr.trim()),
             ));
         }
-        changes.extend(lines::changes(file, &head, &output.stdout));
+        changes.extend(lines::changes(file, &head, &output.output));
     }
     Ok(changes)
 }

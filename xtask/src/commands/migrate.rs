@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::aws::{self, SignedJsonClient};
 use crate::config::{Config, Environment, HumanDuration};
 use crate::environment::{Arns, follow_timeout, profile_migrate};
-use crate::failure::{Classify, FailureKind, Outcome, fail};
+use crate::failure::{FailureKind, Outcome, fail};
 use crate::migrate::docker::Docker;
 use crate::migrate::ecr::registry_login;
 use crate::migrate::execution::{
@@ -54,11 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         print!("{}", render_dry_run(&plan));
         return Ok(Outcome::Success);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     runtime.block_on(migrate(&config, &env, &plan, &args))
 }
 
@@ -201,7 +197,7 @@ async fn migrate(
     };
     let report = followed.follow_and_report(args.stop_on_interrupt).await?;
     print!("{}", render_report(&report));
-    write_step_summary(&render_step_summary(&report))?;
+    crate::github_actions::append_step_summary(&render_step_summary(&report))?;
     // How the migration ended is the answer, not an error of this command.
     Ok(match failure_kind(report.ending) {
         None => Outcome::Success,
@@ -374,22 +370,4 @@ impl ProgressPrinter {
 fn is_interactive() -> bool {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     !ci && std::io::stderr().is_terminal()
-}
-
-/// Appends to the GitHub job summary when running in Actions.
-fn write_step_summary(markdown: &str) -> anyhow::Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("opening GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
-        .classify(FailureKind::Environment)?;
-    // One write of the whole section: appending is how the runner collects summaries, and a
-    // single write keeps it from interleaving with another step's.
-    file.write_all(format!("{markdown}\n").as_bytes())
-        .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
-        .classify(FailureKind::Environment)
 }

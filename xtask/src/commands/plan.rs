@@ -105,12 +105,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("serializing the plan summary")
         .classify(FailureKind::OperationFailed)?;
     if let Some(path) = &args.summary_json {
-        crate::generate::write_atomically(path, &format!("{json}\n"))?;
+        crate::fs::write_atomically(path, format!("{json}\n"))?;
     }
     github_actions::set_output("plan-summary", &compact(&jsons)?)?;
     if let Some(path) = &args.comment_file {
         let comments: Vec<&str> = results.iter().map(|r| r.comment.as_str()).collect();
-        crate::generate::write_atomically(path, &comments.join("\n\n---\n\n"))?;
+        crate::fs::write_atomically(path, comments.join("\n\n---\n\n"))?;
     }
 
     let posted = if args.comment {
@@ -362,11 +362,11 @@ fn plan_environment(
     let json_file = work.join("plan.json");
 
     let init = terraform.init(Some(&backend))?;
-    if !init.success() {
+    if !init.success {
         return failed_step(env, "init", &init.combined(), masker, run_url, record_dir);
     }
     let validate = terraform.validate()?;
-    if !validate.success() {
+    if !validate.success {
         return failed_step(
             env,
             "validate",
@@ -433,11 +433,7 @@ fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {
 fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<()> {
     let pr = github::resolve_pull_request(args.pr)?;
     let settings = github::Settings::for_config(config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     runtime.block_on(async {
         let client = GitHub::new(settings)?;
         let mut first_error = None;

@@ -32,26 +32,8 @@ impl Config {
     /// Finds the repository root from `start` (the first ancestor whose `Cargo.toml` has
     /// `[workspace.metadata.xtask]`) and loads it.
     pub fn discover(start: &Path) -> anyhow::Result<Config> {
-        Config::load(&find_root(start)?)
+        Config::load(&crate::repo::find_root(start)?)
     }
-}
-
-fn find_root(start: &Path) -> anyhow::Result<PathBuf> {
-    for dir in start.ancestors() {
-        let manifest = dir.join("Cargo.toml");
-        if let Ok(text) = std::fs::read_to_string(&manifest)
-            && text.contains("[workspace.metadata.xtask")
-        {
-            return Ok(dir.to_path_buf());
-        }
-    }
-    Err(fail(
-        FailureKind::Config,
-        format!(
-            "no Cargo.toml with [workspace.metadata.xtask] in {} or any parent directory; run cargo xtask from inside the repository",
-            start.display()
-        ),
-    ))
 }
 
 fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
