@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::failure::{Classify, FailureKind, fail};
+use crate::retry::Decision;
 
 /// The public GitHub API, used when `GITHUB_API_URL` is not set.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -35,37 +36,9 @@ const MAX_PAGES: usize = 100;
 /// The login GitHub shows for what a workflow writes with its `GITHUB_TOKEN`.
 pub const DEFAULT_BOT_LOGIN: &str = "github-actions[bot]";
 
-/// How often and how long to retry a request that met a rate limit (429, or 403 with no quota
-/// left), a server error (5xx) or a transport error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Tries in total, the first one included (at least 1).
-    pub max_attempts: u32,
-    /// The first backoff; it doubles on every further try.
-    pub base_delay: Duration,
-    /// No single wait is longer than this, whatever `Retry-After` or `x-ratelimit-reset` say.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before try number `attempt + 1` (attempt counts from 1), honouring the server's hint.
-    fn delay(&self, attempt: u32, server_hint: Option<Duration>) -> Duration {
-        let backoff = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        server_hint.unwrap_or(backoff).min(self.max_delay)
-    }
-}
+/// Retries a request that met a rate limit (429, or 403 with no quota left), a server error (5xx)
+/// or a transport error; see [`Replay`] for what a create may repeat.
+pub use crate::retry::RetryPolicy;
 
 /// `owner/name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +176,12 @@ enum Replay {
     /// surely did not happen (connection refused, rate limited); otherwise the error says
     /// `outcome_unknown` and the caller re-reads before trying again.
     OnlyIfNotSent,
+}
+
+/// A failed try: the error, and whether (and when) it may be tried again.
+struct Failed {
+    error: ApiError,
+    decision: Decision,
 }
 
 /// The successful answer of one request.
@@ -541,27 +520,48 @@ impl GitHub {
         body: Option<&serde_json::Value>,
         replay: Replay,
     ) -> anyhow::Result<Answer> {
-        let attempts = self.retry.max_attempts.max(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let sent = match method {
-                Method::Get => self.octocrab._get(path).await,
-                Method::Post => self.octocrab._post(path, body).await,
-                Method::Put => self.octocrab._put(path, body).await,
-                Method::Patch => self.octocrab._patch(path, body).await,
-                Method::Delete => self.octocrab._delete(path, body).await,
-            };
-            let response = match sent {
-                Ok(response) => response,
-                Err(error) => {
-                    let not_sent = never_reached_github(&error);
-                    let may_repeat = replay == Replay::Idempotent || not_sent;
-                    if may_repeat && attempt < attempts {
-                        tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                        continue;
-                    }
-                    return Err(ApiError {
+        let result = self
+            .retry
+            .run(
+                async |_| self.send_once(operation, method, path, body, replay).await,
+                |failed: &Failed| failed.decision,
+            )
+            .await;
+        result.or_else(|gave_up| {
+            let mut error = gave_up.error.error;
+            error.attempts = gave_up.attempts;
+            Err(error).classify(FailureKind::Api)
+        })
+    }
+
+    /// One try of a request: the answer, or the error with whether (and when) to try again.
+    async fn send_once(
+        &self,
+        operation: &str,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        replay: Replay,
+    ) -> Result<Answer, Failed> {
+        let sent = match method {
+            Method::Get => self.octocrab._get(path).await,
+            Method::Post => self.octocrab._post(path, body).await,
+            Method::Put => self.octocrab._put(path, body).await,
+            Method::Patch => self.octocrab._patch(path, body).await,
+            Method::Delete => self.octocrab._delete(path, body).await,
+        };
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                let not_sent = never_reached_github(&error);
+                let may_repeat = replay == Replay::Idempotent || not_sent;
+                return Err(Failed {
+                    decision: if may_repeat {
+                        Decision::Retry(None)
+                    } else {
+                        Decision::Stop
+                    },
+                    error: ApiError {
                         operation: operation.to_owned(),
                         status: None,
                         message: format!("{error}"),
@@ -569,69 +569,70 @@ impl GitHub {
                             "Check the network and GITHUB_API_URL (now {})",
                             self.api_url
                         ),
-                        attempts: attempt,
+                        attempts: 1,
                         outcome_unknown: replay == Replay::OnlyIfNotSent && !not_sent,
-                    })
-                    .classify(FailureKind::Api);
-                }
-            };
-            let status = response.status().as_u16();
-            let headers = response.headers();
-            let header = |name: &str| {
-                headers
-                    .get(name)
-                    .and_then(|value| value.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let limited_by_headers = status == 429
-                || (status == 403 && header("x-ratelimit-remaining").as_deref() == Some("0"))
-                || (status == 403 && header("retry-after").is_some());
-            let server_hint = retry_after(
-                header("retry-after").as_deref(),
-                header("x-ratelimit-reset").as_deref(),
-            );
-            let next_page = header("link").and_then(|link| next_link(&link));
-            let text = self
-                .octocrab
-                .body_to_string(response)
-                .await
-                .unwrap_or_default();
-            // A secondary rate limit may come as a bare 403 whose message says so; GitHub asks to
-            // wait at least a minute then (capped by the policy's `max_delay`).
-            let secondary = (status == 403 || status == 429)
-                && text.to_ascii_lowercase().contains("secondary rate limit");
-            let rate_limited = limited_by_headers || secondary;
-            let server_hint = server_hint.or(secondary.then_some(Duration::from_secs(60)));
-            // A rate-limited request was refused before GitHub acted on it, so even a create may
-            // be repeated; after a server error only what is idempotent may.
-            let server_error = (500..=599).contains(&status);
-            let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
-            if (200..300).contains(&status) {
-                return Ok(Answer {
-                    status,
-                    body: text,
-                    next_page,
+                    },
                 });
             }
-            if retryable && attempt < attempts {
-                tokio::time::sleep(self.retry.delay(attempt, server_hint)).await;
-                continue;
-            }
-            let hint = if rate_limited {
-                hint_for(429)
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let limited_by_headers = status == 429
+            || (status == 403 && header("x-ratelimit-remaining").as_deref() == Some("0"))
+            || (status == 403 && header("retry-after").is_some());
+        let server_hint = retry_after(
+            header("retry-after").as_deref(),
+            header("x-ratelimit-reset").as_deref(),
+        );
+        let next_page = header("link").and_then(|link| next_link(&link));
+        let text = self
+            .octocrab
+            .body_to_string(response)
+            .await
+            .unwrap_or_default();
+        if (200..300).contains(&status) {
+            return Ok(Answer {
+                status,
+                body: text,
+                next_page,
+            });
+        }
+        // A secondary rate limit may come as a bare 403 whose message says so; GitHub asks to
+        // wait at least a minute then (capped by the policy's `max_delay`).
+        let secondary = (status == 403 || status == 429)
+            && text.to_ascii_lowercase().contains("secondary rate limit");
+        let rate_limited = limited_by_headers || secondary;
+        let server_hint = server_hint.or(secondary.then_some(Duration::from_secs(60)));
+        // A rate-limited request was refused before GitHub acted on it, so even a create may
+        // be repeated; after a server error only what is idempotent may.
+        let server_error = (500..=599).contains(&status);
+        let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
+        let hint = if rate_limited {
+            hint_for(429)
+        } else {
+            hint_for(status)
+        };
+        Err(Failed {
+            decision: if retryable {
+                Decision::Retry(server_hint)
             } else {
-                hint_for(status)
-            };
-            return Err(ApiError {
+                Decision::Stop
+            },
+            error: ApiError {
                 operation: operation.to_owned(),
                 status: Some(status),
                 message: github_message(&text),
                 hint: hint.to_owned(),
-                attempts: attempt,
+                attempts: 1,
                 outcome_unknown: replay == Replay::OnlyIfNotSent && server_error,
-            })
-            .classify(FailureKind::Api);
-        }
+            },
+        })
     }
 
     async fn get_json<T: DeserializeOwned>(
@@ -753,7 +754,7 @@ impl GitHub {
         } else {
             format!("{marker}\n{body}")
         };
-        let attempts = self.retry.max_attempts.max(1);
+        let attempts = self.retry.attempts();
         let mut unknown_create = false;
         let mut attempt = 0;
         loop {
@@ -792,7 +793,7 @@ impl GitHub {
                         retry_note(&error)
                     );
                     unknown_create = true;
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                    self.retry.wait(attempt, None).await;
                 }
                 Err(error) => return Err(error),
             }
@@ -935,7 +936,7 @@ impl GitHub {
         pr: u64,
         edit: impl Fn(&str) -> String,
     ) -> anyhow::Result<bool> {
-        let attempts = self.retry.max_attempts.max(1);
+        let attempts = self.retry.attempts();
         let mut attempt = 0;
         let mut wrote = false;
         loop {
@@ -962,7 +963,7 @@ impl GitHub {
                         retry_note(&error)
                     );
                     wrote = true;
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                    self.retry.wait(attempt, None).await;
                 }
                 Err(error) => return Err(error),
             }
@@ -995,7 +996,7 @@ impl GitHub {
         struct Created {
             id: u64,
         }
-        let attempts = self.retry.max_attempts.max(1);
+        let attempts = self.retry.attempts();
         let mut pending: Vec<&NewReviewComment> = comments.iter().collect();
         let mut attempt = 0;
         loop {
@@ -1030,7 +1031,7 @@ impl GitHub {
                 "{}; looking for the review comments before trying again",
                 retry_note(&error)
             );
-            tokio::time::sleep(self.retry.delay(attempt, None)).await;
+            self.retry.wait(attempt, None).await;
             let existing: Vec<ReviewComment> = self
                 .list_review_comments(pr)
                 .await?
@@ -1298,19 +1299,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_delays_are_capped() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        assert_eq!(policy.delay(1, None), Duration::from_millis(100));
-        assert_eq!(policy.delay(3, None), Duration::from_millis(400));
-        assert_eq!(policy.delay(10, None), Duration::from_secs(1));
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(3600))),
-            Duration::from_secs(1)
-        );
+    fn server_hints() {
         assert_eq!(retry_after(Some("7"), None), Some(Duration::from_secs(7)));
         assert_eq!(retry_after(None, Some("1")), Some(Duration::ZERO));
     }

@@ -28,6 +28,7 @@ pub mod oidc;
 pub mod percent;
 pub mod plan;
 pub mod redact;
+pub mod retry;
 pub mod review;
 pub mod scaffold;
 pub mod terraform;
