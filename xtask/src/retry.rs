@@ -54,8 +54,6 @@ pub struct GaveUp<E> {
     pub error: E,
     /// Tries made, the last included.
     pub attempts: u32,
-    /// The last failure was retryable, but the policy had no try left.
-    pub exhausted: bool,
 }
 
 impl RetryPolicy {
@@ -80,7 +78,8 @@ impl RetryPolicy {
 
     /// Calls `call` (with the try number, from 1) until it succeeds, `decide` says
     /// [`Decision::Stop`], or the tries are used up; waits between tries. Bounded by
-    /// [`RetryPolicy::attempts`].
+    /// [`RetryPolicy::attempts`]. `decide` is asked only when a try is left, so it may say what
+    /// it is about to do (a log line, noting that the next try follows an unknown outcome).
     pub async fn run<T, E>(
         &self,
         mut call: impl AsyncFnMut(u32) -> Result<T, E>,
@@ -94,13 +93,12 @@ impl RetryPolicy {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            match decide(&error) {
-                Decision::Retry(hint) if attempt < attempts => self.wait(attempt, hint).await,
-                decision => {
+            match (attempt < attempts).then(|| decide(&error)) {
+                Some(Decision::Retry(hint)) => self.wait(attempt, hint).await,
+                Some(Decision::Stop) | None => {
                     return Err(GaveUp {
                         error,
                         attempts: attempt,
-                        exhausted: decision != Decision::Stop,
                     });
                 }
             }
@@ -138,18 +136,25 @@ mod tests {
 
     #[tokio::test]
     async fn the_loop_is_bounded_and_stops_when_told() {
-        let mut calls = 0;
+        let (mut calls, mut asked) = (0, 0);
         let gave_up = fast(3)
             .run(
                 async |_| {
                     calls += 1;
                     Err::<(), _>("busy")
                 },
-                |_| Decision::Retry(None),
+                |_| {
+                    asked += 1;
+                    Decision::Retry(None)
+                },
             )
             .await
             .unwrap_err();
-        assert_eq!((calls, gave_up.attempts, gave_up.exhausted), (3, 3, true));
+        assert_eq!(
+            (calls, asked, gave_up.attempts),
+            (3, 2, 3),
+            "not asked after the last"
+        );
 
         let mut calls = 0;
         let gave_up = fast(3)
@@ -162,7 +167,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!((calls, gave_up.attempts, gave_up.exhausted), (1, 1, false));
+        assert_eq!((calls, gave_up.attempts), (1, 1));
 
         let answer = fast(0)
             .run(

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::{outcome_unknown, parse_json, retry_note};
+use super::error::{parse_json, retry_if_unknown};
 use super::transport::{Method, ignore_not_found, same_text};
 use super::{GitHub, User};
 
@@ -110,49 +110,45 @@ impl GitHub {
         } else {
             format!("{marker}\n{body}")
         };
-        let attempts = self.retry.attempts();
-        let mut unknown_create = false;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut ours: Vec<IssueComment> = self
-                .list_issue_comments(issue)
-                .await?
-                .into_iter()
-                .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, marker))
-                .collect();
-            ours.sort_by_key(|comment| comment.id);
-            if let Some((kept, duplicates)) = ours.split_first() {
-                for duplicate in duplicates {
-                    eprintln!(
-                        "github: deleting comment {} on #{issue}, a duplicate of comment {}",
-                        duplicate.id, kept.id
-                    );
-                    self.delete_comment(duplicate.id).await?;
-                }
-                if same_text(&kept.body, &body) {
-                    // Our own create of a moment ago, performed although GitHub said otherwise.
-                    return Ok(if unknown_create {
-                        Upsert::Created(kept.id)
-                    } else {
-                        Upsert::Unchanged(kept.id)
-                    });
-                }
-                self.update_comment(kept.id, &body).await?;
-                return Ok(Upsert::Updated(kept.id));
-            }
-            match self.create_comment(issue, &body).await {
-                Ok(created) => return Ok(Upsert::Created(created.id)),
-                Err(error) if outcome_unknown(&error) && attempt < attempts => {
-                    eprintln!(
-                        "{}; looking for the comment before trying again",
-                        retry_note(&error)
-                    );
-                    unknown_create = true;
-                    self.retry.wait(attempt, None).await;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        let result = self
+            .retry
+            .run(
+                // A try after the first follows a create whose outcome was unknown.
+                async |attempt| {
+                    let mut ours: Vec<IssueComment> = self
+                        .list_issue_comments(issue)
+                        .await?
+                        .into_iter()
+                        .filter(|comment| {
+                            self.is_ours(comment.user.as_ref(), &comment.body, marker)
+                        })
+                        .collect();
+                    ours.sort_by_key(|comment| comment.id);
+                    let Some((kept, duplicates)) = ours.split_first() else {
+                        let created = self.create_comment(issue, &body).await?;
+                        return Ok(Upsert::Created(created.id));
+                    };
+                    for duplicate in duplicates {
+                        eprintln!(
+                            "github: deleting comment {} on #{issue}, a duplicate of comment {}",
+                            duplicate.id, kept.id
+                        );
+                        self.delete_comment(duplicate.id).await?;
+                    }
+                    if same_text(&kept.body, &body) {
+                        // Our own create of a moment ago, performed although GitHub said otherwise.
+                        return Ok(if attempt > 1 {
+                            Upsert::Created(kept.id)
+                        } else {
+                            Upsert::Unchanged(kept.id)
+                        });
+                    }
+                    self.update_comment(kept.id, &body).await?;
+                    Ok(Upsert::Updated(kept.id))
+                },
+                |error| retry_if_unknown(error, "looking for the comment before trying again"),
+            )
+            .await;
+        result.map_err(|gave_up| gave_up.error)
     }
 }

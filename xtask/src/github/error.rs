@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::failure::{Classify, FailureKind};
+use crate::retry::Decision;
 
 /// A GitHub API answer that was not a success, kept typed so that callers can react to a status
 /// (a 404 on delete, a 422 on a review line) without parsing text.
@@ -110,6 +111,17 @@ pub(super) fn retry_note(error: &anyhow::Error) -> String {
             )
         }
         None => format!("github: {error:#}"),
+    }
+}
+
+/// The retry decision of a write that looks at the state again before another try: only a write
+/// whose outcome is unknown is tried again, after a line that says what happens next.
+pub(super) fn retry_if_unknown(error: &anyhow::Error, next: &str) -> Decision {
+    if outcome_unknown(error) {
+        eprintln!("{}; {next}", retry_note(error));
+        Decision::Retry(None)
+    } else {
+        Decision::Stop
     }
 }
 

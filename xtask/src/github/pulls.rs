@@ -3,9 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::{outcome_unknown, parse_json, retry_note};
+use super::error::{parse_json, retry_if_unknown};
 use super::transport::{Method, Replay, ignore_not_found, same_text};
 use super::{GitHub, User};
+use crate::retry::Decision;
 
 /// One file of a pull request.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -113,38 +114,30 @@ impl GitHub {
         pr: u64,
         edit: impl Fn(&str) -> String,
     ) -> anyhow::Result<bool> {
-        let attempts = self.retry.attempts();
-        let mut attempt = 0;
-        let mut wrote = false;
-        loop {
-            attempt += 1;
-            let current = self.get_pull_request(pr).await?.body.unwrap_or_default();
-            let updated = edit(&current);
-            if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
-                return Ok(wrote);
-            }
-            let sent = self
-                .send(
-                    &format!("updating the description of pull request #{pr}"),
-                    Method::Patch,
-                    &self.repo_path(&format!("pulls/{pr}")),
-                    Some(&json!({ "body": updated })),
-                    Replay::OnlyIfNotSent,
-                )
-                .await;
-            match sent {
-                Ok(_) => return Ok(true),
-                Err(error) if outcome_unknown(&error) && attempt < attempts => {
-                    eprintln!(
-                        "{}; reading the description again before retrying",
-                        retry_note(&error)
-                    );
-                    wrote = true;
-                    self.retry.wait(attempt, None).await;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        let result = self
+            .retry
+            .run(
+                // A try after the first follows a write whose outcome was unknown.
+                async |attempt| {
+                    let current = self.get_pull_request(pr).await?.body.unwrap_or_default();
+                    let updated = edit(&current);
+                    if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
+                        return Ok(attempt > 1);
+                    }
+                    self.send(
+                        &format!("updating the description of pull request #{pr}"),
+                        Method::Patch,
+                        &self.repo_path(&format!("pulls/{pr}")),
+                        Some(&json!({ "body": updated })),
+                        Replay::OnlyIfNotSent,
+                    )
+                    .await?;
+                    Ok(true)
+                },
+                |error| retry_if_unknown(error, "reading the description again before retrying"),
+            )
+            .await;
+        result.map_err(|gave_up| gave_up.error)
     }
 
     /// Every file of a pull request (GitHub lists at most 3,000).
@@ -173,62 +166,66 @@ impl GitHub {
         struct Created {
             id: u64,
         }
-        let attempts = self.retry.attempts();
         let mut pending: Vec<&NewReviewComment> = comments.iter().collect();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let operation = format!(
-                "creating a review with {} comments on pull request #{pr}",
-                pending.len()
-            );
-            let sent = self
-                .request(
-                    &operation,
-                    Method::Post,
-                    &self.repo_path(&format!("pulls/{pr}/reviews")),
-                    Some(&json!({
-                        "commit_id": commit_id,
-                        "body": body,
-                        "event": "COMMENT",
-                        "comments": pending,
-                    })),
-                )
-                .await;
-            let error = match sent {
-                Ok(answer) => return Ok(parse_json::<Created>(&operation, &answer.body)?.id),
-                Err(error)
-                    if outcome_unknown(&error) && attempt < attempts && !pending.is_empty() =>
-                {
-                    error
-                }
-                Err(error) => return Err(error),
-            };
-            eprintln!(
-                "{}; looking for the review comments before trying again",
-                retry_note(&error)
-            );
-            self.retry.wait(attempt, None).await;
-            let existing: Vec<ReviewComment> = self
-                .list_review_comments(pr)
-                .await?
-                .into_iter()
-                .filter(|comment| self.is_author(comment.user.as_ref()))
-                .collect();
-            let posted = |wanted: &NewReviewComment| {
-                existing
-                    .iter()
-                    .find(|c| c.path == wanted.path && same_text(&c.body, &wanted.body))
-            };
-            let review_id = pending
-                .iter()
-                .find_map(|wanted| posted(wanted))
-                .and_then(|found| found.pull_request_review_id);
-            pending.retain(|wanted| posted(wanted).is_none());
-            if pending.is_empty() {
-                return Ok(review_id.unwrap_or(0));
-            }
-        }
+        let result = self
+            .retry
+            .run(
+                async |attempt| {
+                    if attempt > 1 {
+                        // The last try's outcome is unknown: post only what is not there yet.
+                        let existing: Vec<ReviewComment> = self
+                            .list_review_comments(pr)
+                            .await?
+                            .into_iter()
+                            .filter(|comment| self.is_author(comment.user.as_ref()))
+                            .collect();
+                        let posted = |wanted: &NewReviewComment| {
+                            existing
+                                .iter()
+                                .find(|c| c.path == wanted.path && same_text(&c.body, &wanted.body))
+                        };
+                        let review_id = pending
+                            .iter()
+                            .find_map(|wanted| posted(wanted))
+                            .and_then(|found| found.pull_request_review_id);
+                        pending.retain(|wanted| posted(wanted).is_none());
+                        if pending.is_empty() {
+                            return Ok(review_id.unwrap_or(0));
+                        }
+                    }
+                    let operation = format!(
+                        "creating a review with {} comments on pull request #{pr}",
+                        pending.len()
+                    );
+                    let answer = self
+                        .request(
+                            &operation,
+                            Method::Post,
+                            &self.repo_path(&format!("pulls/{pr}/reviews")),
+                            Some(&json!({
+                                "commit_id": commit_id,
+                                "body": body,
+                                "event": "COMMENT",
+                                "comments": pending,
+                            })),
+                        )
+                        .await?;
+                    Ok(parse_json::<Created>(&operation, &answer.body)?.id)
+                },
+                // A review without line comments leaves nothing to look for: not retried.
+                |error| {
+                    if comments.is_empty() {
+                        Decision::Stop
+                    } else {
+                        retry_if_unknown(
+                            error,
+                            "looking for the review comments before trying again",
+                        )
+                    }
+                },
+            )
+            .await;
+        result.map_err(|gave_up| gave_up.error)
     }
 
     /// The review comments of ours (see [`GitHub::is_ours`]) whose body starts with `prefix`

@@ -259,7 +259,7 @@ impl LlmClient {
             .await;
         result.map_err(|gave_up| {
             let failure = gave_up.error;
-            if gave_up.exhausted {
+            if failure.retryable {
                 let message = format!("{} after {} attempts", failure.message, gave_up.attempts);
                 CallFailure { message, ..failure }
             } else {
