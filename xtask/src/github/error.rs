@@ -140,7 +140,8 @@ pub(super) fn never_reached_github(error: &(dyn std::error::Error + 'static)) ->
     false
 }
 
-pub(super) fn parse_json<T: DeserializeOwned>(operation: &str, text: &str) -> anyhow::Result<T> {
+/// A 2xx answer's body as `T`, or an error that names the operation and shows how the body starts.
+pub(crate) fn parse_json<T: DeserializeOwned>(operation: &str, text: &str) -> anyhow::Result<T> {
     serde_json::from_str(text)
         .with_context(|| {
             let start: String = text.chars().take(200).collect();
