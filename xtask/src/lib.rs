@@ -34,6 +34,7 @@ pub mod plan;
 pub mod process;
 pub mod redact;
 pub mod repo;
+pub mod retry;
 pub mod review;
 pub mod runtime;
 pub mod scaffold;
