@@ -42,8 +42,12 @@ pub struct Hunk {
 
 impl Hunk {
     /// The new-side lines this hunk shows: where a review comment or a suggestion may be anchored.
+    /// The lines that are there, not the header's count: a cut-off hunk shows fewer (and the
+    /// parser never takes more than the header counts, see `HunkBuilder::accepts`).
     pub fn new_range(&self) -> Option<RangeInclusive<u32>> {
-        (self.new_len > 0).then(|| self.new_start..=self.new_start.saturating_add(self.new_len - 1))
+        let mut numbers = self.lines.iter().filter_map(|line| line.new_line);
+        let first = numbers.next()?;
+        Some(first..=numbers.last().unwrap_or(first))
     }
 }
 
@@ -396,11 +400,18 @@ impl HunkBuilder {
         self.old_left == 0 && self.new_left == 0
     }
 
+    /// Whether `line` belongs to this hunk: a diff line for which the header's counts leave room
+    /// (an added line needs a new-side line left, a removed one an old-side line, a context line
+    /// both). A line past the counts ends the hunk: it is not part of it, for fmt's suggestions
+    /// and the review's anchors alike.
     fn accepts(&self, line: &str) -> bool {
-        matches!(
-            line.as_bytes().first(),
-            Some(b' ' | b'+' | b'-' | b'\\') | None
-        )
+        match line.as_bytes().first() {
+            Some(b'+') => self.new_left > 0,
+            Some(b'-') => self.old_left > 0,
+            Some(b'\\') => true,
+            Some(b' ') | None => self.old_left > 0 && self.new_left > 0,
+            Some(_) => false,
+        }
     }
 
     /// The new-side number of the line being pushed. A hunk with more lines than its header
@@ -581,6 +592,27 @@ Binary files a/logo.png and b/logo.png differ
             "@@ -1,1 +1,1 @@\n+a\n+b\n+c\n",
         );
         assert!(file.hunks.iter().all(|hunk| hunk.new_range().is_some()));
+    }
+
+    #[test]
+    fn lines_past_a_hunks_counts_are_outside_the_hunk_for_fmt_and_review_alike() {
+        // More lines than the header counts (the new side is full after `+a`), and a hunk with
+        // fewer lines than it counts: a line is in the hunk only when it is both counted and there.
+        for patch in [
+            "@@ -1,1 +1,1 @@\n+a\n+b\n+c\n",
+            "@@ -1,1 +1,1 @@\n-x\n+a\n b\n",
+            "@@ -1,2 +1,5 @@\n a\n+b\n",
+        ] {
+            let file = parse_patch(FileDiff::new("x", FileStatus::Modified), patch);
+            let fmt: Vec<u64> = crate::fmt::diff::commentable_lines(patch)
+                .into_iter()
+                .collect();
+            let review: Vec<u64> = (1..=8)
+                .filter(|line| file.shows_line(*line))
+                .map(u64::from)
+                .collect();
+            assert_eq!(fmt, review, "{patch:?}");
+        }
     }
 
     mod fuzz {
