@@ -9,23 +9,20 @@
 //! Neither the diff nor the prompt is ever printed, except by `--dry-run`, which prints the redacted
 //! prompt and sends nothing.
 
-use std::collections::{BTreeSet, HashSet};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
 use crate::config::{Config, ReviewSettings};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::github::{self, GitHub, Label, NewReviewComment, PullRequestFile};
+use crate::github::{self, GitHub, Label, NewReviewComment};
 use crate::github_actions;
-use crate::review::compress::Inclusion;
-use crate::review::diff::{self, FileDiff, FileStatus};
-use crate::review::findings::{self, Description, Known, Review, Suggestion};
+use crate::review::answers::{self, Limits, Outputs};
+use crate::review::diff::{self, FileDiff};
 use crate::review::headings::Headings;
 use crate::review::llm::{LlmClient, Request};
 use crate::review::prompt::{self, PromptContext, Task};
-use crate::review::render::{self, Footer, Links, PlacedSuggestion};
+use crate::review::render::{self, Footer, Links};
 use crate::review::tokens::Tokenizer;
 use crate::review::{PlannedPrompts, PullRequestText, plan_prompts, plan_summary, redact_inputs};
 
@@ -155,27 +152,28 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
         .first()
         .map(|p| render::coverage(&p.compression, &redactions, &headings))
         .unwrap_or_default();
-    let links = Links {
-        repo_url: input.pull.as_ref().map(|pull| {
-            let server = std::env::var("GITHUB_SERVER_URL")
-                .ok()
-                .filter(|url| !url.is_empty())
-                .unwrap_or_else(|| "https://github.com".to_owned());
-            format!(
-                "{}/{}",
-                server.trim_end_matches('/'),
-                pull.github.repository()
-            )
-        }),
-        head_sha: input
-            .pull
-            .as_ref()
-            .map(|pull| pull.head_sha.clone())
-            .unwrap_or_default(),
+    let links = match &input.pull {
+        Some(pull) => Links::for_pull_request(
+            std::env::var("GITHUB_SERVER_URL").ok().as_deref(),
+            pull.github.repository(),
+            &pull.head_sha,
+        ),
+        None => Links::default(),
     };
 
     if args.dry_run {
-        print_dry_run(&planned, &tokenizer, &headings, &coverage, &links, &input);
+        let to_pull_request = input.pull.is_some();
+        print!(
+            "{}",
+            render::dry_run(
+                &planned,
+                &tokenizer,
+                &headings,
+                &coverage,
+                &links,
+                to_pull_request
+            )
+        );
         return Ok(());
     }
 
@@ -204,7 +202,15 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     match &input.pull {
         Some(pull) => publish(pull, &outputs, &headings, &links).await,
         None => {
-            for text in outputs.texts() {
+            let texts = [
+                outputs.describe.as_deref(),
+                outputs.review.as_ref().map(|(text, _)| text.as_str()),
+                outputs
+                    .improve
+                    .as_ref()
+                    .map(|improved| improved.text.as_str()),
+            ];
+            for text in texts.into_iter().flatten() {
                 println!("{text}\n");
             }
             Ok(())
@@ -245,7 +251,10 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     let github = GitHub::new(github::Settings::for_config(config)?)?;
     let pull = github.get_pull_request(number).await?;
     let listed = github.list_pull_request_files(number).await?;
-    let files = listed.into_iter().map(file_from_github).collect();
+    let files = listed
+        .into_iter()
+        .map(FileDiff::from_pull_request_file)
+        .collect();
     let body = pull.body.clone().unwrap_or_default();
     Ok(Input {
         files,
@@ -262,54 +271,6 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     })
 }
 
-fn file_from_github(file: PullRequestFile) -> FileDiff {
-    let status = match file.status.as_str() {
-        "added" => FileStatus::Added,
-        "removed" => FileStatus::Deleted,
-        "renamed" => FileStatus::Renamed,
-        _ => FileStatus::Modified,
-    };
-    let mut diff = FileDiff::new(file.filename, status);
-    diff.old_path = file
-        .previous_filename
-        .filter(|_| status == FileStatus::Renamed);
-    diff.additions = u32::try_from(file.additions).unwrap_or(u32::MAX);
-    diff.deletions = u32::try_from(file.deletions).unwrap_or(u32::MAX);
-    match file.patch {
-        Some(patch) => diff::parse_patch(diff, &patch),
-        None => diff,
-    }
-}
-
-/// What the model produced, rendered.
-#[derive(Default)]
-struct Outputs {
-    /// Our section of the PR body (merged into the body as it is when it is written).
-    describe: Option<String>,
-    review: Option<(String, Vec<String>)>,
-    improve: Option<String>,
-    /// Committable suggestions, for the inline review.
-    inline: Vec<Suggestion>,
-    improve_placed: Vec<PlacedSuggestion>,
-    improve_footer: Option<Footer>,
-}
-
-impl Outputs {
-    fn texts(&self) -> Vec<&str> {
-        let mut texts = Vec::new();
-        if let Some(text) = &self.describe {
-            texts.push(text.as_str());
-        }
-        if let Some((text, _)) = &self.review {
-            texts.push(text.as_str());
-        }
-        if let Some(text) = &self.improve {
-            texts.push(text.as_str());
-        }
-        texts
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn ask(
     client: &LlmClient,
@@ -322,16 +283,6 @@ async fn ask(
     outputs: &mut Outputs,
 ) -> anyhow::Result<()> {
     let schema = prompt::schema(prompts.task).map_err(|why| fail(FailureKind::Config, why))?;
-    let known_files: BTreeSet<String> = prompts
-        .compression
-        .files
-        .iter()
-        .filter(|file| file.chunk.is_some())
-        .map(|file| file.path.clone())
-        .collect();
-    let known = Known {
-        files: &known_files,
-    };
     let mut answers = Vec::new();
     for (index, built) in prompts.prompts.iter().enumerate() {
         eprintln!(
@@ -356,113 +307,24 @@ async fn ask(
         footer.truncated |= answer.truncated;
         answers.push(answer);
     }
-    let unparseable = |why: String| {
-        fail(
-            FailureKind::Api,
-            format!(
-                "review {}: {} `{}` answered, but {why}; nothing was posted. Check that the model supports JSON output",
-                prompts.task.name(),
-                client.label(),
-                footer.model
-            ),
-        )
+    let texts: Vec<&str> = answers.iter().map(|answer| answer.text.as_str()).collect();
+    let limits = Limits {
+        max_findings: settings.max_findings as usize,
+        max_suggestions: settings.max_suggestions as usize,
     };
-    match prompts.task {
-        Task::Describe => {
-            let mut described = Description::default();
-            for answer in &answers {
-                let parsed = findings::description(&answer.text, &known).map_err(unparseable)?;
-                footer.dropped.extend(parsed.dropped);
-                described = parsed.value;
-            }
-            let section =
-                render::description(&described, &prompts.compression.files, headings, &footer);
-            outputs.describe = Some(section);
-        }
-        Task::Review => {
-            let mut reviewed = Review::default();
-            for answer in &answers {
-                let parsed = findings::review(&answer.text, &known, settings.max_findings as usize)
-                    .map_err(unparseable)?;
-                footer.dropped.extend(parsed.dropped);
-                reviewed = parsed.value;
-            }
-            let labels = render::labels(&reviewed);
-            outputs.review = Some((render::review(&reviewed, links, headings, &footer), labels));
-        }
-        Task::Improve => {
-            let mut all = Vec::new();
-            let mut failures = Vec::new();
-            for answer in &answers {
-                // One unreadable call of several loses its part, not the whole run.
-                match findings::suggestions(&answer.text, &known) {
-                    Ok(parsed) => {
-                        footer.dropped.extend(parsed.dropped);
-                        all.extend(parsed.value);
-                    }
-                    Err(why) => failures.push(why),
-                }
-            }
-            if all.is_empty() && !failures.is_empty() && failures.len() == answers.len() {
-                return Err(unparseable(failures.join("; ")));
-            }
-            footer.dropped.extend(
-                failures
-                    .into_iter()
-                    .map(|why| format!("one call's answer: {why}")),
-            );
-            all.sort_by(|a, b| b.score.cmp(&a.score).then(a.label.cmp(&b.label)));
-            all.truncate(settings.max_suggestions as usize);
-            let placed: Vec<PlacedSuggestion> = all
-                .into_iter()
-                .map(|suggestion| {
-                    let committable = input
-                        .files
-                        .iter()
-                        .find(|file| file.path == suggestion.file)
-                        .is_some_and(|file| {
-                            file.lines_in_one_hunk(&(suggestion.start_line..=suggestion.end_line))
-                        });
-                    PlacedSuggestion {
-                        suggestion,
-                        committable,
-                    }
-                })
-                .collect();
-            outputs.inline = placed
-                .iter()
-                .filter(|p| p.committable)
-                .map(|p| p.suggestion.clone())
-                .collect();
-            outputs.improve = Some(render::improve(&placed, links, headings, &footer));
-            outputs.improve_placed = placed;
-            outputs.improve_footer = Some(footer);
-        }
-    }
-    Ok(())
-}
-
-fn effort_labels() -> Vec<String> {
-    (1..=5).map(|n| format!("Review effort {n}/5")).collect()
-}
-
-fn label_for(name: &str) -> Label {
-    let (color, description) = if name == render::LABEL_SECURITY {
-        (
-            "d93f0b",
-            "cargo xtask review found a possible security concern",
-        )
-    } else {
-        (
-            "c5def5",
-            "cargo xtask review's estimate of the review effort",
-        )
-    };
-    Label {
-        name: name.to_owned(),
-        color: color.to_owned(),
-        description: description.to_owned(),
-    }
+    let model = footer.model.clone();
+    answers::merge(prompts, &texts, &input.files, limits, links, headings, footer, outputs).map_err(
+        |why| {
+            fail(
+                FailureKind::Api,
+                format!(
+                    "review {}: {} `{model}` answered, but {why}; nothing was posted. Check that the model supports JSON output",
+                    prompts.task.name(),
+                    client.label(),
+                ),
+            )
+        },
+    )
 }
 
 /// Writes the outputs to the pull request; a token without write access (HTTP 403, as on a
@@ -479,7 +341,7 @@ async fn publish(
         Err(error) if github::api_status(&error) == Some(403) => {
             eprintln!("warning: {error:#}");
             eprintln!("review: writing the result to the job summary instead");
-            let summary = summary_text(outputs, headings.get("fork_note"));
+            let summary = render::job_summary(outputs, headings.get("fork_note"));
             if !github_actions::append_step_summary(&summary)? {
                 // Outside Actions there is no summary file: print so the result is not lost.
                 println!("{summary}");
@@ -489,7 +351,7 @@ async fn publish(
         Err(error) => {
             let error = crate::failure::report(error);
             eprintln!("review: the result follows, and is in the job summary");
-            let summary = summary_text(
+            let summary = render::job_summary(
                 outputs,
                 "Writing this result to the pull request failed (the job log says why); it is kept here.",
             );
@@ -500,36 +362,6 @@ async fn publish(
             Err(error)
         }
     }
-}
-
-/// The outputs as one job summary, under `note`.
-fn summary_text(outputs: &Outputs, note: &str) -> String {
-    let mut summary = format!("> {note}\n\n");
-    if let Some(section) = &outputs.describe {
-        // Only our section: the author's text is already on the pull request.
-        summary.push_str(section);
-        summary.push_str("\n\n");
-    }
-    if let Some((text, labels)) = &outputs.review {
-        summary.push_str(text);
-        if !labels.is_empty() {
-            let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
-        }
-    }
-    if let Some(text) = &outputs.improve {
-        summary.push_str(text);
-        for suggestion in &outputs.inline {
-            let _ = writeln!(
-                summary,
-                "\n{} {}-{}:\n\n{}",
-                crate::markdown::code_span(&suggestion.file),
-                suggestion.start_line,
-                suggestion.end_line,
-                render::inline_suggestion(suggestion)
-            );
-        }
-    }
-    summary
 }
 
 async fn write_to_pull_request(
@@ -556,58 +388,43 @@ async fn write_to_pull_request(
             .upsert_comment(pull.number, render::REVIEW_MARKER, text)
             .await?;
         eprintln!("review: review comment: {outcome}");
-        let wanted: Vec<Label> = labels.iter().map(|name| label_for(name)).collect();
-        let mut managed = effort_labels();
-        managed.push(render::LABEL_SECURITY.to_owned());
-        github.sync_labels(pull.number, &wanted, &managed).await?;
+        let wanted: Vec<Label> = labels.iter().map(|name| render::label(name)).collect();
+        github
+            .sync_labels(pull.number, &wanted, &render::managed_labels())
+            .await?;
     }
-    if let Some(text) = &outputs.improve {
-        let mut text = text.clone();
-        if !outputs.inline.is_empty() {
-            let existing: HashSet<String> = github
+    if let Some(improved) = &outputs.improve {
+        let mut text = improved.text.clone();
+        let existing: Vec<(u64, String)> = if improved.committables().is_empty() {
+            Vec::new()
+        } else {
+            github
                 .own_review_comments(pull.number, render::SUGGESTION_MARKER_PREFIX)
                 .await?
                 .into_iter()
-                .filter_map(|comment| suggestion_id_in(&comment.body))
-                .collect();
-            let new: Vec<NewReviewComment> = outputs
-                .inline
-                .iter()
-                .filter(|suggestion| !existing.contains(&render::suggestion_id(suggestion)))
-                .map(|suggestion| {
-                    NewReviewComment::on_new_lines(
-                        &suggestion.file,
-                        u64::from(suggestion.start_line),
-                        u64::from(suggestion.end_line),
-                        render::inline_suggestion(suggestion),
-                    )
-                })
-                .collect();
-            if !new.is_empty() {
-                match github
-                    .create_review(pull.number, &pull.head_sha, "", &new)
-                    .await
-                {
-                    Ok(_) => eprintln!("review: posted {} committable suggestion(s)", new.len()),
-                    Err(error) if github::api_status(&error) == Some(422) => {
-                        // GitHub refused a line (the PR moved on since we read it): show every
-                        // suggestion as a diff in the table instead of failing the run.
-                        eprintln!(
-                            "warning: {error:#}; showing the suggestions in the summary comment only"
-                        );
-                        let placed: Vec<PlacedSuggestion> = outputs
-                            .improve_placed
-                            .iter()
-                            .map(|p| PlacedSuggestion {
-                                suggestion: p.suggestion.clone(),
-                                committable: false,
-                            })
-                            .collect();
-                        let footer = outputs.improve_footer.clone().unwrap_or_default();
-                        text = render::improve(&placed, links, headings, &footer);
-                    }
-                    Err(error) => return Err(error),
+                .map(|comment| (comment.id, comment.body))
+                .collect()
+        };
+        let new: Vec<NewReviewComment> = improved
+            .not_posted(&existing)
+            .iter()
+            .map(|committable| committable.comment())
+            .collect();
+        if !new.is_empty() {
+            match github
+                .create_review(pull.number, &pull.head_sha, "", &new)
+                .await
+            {
+                Ok(_) => eprintln!("review: posted {} committable suggestion(s)", new.len()),
+                Err(error) if github::api_status(&error) == Some(422) => {
+                    // GitHub refused a line (the PR moved on since we read it): show every
+                    // suggestion as a diff in the table instead of failing the run.
+                    eprintln!(
+                        "warning: {error:#}; showing the suggestions in the summary comment only"
+                    );
+                    text = improved.without_inline(links, headings);
                 }
+                Err(error) => return Err(error),
             }
         }
         let outcome = github
@@ -616,104 +433,4 @@ async fn write_to_pull_request(
         eprintln!("review: suggestions comment: {outcome}");
     }
     Ok(())
-}
-
-/// The id in the marker that starts one of our suggestion comments.
-fn suggestion_id_in(body: &str) -> Option<String> {
-    let rest = body.strip_prefix(render::SUGGESTION_MARKER_PREFIX)?;
-    let end = rest.find(" -->")?;
-    Some(rest[..end].to_owned())
-}
-
-fn print_dry_run(
-    planned: &[PlannedPrompts],
-    tokenizer: &Tokenizer,
-    headings: &Headings,
-    coverage: &str,
-    links: &Links,
-    input: &Input,
-) {
-    let mut out = String::new();
-    for prompts in planned {
-        for (index, built) in prompts.prompts.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "===== {} prompt {}/{}: {} tokens (budget {}, accounted {}) =====",
-                prompts.task.name(),
-                index + 1,
-                prompts.prompts.len(),
-                built.count(tokenizer),
-                prompts.budget,
-                prompts.accounted.get(index).copied().unwrap_or_default()
-            );
-            let _ = writeln!(
-                out,
-                "----- system -----\n{}\n----- user -----\n{}",
-                built.system, built.user
-            );
-        }
-    }
-    if let Some(first) = planned.first() {
-        let _ = writeln!(out, "===== token counts per file =====");
-        let _ = writeln!(
-            out,
-            "{:>8}  {:>7} {:>7}  {:<28} path",
-            "tokens", "+", "-", "included"
-        );
-        for file in &first.compression.files {
-            let included = match file.inclusion {
-                Inclusion::Full => "yes".to_owned(),
-                Inclusion::Partial { hunks, of } => format!("partly ({hunks}/{of} hunks)"),
-                Inclusion::Left(reason) => {
-                    format!("no: {}", headings.get(render::reason_key(reason)))
-                }
-            };
-            let _ = writeln!(
-                out,
-                "{:>8}  {:>7} {:>7}  {:<28} {}",
-                file.tokens, file.additions, file.deletions, included, file.path
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "===== would post (model text not requested in a dry run) ====="
-    );
-    let footer = Footer {
-        coverage: coverage.to_owned(),
-        provider: "(dry run)".to_owned(),
-        model: "-".to_owned(),
-        ..Footer::default()
-    };
-    for prompts in planned {
-        let text = match prompts.task {
-            Task::Describe => {
-                let section = render::description(
-                    &Description::default(),
-                    &prompts.compression.files,
-                    headings,
-                    &footer,
-                );
-                format!("PR body, author's text kept, section:\n{section}")
-            }
-            Task::Review => format!(
-                "comment {}:\n{}",
-                render::REVIEW_MARKER,
-                render::review(&Review::default(), links, headings, &footer)
-            ),
-            Task::Improve => format!(
-                "comment {} (+ one review with the committable suggestions):\n{}",
-                render::IMPROVE_MARKER,
-                render::improve(&[], links, headings, &footer)
-            ),
-        };
-        let _ = writeln!(out, "--- {} ---\n{text}", prompts.task.name());
-    }
-    if input.pull.is_none() {
-        let _ = writeln!(
-            out,
-            "(from a diff file: nothing would be posted; the result would be printed)"
-        );
-    }
-    print!("{out}");
 }

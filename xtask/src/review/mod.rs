@@ -5,6 +5,7 @@
 //! Order matters: everything is redacted before it is counted, compressed or shown, so nothing
 //! after [`redact_inputs`] ever sees a secret.
 
+pub mod answers;
 pub mod bedrock;
 pub mod bench;
 pub mod compress;
@@ -16,6 +17,7 @@ pub mod plan_summary;
 pub mod prompt;
 pub use crate::redact;
 pub mod render;
+pub mod suggestion;
 pub mod tokens;
 
 use compress::{Compression, Inclusion, LeftOut};

@@ -9,10 +9,15 @@
 
 use std::fmt::Write as _;
 
+use super::PlannedPrompts;
+use super::answers::Outputs;
 use super::compress::{Compression, FileReport, Inclusion, LeftOut};
 use super::findings::{Description, Review, Suggestion};
 use super::headings::Headings;
+use super::prompt::Task;
 use super::redact::Redaction;
+use super::suggestion::{self, Committable};
+use super::tokens::Tokenizer;
 use crate::markdown;
 
 /// Hidden markers: a re-run finds its own comment by these and edits it in place.
@@ -35,6 +40,22 @@ pub struct Links {
 }
 
 impl Links {
+    /// Links into `repository` (`owner/name`) on `server` (default `https://github.com`) at the
+    /// pull request's head.
+    pub fn for_pull_request(
+        server: Option<&str>,
+        repository: impl std::fmt::Display,
+        head_sha: &str,
+    ) -> Links {
+        let server = server
+            .filter(|url| !url.is_empty())
+            .unwrap_or("https://github.com");
+        Links {
+            repo_url: Some(format!("{}/{repository}", server.trim_end_matches('/'))),
+            head_sha: head_sha.to_owned(),
+        }
+    }
+
     fn lines(&self, file: &str, start: u32, end: u32) -> String {
         let range = if start == end {
             format!("{start}")
@@ -375,33 +396,27 @@ pub struct PlacedSuggestion {
     pub committable: bool,
 }
 
-/// The stable id of a suggestion, for its hidden marker.
-pub fn suggestion_id(suggestion: &Suggestion) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(suggestion.file.as_bytes());
-    hasher.update(suggestion.start_line.to_le_bytes());
-    hasher.update(suggestion.end_line.to_le_bytes());
-    hasher.update(suggestion.improved_code.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// The body of an inline review comment: a committable ```suggestion block. Only for suggestions
-/// whose lines lie in a hunk (see `FileDiff::lines_in_one_hunk`).
-pub fn inline_suggestion(suggestion: &Suggestion) -> String {
-    let fence = crate::markdown::fence_for(&suggestion.improved_code);
-    format!(
-        "{SUGGESTION_MARKER_PREFIX}{} -->\n**{}** ({}/10): {}\n\n{fence}suggestion\n{}\n{fence}\n",
-        suggestion_id(suggestion),
-        suggestion.label.as_str(),
-        suggestion.score,
-        inline(&suggestion.summary),
-        suggestion.improved_code.trim_end_matches('\n'),
+/// The committable suggestion comment of a suggestion whose lines lie in one hunk (see
+/// `FileDiff::lines_in_one_hunk`); its fingerprint covers the file, the lines and the code.
+pub fn committable(suggestion: &Suggestion) -> Committable {
+    let fingerprint = suggestion::fingerprint(&[
+        suggestion.file.as_bytes(),
+        &suggestion.start_line.to_le_bytes(),
+        &suggestion.end_line.to_le_bytes(),
+        suggestion.improved_code.as_bytes(),
+    ]);
+    Committable::new(
+        SUGGESTION_MARKER_PREFIX,
+        &suggestion.file,
+        (suggestion.start_line, suggestion.end_line),
+        fingerprint,
+        &format!(
+            "**{}** ({}/10): {}",
+            suggestion.label.as_str(),
+            suggestion.score,
+            inline(&suggestion.summary)
+        ),
+        Some(suggestion.improved_code.trim_end_matches('\n')),
     )
 }
 
@@ -462,6 +477,156 @@ fn html_escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('|', "&#124;")
         .replace('@', "&#64;")
+}
+
+/// A label the review sets, with its colour and description.
+pub fn label(name: &str) -> crate::github::Label {
+    let (color, description) = if name == LABEL_SECURITY {
+        (
+            "d93f0b",
+            "cargo xtask review found a possible security concern",
+        )
+    } else {
+        (
+            "c5def5",
+            "cargo xtask review's estimate of the review effort",
+        )
+    };
+    crate::github::Label {
+        name: name.to_owned(),
+        color: color.to_owned(),
+        description: description.to_owned(),
+    }
+}
+
+/// Every label the review manages: those it removes when it no longer sets them.
+pub fn managed_labels() -> Vec<String> {
+    let mut managed: Vec<String> = (1..=5).map(|n| format!("Review effort {n}/5")).collect();
+    managed.push(LABEL_SECURITY.to_owned());
+    managed
+}
+
+/// The outputs as one job summary, under `note`: for a token that cannot write to the pull
+/// request (a fork's), or when writing failed.
+pub fn job_summary(outputs: &Outputs, note: &str) -> String {
+    let mut summary = format!("> {note}\n\n");
+    if let Some(section) = &outputs.describe {
+        // Only our section: the author's text is already on the pull request.
+        summary.push_str(section);
+        summary.push_str("\n\n");
+    }
+    if let Some((text, labels)) = &outputs.review {
+        summary.push_str(text);
+        if !labels.is_empty() {
+            let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
+        }
+    }
+    if let Some(improved) = &outputs.improve {
+        summary.push_str(&improved.text);
+        for committable in improved.committables() {
+            let _ = writeln!(
+                summary,
+                "\n{} {}-{}:\n\n{}",
+                markdown::code_span(&committable.path),
+                committable.start,
+                committable.end,
+                committable.body
+            );
+        }
+    }
+    summary
+}
+
+/// What `review --dry-run` prints: each redacted prompt with its token count and accounting, the
+/// token count of every file and whether it was included, and the comments it would post (with
+/// no model text). `to_pull_request`: whether the input is a pull request (not a diff file).
+pub fn dry_run(
+    planned: &[PlannedPrompts],
+    tokenizer: &Tokenizer,
+    headings: &Headings,
+    coverage: &str,
+    links: &Links,
+    to_pull_request: bool,
+) -> String {
+    let mut out = String::new();
+    for prompts in planned {
+        for (index, built) in prompts.prompts.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "===== {} prompt {}/{}: {} tokens (budget {}, accounted {}) =====",
+                prompts.task.name(),
+                index + 1,
+                prompts.prompts.len(),
+                built.count(tokenizer),
+                prompts.budget,
+                prompts.accounted.get(index).copied().unwrap_or_default()
+            );
+            let _ = writeln!(
+                out,
+                "----- system -----\n{}\n----- user -----\n{}",
+                built.system, built.user
+            );
+        }
+    }
+    if let Some(first) = planned.first() {
+        let _ = writeln!(out, "===== token counts per file =====");
+        let _ = writeln!(
+            out,
+            "{:>8}  {:>7} {:>7}  {:<28} path",
+            "tokens", "+", "-", "included"
+        );
+        for file in &first.compression.files {
+            let included = match file.inclusion {
+                Inclusion::Full => "yes".to_owned(),
+                Inclusion::Partial { hunks, of } => format!("partly ({hunks}/{of} hunks)"),
+                Inclusion::Left(reason) => format!("no: {}", headings.get(reason_key(reason))),
+            };
+            let _ = writeln!(
+                out,
+                "{:>8}  {:>7} {:>7}  {:<28} {}",
+                file.tokens, file.additions, file.deletions, included, file.path
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "===== would post (model text not requested in a dry run) ====="
+    );
+    let footer = Footer {
+        coverage: coverage.to_owned(),
+        provider: "(dry run)".to_owned(),
+        model: "-".to_owned(),
+        ..Footer::default()
+    };
+    for prompts in planned {
+        let text = match prompts.task {
+            Task::Describe => format!(
+                "PR body, author's text kept, section:\n{}",
+                description(
+                    &Description::default(),
+                    &prompts.compression.files,
+                    headings,
+                    &footer,
+                )
+            ),
+            Task::Review => format!(
+                "comment {REVIEW_MARKER}:\n{}",
+                review(&Review::default(), links, headings, &footer)
+            ),
+            Task::Improve => format!(
+                "comment {IMPROVE_MARKER} (+ one review with the committable suggestions):\n{}",
+                improve(&[], links, headings, &footer)
+            ),
+        };
+        let _ = writeln!(out, "--- {} ---\n{text}", prompts.task.name());
+    }
+    if !to_pull_request {
+        let _ = writeln!(
+            out,
+            "(from a diff file: nothing would be posted; the result would be printed)"
+        );
+    }
+    out
 }
 
 /// Labels the review sets: `Review effort N/5`, and the security label when there is a concern.
@@ -584,7 +749,64 @@ mod tests {
             "{}\n---\n{}\n---\n{}",
             review(&reviewed, &links, &headings, &footer),
             improve(&placed, &links, &headings, &footer),
-            inline_suggestion(&placed[0].suggestion)
+            committable(&placed[0].suggestion).body
         ));
+    }
+
+    #[test]
+    fn dry_run_and_job_summary() {
+        use crate::review::answers::{self, Improved};
+        use crate::review::diff::parse;
+        use crate::review::prompt::PromptContext;
+        let files = parse(
+            b"--- a/main.tf\n+++ b/main.tf\n@@ -1,3 +1,3 @@\n a\n-  acl = \"public-read\"\n+  acl = \"private\"\n c\n--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -1 +1 @@\n-x\n+y\n",
+        );
+        let tokenizer = Tokenizer::load().unwrap();
+        let headings = Headings::for_language("en-US").unwrap();
+        let planned: Vec<PlannedPrompts> = [Task::Review, Task::Improve]
+            .into_iter()
+            .map(|task| {
+                crate::review::plan_prompts(
+                    task,
+                    &files,
+                    &PromptContext::default(),
+                    &tokenizer,
+                    8000,
+                    1000,
+                )
+                .unwrap()
+            })
+            .collect();
+        let coverage = coverage(&planned[0].compression, &[], &headings);
+        let links = Links::for_pull_request(None, "acme/infra", "abc");
+        let printed = dry_run(&planned, &tokenizer, &headings, &coverage, &links, false);
+        let (prompts, rest) = printed
+            .split_once("===== token counts per file =====")
+            .unwrap();
+        // The prompts are the templates' (snapshotted with them); here their framing.
+        assert!(
+            prompts.starts_with("===== review prompt 1/1: "),
+            "{prompts}"
+        );
+        assert!(prompts.contains("----- system -----") && prompts.contains("----- user -----"));
+        insta::assert_snapshot!("dry_run", rest);
+
+        let placed = answers::place(vec![suggestion(2, 2), suggestion(40, 41)], &files);
+        let outputs = Outputs {
+            describe: None,
+            review: Some(("review text\n".to_owned(), labels(&Review::default()))),
+            improve: Some(Improved {
+                text: "suggestions text\n".to_owned(),
+                placed,
+                footer: Footer::default(),
+            }),
+        };
+        insta::assert_snapshot!("job_summary", job_summary(&outputs, "a note"));
+        assert_eq!(
+            label(LABEL_SECURITY).color,
+            "d93f0b",
+            "the colour GitHub shows"
+        );
+        assert_eq!(managed_labels().len(), 6);
     }
 }
