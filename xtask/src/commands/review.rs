@@ -21,10 +21,10 @@ use crate::review::answers::{self, Limits, Outputs};
 use crate::review::diff::{self, FileDiff};
 use crate::review::headings::Headings;
 use crate::review::llm::{LlmClient, Request};
-use crate::review::prompt::{self, PromptContext, Task};
+use crate::review::prompt::{self, Task};
 use crate::review::render::{self, Footer, Links};
 use crate::review::tokens::Tokenizer;
-use crate::review::{PlannedPrompts, PullRequestText, plan_prompts, plan_summary, redact_inputs};
+use crate::review::{self, PlannedPrompts, PullRequestText, plan_summary, redact_inputs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Tool {
@@ -90,93 +90,40 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     let headings =
         Headings::for_language(&settings.language).map_err(|why| fail(FailureKind::Config, why))?;
     let mut input = read_input(&args, &config).await?;
-
-    let mut plans = Vec::new();
-    for path in &args.plan_summary {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the plan summary {}", path.display()))
-            .classify(FailureKind::Config)?;
-        let parsed = plan_summary::parse(&text)
-            .with_context(|| {
-                format!(
-                    "{}: not a `cargo xtask plan --summary-json` file",
-                    path.display()
-                )
-            })
-            .classify(FailureKind::Config)?;
-        plans.extend(parsed);
-    }
-    let mut plan_section = plan_summary::render(&plans);
+    let mut plan_section = read_plan_summaries(&args.plan_summary)?;
     let redactions = redact_inputs(&mut input.files, &mut input.text, &mut plan_section);
-
     let tokenizer = Tokenizer::load()?;
-    let context = PromptContext {
-        title: input.text.title.clone(),
-        branch: input.text.branch.clone(),
-        body: input.text.body.clone(),
-        plan: plan_section,
-        redactions: redactions
-            .iter()
-            .map(|redaction| format!("{} at {}", redaction.kind, redaction.location))
-            .collect(),
-        left_out: Vec::new(),
-        language: settings.language.clone(),
-        max_findings: settings.max_findings,
-        max_suggestions: settings.max_suggestions,
-    };
-    let mut planned = Vec::new();
-    for task in tasks(args.tool) {
-        let prompts = plan_prompts(
-            task,
-            &input.files,
-            &context,
-            &tokenizer,
-            settings.token_budget as usize,
-            settings.output_reserve as usize,
-        )
-        .map_err(|why| fail(FailureKind::Config, why))?;
-        planned.push(prompts);
-    }
+    let context = review::prompt_context(&input.text, plan_section, &redactions, settings);
+    let planned = review::plan_tasks(
+        &tasks(args.tool),
+        &input.files,
+        &context,
+        &tokenizer,
+        settings,
+    )
+    .map_err(|why| fail(FailureKind::Config, why))?;
     eprintln!(
-        "review: {} files, {} redaction(s); {}",
-        input.files.len(),
-        redactions.len(),
-        planned
-            .iter()
-            .map(|p| format!("{}: {} call(s)", p.task.name(), p.prompts.len()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "{}",
+        review::planned_note(input.files.len(), &redactions, &planned)
     );
-
-    let coverage = planned
-        .first()
-        .map(|p| render::coverage(&p.compression, &redactions, &headings))
-        .unwrap_or_default();
-    let links = match &input.pull {
-        Some(pull) => Links::for_pull_request(
-            std::env::var("GITHUB_SERVER_URL").ok().as_deref(),
-            pull.github.repository(),
-            &pull.head_sha,
-        ),
-        None => Links::default(),
-    };
-
+    let links = links(&input);
     if args.dry_run {
+        let coverage = planned
+            .first()
+            .map(|p| render::coverage(&p.compression, &redactions, &headings))
+            .unwrap_or_default();
         let to_pull_request = input.pull.is_some();
-        print!(
-            "{}",
-            render::dry_run(
-                &planned,
-                &tokenizer,
-                &headings,
-                &coverage,
-                &links,
-                to_pull_request
-            )
+        let printed = render::dry_run(
+            &planned,
+            &tokenizer,
+            &headings,
+            &coverage,
+            &links,
+            to_pull_request,
         );
+        print!("{printed}");
         return Ok(());
     }
-
     let client = LlmClient::from_settings(settings).await?;
     let mut outputs = Outputs::default();
     for prompts in &planned {
@@ -186,19 +133,15 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
             model: client.first_model().to_owned(),
             ..Footer::default()
         };
-        ask(
-            &client,
-            prompts,
+        let asked = Asked {
+            client: &client,
             settings,
-            &input,
-            &headings,
-            &links,
-            footer,
-            &mut outputs,
-        )
-        .await?;
+            input: &input,
+            headings: &headings,
+            links: &links,
+        };
+        ask(&asked, prompts, footer, &mut outputs).await?;
     }
-
     match &input.pull {
         Some(pull) => publish(pull, &outputs, &headings, &links).await,
         None => {
@@ -215,6 +158,38 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// The plan summaries (`cargo xtask plan --summary-json` files), as the prompt's plan section.
+fn read_plan_summaries(paths: &[PathBuf]) -> anyhow::Result<String> {
+    let mut plans = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the plan summary {}", path.display()))
+            .classify(FailureKind::Config)?;
+        let parsed = plan_summary::parse(&text)
+            .with_context(|| {
+                format!(
+                    "{}: not a `cargo xtask plan --summary-json` file",
+                    path.display()
+                )
+            })
+            .classify(FailureKind::Config)?;
+        plans.extend(parsed);
+    }
+    Ok(plan_summary::render(&plans))
+}
+
+/// Links into the pull request's repository at its head (none for a diff file).
+fn links(input: &Input) -> Links {
+    match &input.pull {
+        Some(pull) => Links::for_pull_request(
+            std::env::var("GITHUB_SERVER_URL").ok().as_deref(),
+            pull.github.repository(),
+            &pull.head_sha,
+        ),
+        None => Links::default(),
     }
 }
 
@@ -271,17 +246,29 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every call of a run shares.
+struct Asked<'a> {
+    client: &'a LlmClient,
+    settings: &'a ReviewSettings,
+    input: &'a Input,
+    headings: &'a Headings,
+    links: &'a Links,
+}
+
+/// Asks the model each prompt of one task and merges the answers into `outputs`.
 async fn ask(
-    client: &LlmClient,
+    asked: &Asked<'_>,
     prompts: &PlannedPrompts,
-    settings: &ReviewSettings,
-    input: &Input,
-    headings: &Headings,
-    links: &Links,
     mut footer: Footer,
     outputs: &mut Outputs,
 ) -> anyhow::Result<()> {
+    let Asked {
+        client,
+        settings,
+        input,
+        headings,
+        links,
+    } = *asked;
     let schema = prompt::schema(prompts.task).map_err(|why| fail(FailureKind::Config, why))?;
     let mut answers = Vec::new();
     for (index, built) in prompts.prompts.iter().enumerate() {

@@ -20,6 +20,7 @@ pub mod render;
 pub mod suggestion;
 pub mod tokens;
 
+use crate::config::ReviewSettings;
 use compress::{Compression, Inclusion, LeftOut};
 use diff::{FileDiff, LineKind};
 use prompt::{Prompt, PromptContext, Task};
@@ -66,6 +67,66 @@ pub fn redact_inputs(
         }
     }
     redactor.redactions
+}
+
+/// The prompt's context: the pull request's (redacted) words, the plan section, where secrets were
+/// redacted, and the repository's review settings.
+pub fn prompt_context(
+    text: &PullRequestText,
+    plan_section: String,
+    redactions: &[Redaction],
+    settings: &ReviewSettings,
+) -> PromptContext {
+    PromptContext {
+        title: text.title.clone(),
+        branch: text.branch.clone(),
+        body: text.body.clone(),
+        plan: plan_section,
+        redactions: redactions
+            .iter()
+            .map(|redaction| format!("{} at {}", redaction.kind, redaction.location))
+            .collect(),
+        left_out: Vec::new(),
+        language: settings.language.clone(),
+        max_findings: settings.max_findings,
+        max_suggestions: settings.max_suggestions,
+    }
+}
+
+/// The prompts of each task within the settings' budget (see [`plan_prompts`]).
+pub fn plan_tasks(
+    tasks: &[Task],
+    files: &[FileDiff],
+    context: &PromptContext,
+    tokenizer: &Tokenizer,
+    settings: &ReviewSettings,
+) -> Result<Vec<PlannedPrompts>, String> {
+    tasks
+        .iter()
+        .map(|task| {
+            plan_prompts(
+                *task,
+                files,
+                context,
+                tokenizer,
+                settings.token_budget as usize,
+                settings.output_reserve as usize,
+            )
+        })
+        .collect()
+}
+
+/// The log line saying what will be asked.
+pub fn planned_note(files: usize, redactions: &[Redaction], planned: &[PlannedPrompts]) -> String {
+    format!(
+        "review: {files} files, {} redaction(s); {}",
+        redactions.len(),
+        planned
+            .iter()
+            .map(|p| format!("{}: {} call(s)", p.task.name(), p.prompts.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// The prompts of one task, with the budget accounting behind them.
