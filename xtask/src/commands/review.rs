@@ -22,7 +22,7 @@ use crate::review::diff::{self, FileDiff};
 use crate::review::headings::Headings;
 use crate::review::llm::{LlmClient, Request};
 use crate::review::prompt::{self, Task};
-use crate::review::render::{self, Footer, Links};
+use crate::review::render::{self, Call, Footer, Links};
 use crate::review::tokens::Tokenizer;
 use crate::review::{self, PlannedPrompts, PullRequestText, plan_summary, redact_inputs};
 
@@ -292,6 +292,10 @@ async fn ask(
             .with_context(|| format!("review {}: asking the model", prompts.task.name()))?;
         footer.model = answer.model.clone();
         footer.truncated |= answer.truncated;
+        footer.calls.push(Call {
+            model: answer.model.clone(),
+            usage: answer.usage,
+        });
         answers.push(answer);
     }
     let texts: Vec<&str> = answers.iter().map(|answer| answer.text.as_str()).collect();

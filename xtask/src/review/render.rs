@@ -14,6 +14,7 @@ use super::answers::Outputs;
 use super::compress::{Compression, FileReport, Inclusion, LeftOut};
 use super::findings::{Description, Review, Suggestion};
 use super::headings::Headings;
+use super::llm::Usage;
 use super::prompt::Task;
 use super::redact::Redaction;
 use super::suggestion::{self, Committable};
@@ -121,6 +122,15 @@ pub struct Footer {
     pub truncated: bool,
     pub provider: String,
     pub model: String,
+    /// Each call to the model: the model that answered (after any fallback) and its tokens.
+    pub calls: Vec<Call>,
+}
+
+/// One call to the model, as the footer reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub model: String,
+    pub usage: Option<Usage>,
 }
 
 /// Untrusted text for a table cell: inert ([`markdown::text`] escapes `|` too), line breaks as
@@ -160,6 +170,40 @@ fn footer(out: &mut String, footer: &Footer, headings: &Headings) {
             ]
         )
     );
+    if !footer.calls.is_empty() {
+        let _ = writeln!(out, "\n<sub>{}</sub>", usage(&footer.calls, headings));
+    }
+}
+
+/// The tokens of every call (what the review cost), and their total when more than one reported.
+fn usage(calls: &[Call], headings: &Headings) -> String {
+    let mut parts = Vec::with_capacity(calls.len() + 1);
+    for (index, call) in calls.iter().enumerate() {
+        let mut values = vec![
+            ("call", (index + 1).to_string()),
+            ("model", code_span_content(&call.model)),
+        ];
+        match call.usage {
+            Some(usage) => {
+                values.push(("prompt", usage.prompt_tokens.to_string()));
+                values.push(("completion", usage.completion_tokens.to_string()));
+                parts.push(headings.fill("usage_call", &values));
+            }
+            None => parts.push(headings.fill("usage_unreported", &values)),
+        }
+    }
+    let reported: Vec<Usage> = calls.iter().filter_map(|call| call.usage).collect();
+    if reported.len() > 1 {
+        let sum = |tokens: fn(&Usage) -> u64| reported.iter().map(tokens).sum::<u64>().to_string();
+        parts.push(headings.fill(
+            "usage_total",
+            &[
+                ("prompt", sum(|usage| usage.prompt_tokens)),
+                ("completion", sum(|usage| usage.completion_tokens)),
+            ],
+        ));
+    }
+    format!("{}: {}", headings.get("usage"), parts.join("; "))
 }
 
 /// The "review coverage" footer: what was sent, what was left out and why, what was redacted.
@@ -721,6 +765,7 @@ mod tests {
             truncated: false,
             provider: "OpenAI".to_owned(),
             model: "gpt-4.1-mini".to_owned(),
+            calls: Vec::new(),
         };
         let reviewed = Review {
             effort: 2,
@@ -808,5 +853,38 @@ mod tests {
             "the colour GitHub shows"
         );
         assert_eq!(managed_labels().len(), 6);
+    }
+
+    #[test]
+    fn the_footer_reports_the_tokens_of_each_call_and_the_model_after_fallback() {
+        let call = |model: &str, usage: Option<(u64, u64)>| Call {
+            model: model.to_owned(),
+            usage: usage.map(|(prompt_tokens, completion_tokens)| Usage {
+                prompt_tokens,
+                completion_tokens,
+            }),
+        };
+        let footer = Footer {
+            coverage: String::new(),
+            provider: "OpenAI".to_owned(),
+            model: "gpt-4.1".to_owned(),
+            calls: vec![
+                call("gpt-4.1-mini", Some((12_034, 812))),
+                // The first model failed; the fallback answered. A model name is untrusted.
+                call("gpt-4.1`<!--", Some((9_100, 640))),
+                call("local-model", None),
+            ],
+            ..Footer::default()
+        };
+        let links = Links::default();
+        let en = Headings::for_language("en").unwrap();
+        let ja = Headings::for_language("ja").unwrap();
+        let text = format!(
+            "{}\n---\n{}",
+            review(&Review::default(), &links, &en, &footer),
+            improve(&[], &links, &ja, &footer)
+        );
+        assert!(!text.contains("`<!--"), "{text}");
+        insta::assert_snapshot!(text);
     }
 }
