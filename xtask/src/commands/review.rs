@@ -17,7 +17,7 @@ use crate::config::{Config, ReviewSettings};
 use crate::failure::{Classify, FailureKind, fail};
 use crate::github::{self, GitHub, Label, NewReviewComment};
 use crate::github_actions;
-use crate::review::answers::{self, Limits, Outputs};
+use crate::review::answers::{self, Earlier, Limits, Outputs};
 use crate::review::diff::{self, FileDiff};
 use crate::review::headings::Headings;
 use crate::review::llm::{LlmClient, Request};
@@ -51,6 +51,10 @@ pub struct Args {
     /// A plan summary (`cargo xtask plan --summary-json`) to include in the prompt; repeatable.
     #[arg(long, value_name = "FILE")]
     pub plan_summary: Vec<PathBuf>,
+    /// Review the whole pull request even when our review and suggestions comments already cover
+    /// an earlier head (by default only the commits since are reviewed; `/review full`).
+    #[arg(long)]
+    pub full: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -90,18 +94,27 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     let headings =
         Headings::for_language(&settings.language).map_err(|why| fail(FailureKind::Config, why))?;
     let mut input = read_input(&args, &config).await?;
+    let mut earlier = earlier_reviews(&input, &tasks(args.tool), args.full).await?;
     let mut plan_section = read_plan_summaries(&args.plan_summary)?;
-    let redactions = redact_inputs(&mut input.files, &mut input.text, &mut plan_section);
+    let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut plan_section);
+    for (_, earlier) in &mut earlier {
+        for redaction in review::redact_files(&mut earlier.since.changes) {
+            if !redactions.contains(&redaction) {
+                redactions.push(redaction);
+            }
+        }
+    }
     let tokenizer = Tokenizer::load()?;
     let context = review::prompt_context(&input.text, plan_section, &redactions, settings);
-    let planned = review::plan_tasks(
-        &tasks(args.tool),
-        &input.files,
-        &context,
-        &tokenizer,
-        settings,
-    )
-    .map_err(|why| fail(FailureKind::Config, why))?;
+    let diffs: Vec<(Task, &[FileDiff])> = tasks(args.tool)
+        .into_iter()
+        .map(|task| match earlier_for(&earlier, task) {
+            Some(earlier) => (task, earlier.since.changes.as_slice()),
+            None => (task, input.files.as_slice()),
+        })
+        .collect();
+    let planned = review::plan_tasks(&diffs, &context, &tokenizer, settings)
+        .map_err(|why| fail(FailureKind::Config, why))?;
     eprintln!(
         "{}",
         review::planned_note(input.files.len(), &redactions, &planned)
@@ -137,6 +150,7 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
             client: &client,
             settings,
             input: &input,
+            earlier: earlier_for(&earlier, prompts.task),
             headings: &headings,
             links: &links,
         };
@@ -246,11 +260,46 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     })
 }
 
+/// Per task (review, improve), the earlier review whose head is an ancestor of the pull
+/// request's: only the commits since are reviewed. None for `--full`, a diff file or describe.
+async fn earlier_reviews(
+    input: &Input,
+    tasks: &[Task],
+    full: bool,
+) -> anyhow::Result<Vec<(Task, Earlier)>> {
+    let Some(pull) = input.pull.as_ref().filter(|_| !full) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for task in tasks {
+        let marker = match task {
+            Task::Review => render::REVIEW_MARKER,
+            Task::Improve => render::IMPROVE_MARKER,
+            Task::Describe => continue,
+        };
+        let earlier =
+            review::pull_request::earlier(&pull.github, pull.number, marker, &pull.head_sha)
+                .await?;
+        if let Some(earlier) = earlier {
+            found.push((*task, earlier));
+        }
+    }
+    Ok(found)
+}
+
+fn earlier_for(earlier: &[(Task, Earlier)], task: Task) -> Option<&Earlier> {
+    earlier
+        .iter()
+        .find(|(of, _)| *of == task)
+        .map(|(_, earlier)| earlier)
+}
+
 /// What every call of a run shares.
 struct Asked<'a> {
     client: &'a LlmClient,
     settings: &'a ReviewSettings,
     input: &'a Input,
+    earlier: Option<&'a Earlier>,
     headings: &'a Headings,
     links: &'a Links,
 }
@@ -266,6 +315,7 @@ async fn ask(
         client,
         settings,
         input,
+        earlier,
         headings,
         links,
     } = *asked;
@@ -304,7 +354,17 @@ async fn ask(
         max_suggestions: settings.max_suggestions as usize,
     };
     let model = footer.model.clone();
-    answers::merge(prompts, &texts, &input.files, limits, links, headings, footer, outputs).map_err(
+    answers::merge(
+        prompts,
+        &texts,
+        &input.files,
+        earlier,
+        limits,
+        links,
+        headings,
+        footer,
+        outputs,
+    ).map_err(
         |why| {
             fail(
                 FailureKind::Api,

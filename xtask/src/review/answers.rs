@@ -8,8 +8,9 @@ use super::PlannedPrompts;
 use super::diff::FileDiff;
 use super::findings::{self, Description, Known, Review, Suggestion};
 use super::headings::Headings;
+use super::increment::{Since, State};
 use super::prompt::Task;
-use super::render::{self, Footer, Links, PlacedSuggestion};
+use super::render::{self, Footer, Links, PlacedSuggestion, Progress};
 use super::suggestion::{self, Committable};
 
 /// What the model produced, rendered.
@@ -26,8 +27,13 @@ pub struct Outputs {
 #[derive(Debug, Clone, Default)]
 pub struct Improved {
     pub text: String,
-    /// Ranked, at most `max_suggestions`, each with whether its lines lie in one hunk.
+    /// This run's suggestions: ranked, at most `max_suggestions`, each with whether its lines
+    /// lie in one hunk.
     pub placed: Vec<PlacedSuggestion>,
+    /// An earlier run's suggestions the new commits left alone (an incremental review): shown,
+    /// never posted inline again.
+    pub carried: Vec<PlacedSuggestion>,
+    pub progress: Progress,
     pub footer: Footer,
 }
 
@@ -58,12 +64,13 @@ impl Improved {
         let placed: Vec<PlacedSuggestion> = self
             .placed
             .iter()
+            .chain(&self.carried)
             .map(|placed| PlacedSuggestion {
                 suggestion: placed.suggestion.clone(),
                 committable: false,
             })
             .collect();
-        render::improve(&placed, links, headings, &self.footer)
+        render::improve(&placed, &self.progress, links, headings, &self.footer)
     }
 }
 
@@ -85,20 +92,45 @@ pub fn known_files(prompts: &PlannedPrompts) -> BTreeSet<String> {
         .collect()
 }
 
+/// An earlier review of the same pull request, for a review of the commits since.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    pub state: State,
+    pub since: Since,
+}
+
 /// Merges the answers (`texts`, one per call) of `prompts.task` into `outputs`. `footer` carries
-/// the model and the truncation of the calls; what validation drops is added to it. An error
-/// says why nothing usable came back.
+/// the model and the truncation of the calls; what validation drops is added to it. `files` is
+/// the whole pull request's diff (suggestions are committable inside its hunks); `earlier`, for
+/// an incremental review, the findings to carry over or mark resolved. An error says why nothing
+/// usable came back.
 #[allow(clippy::too_many_arguments)]
 pub fn merge(
     prompts: &PlannedPrompts,
     texts: &[&str],
     files: &[FileDiff],
+    earlier: Option<&Earlier>,
     limits: Limits,
     links: &Links,
     headings: &Headings,
     mut footer: Footer,
     outputs: &mut Outputs,
 ) -> Result<(), String> {
+    let mut progress = Progress {
+        since: earlier.map(|earlier| earlier.since.head.clone()),
+        ..Progress::default()
+    };
+    let mut state = State {
+        head: links.head_sha.clone(),
+        ..State::default()
+    };
+    let state_line = |state: &State| {
+        if state.head.is_empty() {
+            String::new()
+        } else {
+            state.line()
+        }
+    };
     let known_files = known_files(prompts);
     let known = Known {
         files: &known_files,
@@ -126,7 +158,18 @@ pub fn merge(
                 reviewed = parsed.value;
             }
             let labels = render::labels(&reviewed);
-            outputs.review = Some((render::review(&reviewed, links, headings, &footer), labels));
+            if let Some(earlier) = earlier {
+                let (kept, resolved) = earlier.since.issues(&earlier.state.issues);
+                reviewed.key_issues.extend(kept);
+                progress.resolved = resolved
+                    .into_iter()
+                    .map(|issue| (issue.file, issue.title))
+                    .collect();
+            }
+            state.issues = reviewed.key_issues.clone();
+            progress.state_line = state_line(&state);
+            let text = render::review(&reviewed, &progress, links, headings, &footer);
+            outputs.review = Some((text, labels));
         }
         Task::Improve => {
             let mut all = Vec::new();
@@ -150,9 +193,31 @@ pub fn merge(
                     .map(|why| format!("one call's answer: {why}")),
             );
             let placed = place(rank(all, limits.max_suggestions), files);
+            let mut carried = Vec::new();
+            if let Some(earlier) = earlier {
+                let (kept, resolved) = earlier.since.suggestions(&earlier.state.suggestions);
+                let kept: Vec<Suggestion> = kept
+                    .into_iter()
+                    .filter(|old| !placed.iter().any(|new| new.suggestion == *old))
+                    .collect();
+                carried = place(kept, files);
+                progress.resolved = resolved
+                    .into_iter()
+                    .map(|suggestion| (suggestion.file, suggestion.summary))
+                    .collect();
+            }
+            state.suggestions = placed
+                .iter()
+                .chain(&carried)
+                .map(|placed| placed.suggestion.clone())
+                .collect();
+            progress.state_line = state_line(&state);
+            let shown: Vec<PlacedSuggestion> = placed.iter().chain(&carried).cloned().collect();
             outputs.improve = Some(Improved {
-                text: render::improve(&placed, links, headings, &footer),
+                text: render::improve(&shown, &progress, links, headings, &footer),
                 placed,
+                carried,
+                progress,
                 footer,
             });
         }

@@ -12,9 +12,11 @@ pub mod compress;
 pub mod diff;
 pub mod findings;
 pub mod headings;
+pub mod increment;
 pub mod llm;
 pub mod plan_summary;
 pub mod prompt;
+pub mod pull_request;
 pub use crate::redact;
 pub mod render;
 pub mod suggestion;
@@ -47,6 +49,18 @@ pub fn redact_inputs(
     text.body = redactor.text(&text.body, "PR body");
     text.branch = redactor.text(&text.branch, "PR branch");
     *plan_section = redactor.text(plan_section, "plan summary");
+    redact_diff(&mut redactor, files);
+    redactor.redactions
+}
+
+/// Redacts more diff lines (the commits since an earlier review) as [`redact_inputs`] does.
+pub fn redact_files(files: &mut [FileDiff]) -> Vec<Redaction> {
+    let mut redactor = Redactor::new();
+    redact_diff(&mut redactor, files);
+    redactor.redactions
+}
+
+fn redact_diff(redactor: &mut Redactor, files: &mut [FileDiff]) {
     for file in files.iter_mut() {
         redactor.reset_block();
         let path = file.path.clone();
@@ -66,7 +80,6 @@ pub fn redact_inputs(
             }
         }
     }
-    redactor.redactions
 }
 
 /// The prompt's context: the pull request's (redacted) words, the plan section, where secrets were
@@ -93,17 +106,16 @@ pub fn prompt_context(
     }
 }
 
-/// The prompts of each task within the settings' budget (see [`plan_prompts`]).
+/// The prompts of each task, from its diff, within the settings' budget (see [`plan_prompts`]).
 pub fn plan_tasks(
-    tasks: &[Task],
-    files: &[FileDiff],
+    tasks: &[(Task, &[FileDiff])],
     context: &PromptContext,
     tokenizer: &Tokenizer,
     settings: &ReviewSettings,
 ) -> Result<Vec<PlannedPrompts>, String> {
     tasks
         .iter()
-        .map(|task| {
+        .map(|(task, files)| {
             plan_prompts(
                 *task,
                 files,

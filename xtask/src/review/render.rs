@@ -113,6 +113,53 @@ fn inline(raw: &str) -> String {
     markdown::text(&raw.trim().replace(['\r', '\n'], " "))
 }
 
+/// What a review or suggestions comment says about earlier runs: the hidden state line (see
+/// `review::increment`) and, for a review of the commits since an earlier head, that head and
+/// what those commits resolved. `Progress::default()`: a first review, nothing remembered.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub state_line: String,
+    /// The head reviewed before (an incremental review).
+    pub since: Option<String>,
+    /// Findings of the earlier review whose lines the new commits changed: (file, title).
+    pub resolved: Vec<(String, String)>,
+}
+
+fn progress_head(out: &mut String, progress: &Progress, headings: &Headings) {
+    if let Some(since) = &progress.since {
+        let short: String = since.chars().take(7).collect();
+        let _ = writeln!(
+            out,
+            "{}\n",
+            headings.fill("incremental", &[("since", code_span_content(&short))])
+        );
+    }
+}
+
+fn progress_resolved(out: &mut String, progress: &Progress, headings: &Headings) {
+    if progress.resolved.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### {}\n", headings.get("resolved"));
+    for (file, title) in &progress.resolved {
+        let _ = writeln!(
+            out,
+            "- ~~{}~~ ({})",
+            inline(title),
+            markdown::code_span(file)
+        );
+    }
+}
+
+/// The first lines of a comment: the marker, then the state line when there is one.
+fn start(marker: &str, progress: &Progress) -> String {
+    if progress.state_line.is_empty() {
+        format!("{marker}\n")
+    } else {
+        format!("{marker}\n{}\n", progress.state_line)
+    }
+}
+
 /// What every comment ends with.
 #[derive(Debug, Clone, Default)]
 pub struct Footer {
@@ -391,11 +438,17 @@ pub fn update_body(body: &str, section: &str) -> String {
 
 pub fn review(
     reviewed: &Review,
+    progress: &Progress,
     links: &Links,
     headings: &Headings,
     footer_info: &Footer,
 ) -> String {
-    let mut out = format!("{REVIEW_MARKER}\n## {}\n\n", headings.get("review_title"));
+    let mut out = format!(
+        "{}## {}\n\n",
+        start(REVIEW_MARKER, progress),
+        headings.get("review_title")
+    );
+    progress_head(&mut out, progress, headings);
     let effort = usize::from(reviewed.effort.min(5));
     let _ = writeln!(
         out,
@@ -429,6 +482,7 @@ pub fn review(
             prose(&issue.issue).replace('\n', "\n  ")
         );
     }
+    progress_resolved(&mut out, progress, headings);
     footer(&mut out, footer_info, headings);
     out
 }
@@ -466,11 +520,17 @@ pub fn committable(suggestion: &Suggestion) -> Committable {
 
 pub fn improve(
     placed: &[PlacedSuggestion],
+    progress: &Progress,
     links: &Links,
     headings: &Headings,
     footer_info: &Footer,
 ) -> String {
-    let mut out = format!("{IMPROVE_MARKER}\n## {}\n\n", headings.get("improve_title"));
+    let mut out = format!(
+        "{}## {}\n\n",
+        start(IMPROVE_MARKER, progress),
+        headings.get("improve_title")
+    );
+    progress_head(&mut out, progress, headings);
     if placed.is_empty() {
         let _ = writeln!(out, "{}", headings.get("no_suggestions"));
     } else {
@@ -510,6 +570,7 @@ pub fn improve(
             );
         }
     }
+    progress_resolved(&mut out, progress, headings);
     footer(&mut out, footer_info, headings);
     out
 }
@@ -655,11 +716,17 @@ pub fn dry_run(
             ),
             Task::Review => format!(
                 "comment {REVIEW_MARKER}:\n{}",
-                review(&Review::default(), links, headings, &footer)
+                review(
+                    &Review::default(),
+                    &Progress::default(),
+                    links,
+                    headings,
+                    &footer
+                )
             ),
             Task::Improve => format!(
                 "comment {IMPROVE_MARKER} (+ one review with the committable suggestions):\n{}",
-                improve(&[], links, headings, &footer)
+                improve(&[], &Progress::default(), links, headings, &footer)
             ),
         };
         let _ = writeln!(out, "--- {} ---\n{text}", prompts.task.name());
@@ -792,8 +859,8 @@ mod tests {
         ];
         insta::assert_snapshot!(format!(
             "{}\n---\n{}\n---\n{}",
-            review(&reviewed, &links, &headings, &footer),
-            improve(&placed, &links, &headings, &footer),
+            review(&reviewed, &Progress::default(), &links, &headings, &footer),
+            improve(&placed, &Progress::default(), &links, &headings, &footer),
             committable(&placed[0].suggestion).body
         ));
     }
@@ -843,7 +910,7 @@ mod tests {
             improve: Some(Improved {
                 text: "suggestions text\n".to_owned(),
                 placed,
-                footer: Footer::default(),
+                ..Improved::default()
             }),
         };
         insta::assert_snapshot!("job_summary", job_summary(&outputs, "a note"));
@@ -881,8 +948,14 @@ mod tests {
         let ja = Headings::for_language("ja").unwrap();
         let text = format!(
             "{}\n---\n{}",
-            review(&Review::default(), &links, &en, &footer),
-            improve(&[], &links, &ja, &footer)
+            review(
+                &Review::default(),
+                &Progress::default(),
+                &links,
+                &en,
+                &footer
+            ),
+            improve(&[], &Progress::default(), &links, &ja, &footer)
         );
         assert!(!text.contains("`<!--"), "{text}");
         insta::assert_snapshot!(text);

@@ -987,7 +987,16 @@ async fn model_text_with_markers_mentions_and_html_stays_inert_and_changes_nothi
     ] {
         let ours = st.bot_comments_starting_with(marker);
         assert_eq!(ours.len(), 1, "{marker}: {:?}", st.comments);
-        assert_inert(marker, &ours[0].body[marker.len()..]);
+        // Our state line follows the marker: one hidden comment the model text cannot end.
+        let (state_line, rest) = ours[0].body[marker.len() + 1..].split_once('\n').unwrap();
+        assert!(
+            state_line.starts_with("<!-- xtask-review:state {"),
+            "{state_line}"
+        );
+        assert_eq!(state_line.matches("<!--").count(), 1, "{state_line}");
+        assert_eq!(state_line.matches("-->").count(), 1, "{state_line}");
+        assert!(!state_line.contains('@') && !state_line.contains("<img"));
+        assert_inert(marker, rest);
     }
     assert_eq!(
         st.comments.iter().find(|c| c.id == planted.0).unwrap().body,
@@ -1240,4 +1249,167 @@ async fn bedrock_converse_usage_is_in_the_footer() {
         "{}",
         review_comment(&state)
     );
+}
+
+/// A model whose answers depend on what the prompt shows: the first push's files, or the commit
+/// that adds `extra.tf` (then it finds an issue there and suggests one change there).
+async fn incremental_openai_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(|request: &Request| {
+            let body: Value = request.body_json().unwrap();
+            let name = body["response_format"]["json_schema"]["name"].as_str().unwrap();
+            let user = body["messages"][1]["content"].as_str().unwrap();
+            let second = user.contains("aws_security_group");
+            let answer = match (name, second) {
+                ("review", false) => json!({"effort": 3, "tests_present": false, "security_concerns": "",
+                    "key_issues": [
+                        {"file": "environments/dev/main.tf", "start_line": 5, "end_line": 7, "title": "No encryption", "issue": "No SSE."},
+                        {"file": "app/src/db.rs", "start_line": 11, "end_line": 12, "title": "Hard-coded password", "issue": "Use a secret."}
+                    ]}),
+                ("review", true) => json!({"effort": 2, "tests_present": false, "security_concerns": "",
+                    "key_issues": [
+                        {"file": "environments/dev/extra.tf", "start_line": 1, "end_line": 2, "title": "Open security group", "issue": "No rules."}
+                    ]}),
+                ("improve", true) => json!({"suggestions": [
+                    {"file": "environments/dev/extra.tf", "start_line": 1, "end_line": 1, "label": "security", "score": 7,
+                     "summary": "Describe the group", "existing_code": "x", "improved_code": "resource \"aws_security_group\" \"closed\" {"}]}),
+                (other, _) => answer_for(other),
+            };
+            openai_reply(&answer.to_string(), "stop")
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The user prompts the model received since `from` requests.
+async fn prompts_since(server: &MockServer, from: usize) -> Vec<String> {
+    server.received_requests().await.unwrap()[from..]
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            body["messages"][1]["content"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_incremental_review_after_a_push_reviews_only_the_new_commits_and_updates_its_comments()
+{
+    let state = new_state();
+    let github = github_server(state.clone()).await;
+    let llm = incremental_openai_server().await;
+    let repo = repo(&openai_provider(&llm));
+    let summary = repo.dir.path().join("summary.md");
+    let env = github_env(&github, &summary);
+    let run = |args: &'static [&'static str]| xtask(&repo, args, &env);
+    let review_comments = |state: &Shared| {
+        state
+            .lock()
+            .unwrap()
+            .bot_comments_starting_with("<!-- xtask-review:review -->")
+            .into_iter()
+            .map(|c| c.body.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let first = run(&["review", "all", "--pr", "7"]).await;
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(review_comments(&state)[0].contains("Hard-coded password"));
+    let inline_after_first = state.lock().unwrap().review_comments.len();
+    assert_eq!(inline_after_first, 1);
+
+    // A push: one commit fixes the password line and adds extra.tf.
+    let new_commit = json!([
+        {"filename": "app/src/db.rs", "status": "modified", "additions": 1, "deletions": 1,
+         "patch": "@@ -12 +12 @@\n-    let db_password = \"Zx81kP0qLm2vNb7Q\";\n+    let db_password = env(\"DB_PASSWORD\");"},
+        {"filename": "environments/dev/extra.tf", "status": "added", "additions": 2, "deletions": 0,
+         "patch": "@@ -0,0 +1,2 @@\n+resource \"aws_security_group\" \"open\" {\n+}"}
+    ]);
+    {
+        let mut st = state.lock().unwrap();
+        st.head_sha = "fff999".to_owned();
+        st.comparisons.push((
+            "abc123".to_owned(),
+            "fff999".to_owned(),
+            "ahead".to_owned(),
+            new_commit.clone(),
+        ));
+        let mut files = st.files.as_array().unwrap().clone();
+        files.push(new_commit[1].clone());
+        st.files = Value::Array(files);
+    }
+    let asked_before = llm.received_requests().await.unwrap().len();
+    let second = run(&["review", "all", "--pr", "7"]).await;
+    assert!(second.status.success(), "{}", text(&second));
+    let prompts = prompts_since(&llm, asked_before).await;
+    assert_eq!(prompts.len(), 3);
+    // describe sees the whole pull request; review and improve only the new commit.
+    assert!(prompts[0].contains("acme-audit"));
+    for prompt in &prompts[1..] {
+        assert!(prompt.contains("aws_security_group"), "{prompt}");
+        assert!(!prompt.contains("acme-audit"), "{prompt}");
+        assert!(!prompt.contains("Zx81kP0qLm2vNb7Q"), "redacted too");
+    }
+    assert_eq!(
+        state.lock().unwrap().compared,
+        ["abc123...fff999", "abc123...fff999"]
+    );
+    let reviews = review_comments(&state);
+    assert_eq!(reviews.len(), 1, "updated, not duplicated");
+    let review = &reviews[0];
+    assert!(
+        review.contains("Reviewed the commits since `abc123`"),
+        "{review}"
+    );
+    assert!(review.contains("Open security group"), "new: {review}");
+    assert!(review.contains("No encryption"), "carried: {review}");
+    let resolved = &review[review.find("Resolved since the last review").expect(review)..];
+    assert!(resolved.contains("Hard\\-coded password"), "{review}");
+    assert!(
+        review.contains("\"head\":\"fff999\""),
+        "the state moves on: {review}"
+    );
+    {
+        let st = state.lock().unwrap();
+        let improves = st.bot_comments_starting_with("<!-- xtask-review:improve -->");
+        assert_eq!(improves.len(), 1);
+        let improve = &improves[0].body;
+        assert!(
+            improve.contains("Describe the group") && improve.contains("Name the bucket"),
+            "{improve}"
+        );
+        // One new inline suggestion; the carried one is not posted again.
+        assert_eq!(st.review_comments.len(), inline_after_first + 1);
+    }
+
+    // A force-push drops the reviewed head (GitHub's compare answers 404): the whole PR again.
+    state.lock().unwrap().head_sha = "0000aaa".to_owned();
+    let asked_before = llm.received_requests().await.unwrap().len();
+    let third = run(&["review", "review", "--pr", "7"]).await;
+    assert!(third.status.success(), "{}", text(&third));
+    let prompts = prompts_since(&llm, asked_before).await;
+    assert!(prompts[0].contains("acme-audit"), "the whole PR");
+    let review = &review_comments(&state)[0];
+    assert!(!review.contains("Reviewed the commits since"), "{review}");
+    assert!(review.contains("\"head\":\"0000aaa\""));
+
+    // `--full` (`/review full`) does not even ask for the comparison.
+    {
+        let mut st = state.lock().unwrap();
+        st.head_sha = "0000bbb".to_owned();
+        st.comparisons.push((
+            "0000aaa".to_owned(),
+            "0000bbb".to_owned(),
+            "ahead".to_owned(),
+            new_commit,
+        ));
+    }
+    let compared = state.lock().unwrap().compared.len();
+    let fourth = run(&["review", "review", "--full", "--pr", "7"]).await;
+    assert!(fourth.status.success(), "{}", text(&fourth));
+    assert_eq!(state.lock().unwrap().compared.len(), compared);
+    assert!(!review_comments(&state)[0].contains("Reviewed the commits since"));
 }

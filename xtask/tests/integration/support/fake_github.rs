@@ -70,6 +70,14 @@ pub struct State {
     pub violations: Vec<String>,
     /// The login new comments get (the token's identity).
     pub author: String,
+    /// The pull request's head commit.
+    pub head_sha: String,
+    /// The compare API (`compare/{base}...{head}`): per (base, head), GitHub's `status`
+    /// (`ahead`, `diverged`, ...) and the files changed; a pair not listed answers 404 (a
+    /// commit a force-push dropped and GitHub no longer knows).
+    pub comparisons: Vec<(String, String, String, Value)>,
+    /// The compare requests made, as `base...head`.
+    pub compared: Vec<String>,
 }
 
 impl State {
@@ -147,6 +155,7 @@ pub fn state() -> Shared {
         title: "Add the audit bucket".to_owned(),
         files: json!([]),
         author: BOT.to_owned(),
+        head_sha: "abc123".to_owned(),
         next_id: 100,
         ..State::default()
     }))
@@ -222,7 +231,7 @@ pub async fn server(state: Shared) -> MockServer {
             ResponseTemplate::new(200).set_body_json(json!({
                 "number": 7, "title": st.title, "body": st.body,
                 "user": {"login": "author"},
-                "head": {"sha": "abc123", "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
+                "head": {"sha": st.head_sha, "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
             }))
         })
         .mount(&server)
@@ -251,6 +260,27 @@ pub async fn server(state: Shared) -> MockServer {
         .and(path("/repos/acme/infra/pulls/7/files"))
         .respond_with(move |_: &Request| {
             ResponseTemplate::new(200).set_body_json(s.lock().unwrap().files.clone())
+        })
+        .mount(&server)
+        .await;
+
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/infra/compare/[^/]+$"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            let spec = request.url.path().rsplit('/').next().unwrap().to_owned();
+            st.compared.push(spec.clone());
+            let found = spec.split_once("...").and_then(|(base, head)| {
+                st.comparisons
+                    .iter()
+                    .find(|(b, h, _, _)| b == base && h == head)
+            });
+            match found {
+                Some((_, _, status, files)) => ResponseTemplate::new(200)
+                    .set_body_json(json!({"status": status, "files": files, "commits": []})),
+                None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+            }
         })
         .mount(&server)
         .await;
