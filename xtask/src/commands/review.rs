@@ -32,6 +32,8 @@ pub enum Tool {
     Review,
     Improve,
     All,
+    /// Answer the `/ask <question>` of `--comment` in a reply.
+    Ask,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +57,12 @@ pub struct Args {
     /// an earlier head (by default only the commits since are reviewed; `/review full`).
     #[arg(long)]
     pub full: bool,
+    /// `ask`: the id of the comment holding the `/ask` (read from GitHub, never from the event).
+    #[arg(long, value_name = "ID")]
+    pub comment: Option<u64>,
+    /// `ask`: the comment is a review comment on a diff line (the reply goes in its thread).
+    #[arg(long)]
+    pub on_line: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -64,7 +72,143 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")
         .classify(FailureKind::Environment)?;
+    if args.tool == Tool::Ask {
+        return runtime.block_on(run_ask(args, config));
+    }
     runtime.block_on(run_async(args, config))
+}
+
+/// `/ask`: from a member, answered from the diff (the question's hunk first) and the plan
+/// summaries, redacted and within the budget like a review, in a reply.
+async fn run_ask(args: Args, config: Config) -> anyhow::Result<()> {
+    let settings = &config.repo.review;
+    let headings =
+        Headings::for_language(&settings.language).map_err(|why| fail(FailureKind::Config, why))?;
+    let Some(comment_id) = args.comment else {
+        return Err(fail(
+            FailureKind::Config,
+            "review ask needs --comment ID: the comment that holds the /ask",
+        ));
+    };
+    if args.diff.is_some() {
+        return Err(fail(
+            FailureKind::Config,
+            "review ask answers a comment on a pull request; it does not take --diff",
+        ));
+    }
+    let mut input = read_input(&args, &config).await?;
+    let Some(pull) = input.pull.take() else {
+        return Err(fail(FailureKind::Config, "review ask needs a pull request"));
+    };
+    let comment = review::pull_request::ask_comment(&pull.github, comment_id, args.on_line).await?;
+    let Some(asked) = asked(&pull, &comment) else {
+        return Ok(());
+    };
+    let mut redactor = crate::redact::Redactor::new();
+    let question = redactor.text(asked, "/ask question");
+    let on_line = comment.path.as_ref().map(|path| review::ask::OnLine {
+        path: path.clone(),
+        line: comment.line,
+        diff_hunk: redactor.text(
+            comment.diff_hunk.as_deref().unwrap_or_default(),
+            "/ask diff hunk",
+        ),
+    });
+    // The question's file first.
+    if let Some(on) = &on_line {
+        input.files.sort_by_key(|file| file.path != on.path);
+    }
+    let mut section = read_plan_summaries(&args.plan_summary)?;
+    let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut section);
+    redactions.extend(redactor.redactions);
+    let section = review::ask::prompt_section(&question, on_line.as_ref()) + &section;
+    let tokenizer = Tokenizer::load()?;
+    let context = review::prompt_context(&input.text, section, &redactions, settings);
+    let planned = review::plan_tasks(&[(Task::Ask, &input.files)], &context, &tokenizer, settings)
+        .map_err(|why| fail(FailureKind::Config, why))?;
+    let coverage = planned
+        .first()
+        .map(|p| render::coverage(&p.compression, &redactions, &headings))
+        .unwrap_or_default();
+    if args.dry_run {
+        let links = Links::default();
+        print!(
+            "{}",
+            render::dry_run(&planned, &tokenizer, &headings, &coverage, &links, true)
+        );
+        return Ok(());
+    }
+    let client = LlmClient::from_settings(settings).await?;
+    let mut footer = Footer {
+        coverage,
+        provider: client.label().to_owned(),
+        model: client.first_model().to_owned(),
+        ..Footer::default()
+    };
+    let schema = prompt::schema(Task::Ask).map_err(|why| fail(FailureKind::Config, why))?;
+    let mut answer_text = String::new();
+    for built in planned.iter().flat_map(|p| &p.prompts) {
+        let answer = client
+            .complete(&Request {
+                system: &built.system,
+                user: &built.user,
+                schema_name: Task::Ask.name(),
+                schema: &schema,
+                max_output_tokens: settings.output_reserve,
+            })
+            .await
+            .context("review ask: asking the model")?;
+        footer.model = answer.model.clone();
+        footer.truncated |= answer.truncated;
+        footer.calls.push(Call {
+            model: answer.model.clone(),
+            usage: answer.usage,
+        });
+        answer_text = answer.text;
+    }
+    let answered = review::ask::answer(&answer_text).map_err(|why| {
+        fail(
+            FailureKind::Api,
+            format!(
+                "review ask: {} `{}` answered, but {why}; nothing was posted",
+                client.label(),
+                footer.model
+            ),
+        )
+    })?;
+    let body = review::ask::reply(&question, &answered, &headings, &footer);
+    review::pull_request::reply(&pull.github, pull.number, &comment, &body).await?;
+    eprintln!(
+        "review: answered the /ask of comment {comment_id} on #{}",
+        pull.number
+    );
+    Ok(())
+}
+
+/// The question of `comment` when it is an `/ask` the review answers: by an OWNER, MEMBER or
+/// COLLABORATOR (as GitHub reports the comment's `author_association`), not by our own bot.
+/// Anything else is ignored with a note.
+fn asked<'c>(pull: &PullContext, comment: &'c review::pull_request::AskComment) -> Option<&'c str> {
+    let login = comment.user.as_ref().map_or("", |user| user.login.as_str());
+    if login == pull.github.bot_login() {
+        eprintln!("review ask: comment {} is our own; ignored", comment.id);
+        return None;
+    }
+    if !review::ask::may_ask(&comment.author_association) {
+        eprintln!(
+            "review ask: comment {} is by an {} (not OWNER, MEMBER or COLLABORATOR); ignored",
+            comment.id, comment.author_association
+        );
+        return None;
+    }
+    let question = review::ask::question(&comment.body);
+    if question.is_none() {
+        eprintln!(
+            "review ask: comment {} holds no /ask question; ignored",
+            comment.id
+        );
+    }
+    question
 }
 
 /// The pull request under review, or a diff file.
@@ -86,6 +230,7 @@ fn tasks(tool: Tool) -> Vec<Task> {
         Tool::Review => vec![Task::Review],
         Tool::Improve => vec![Task::Improve],
         Tool::All => vec![Task::Describe, Task::Review, Task::Improve],
+        Tool::Ask => vec![Task::Ask],
     }
 }
 
@@ -275,7 +420,7 @@ async fn earlier_reviews(
         let marker = match task {
             Task::Review => render::REVIEW_MARKER,
             Task::Improve => render::IMPROVE_MARKER,
-            Task::Describe => continue,
+            Task::Describe | Task::Ask => continue,
         };
         let earlier =
             review::pull_request::earlier(&pull.github, pull.number, marker, &pull.head_sha)

@@ -136,6 +136,8 @@ pub fn merge(
         files: &known_files,
     };
     match prompts.task {
+        // One answer, to one question: read by `review::ask::answer`, posted as a reply.
+        Task::Ask => return Err("an /ask answer is not a review output".to_owned()),
         Task::Describe => {
             let mut described = Description::default();
             for text in texts {

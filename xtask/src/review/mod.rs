@@ -6,6 +6,7 @@
 //! after [`redact_inputs`] ever sees a secret.
 
 pub mod answers;
+pub mod ask;
 pub mod bedrock;
 pub mod bench;
 pub mod compress;

@@ -83,3 +83,69 @@ pub async fn earlier(
         },
     }))
 }
+
+/// A comment that may hold an `/ask`, as GitHub has it (never as the event says).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AskComment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub user: Option<github::User>,
+    #[serde(default)]
+    pub author_association: String,
+    /// Review (diff-line) comments only.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub diff_hunk: Option<String>,
+    /// The thread's first comment, when this one is a reply in a review thread.
+    #[serde(default)]
+    pub in_reply_to_id: Option<u64>,
+}
+
+/// The comment `id`: a review comment on a diff line (`on_line`) or a pull request comment.
+pub async fn ask_comment(github: &GitHub, id: u64, on_line: bool) -> anyhow::Result<AskComment> {
+    let rest = if on_line {
+        format!("pulls/comments/{id}")
+    } else {
+        format!("issues/comments/{id}")
+    };
+    let operation = format!("reading comment {id}");
+    let body = github
+        .send_repo(&operation, Method::Get, &rest, None)
+        .await?;
+    serde_json::from_str(&body).map_err(|error| {
+        crate::failure::fail(
+            crate::failure::FailureKind::Api,
+            format!("{operation}: GitHub's answer is not a comment ({error})"),
+        )
+    })
+}
+
+/// Posts `body` in reply to `comment`: in its review thread for a diff-line comment, on the pull
+/// request otherwise.
+pub async fn reply(
+    github: &GitHub,
+    pr: u64,
+    comment: &AskComment,
+    body: &str,
+) -> anyhow::Result<()> {
+    if comment.path.is_some() {
+        // GitHub threads replies under the thread's first comment.
+        let thread = comment.in_reply_to_id.unwrap_or(comment.id);
+        github
+            .send_repo(
+                &format!("replying in the review thread of comment {thread}"),
+                Method::Post,
+                &format!("pulls/{pr}/comments/{thread}/replies"),
+                Some(&serde_json::json!({ "body": body })),
+            )
+            .await?;
+    } else {
+        github.create_comment(pr, body).await?;
+    }
+    Ok(())
+}

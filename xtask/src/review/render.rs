@@ -102,6 +102,16 @@ fn prose(raw: &str) -> String {
         .join("\n")
 }
 
+/// Model prose as inert Markdown, for the other comments of the review (`/ask` replies).
+pub fn prose_text(raw: &str) -> String {
+    prose(raw)
+}
+
+/// The footer every comment ends with, for the other comments of the review.
+pub fn footer_text(out: &mut String, footer_info: &Footer, headings: &Headings) {
+    footer(out, footer_info, headings);
+}
+
 /// Untrusted text for inside a code span the heading template opens and closes: no backtick to
 /// close it early, no line break, no marker.
 fn code_span_content(raw: &str) -> String {
@@ -705,6 +715,9 @@ pub fn dry_run(
     };
     for prompts in planned {
         let text = match prompts.task {
+            Task::Ask => {
+                "a reply to the question: in its review thread, or on the pull request".to_owned()
+            }
             Task::Describe => format!(
                 "PR body, author's text kept, section:\n{}",
                 description(
