@@ -160,6 +160,7 @@ pub fn merge(
                 reviewed = parsed.value;
             }
             let labels = render::labels(&reviewed);
+            progress.fresh = reviewed.key_issues.len();
             if let Some(earlier) = earlier {
                 let (kept, resolved) = earlier.since.issues(&earlier.state.issues);
                 reviewed.key_issues.extend(kept);
@@ -196,6 +197,7 @@ pub fn merge(
             );
             let placed = place(rank(all, limits.max_suggestions), files);
             let mut carried = Vec::new();
+            progress.fresh = placed.len();
             if let Some(earlier) = earlier {
                 let (kept, resolved) = earlier.since.suggestions(&earlier.state.suggestions);
                 let kept: Vec<Suggestion> = kept

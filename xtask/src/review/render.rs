@@ -133,6 +133,20 @@ pub struct Progress {
     pub since: Option<String>,
     /// Findings of the earlier review whose lines the new commits changed: (file, title).
     pub resolved: Vec<(String, String)>,
+    /// In an incremental review, how many of the findings shown (the first ones) are new; the
+    /// rest are the earlier review's.
+    pub fresh: usize,
+}
+
+impl Progress {
+    /// The mark of the `index`-th finding shown: "new" in an incremental review.
+    fn mark(&self, index: usize, headings: &Headings) -> String {
+        if self.since.is_some() && index < self.fresh {
+            format!(" **{}**", headings.get("new_mark"))
+        } else {
+            String::new()
+        }
+    }
 }
 
 fn progress_head(out: &mut String, progress: &Progress, headings: &Headings) {
@@ -483,11 +497,12 @@ pub fn review(
     if reviewed.key_issues.is_empty() {
         let _ = writeln!(out, "{}", headings.get("key_issues_none"));
     }
-    for issue in &reviewed.key_issues {
+    for (index, issue) in reviewed.key_issues.iter().enumerate() {
         let _ = writeln!(
             out,
-            "- **{}** ({})\n  {}",
+            "- **{}**{} ({})\n  {}",
             inline(&issue.title),
+            progress.mark(index, headings),
             links.lines(&issue.file, issue.start_line, issue.end_line),
             prose(&issue.issue).replace('\n', "\n  ")
         );
@@ -551,7 +566,7 @@ pub fn improve(
             headings.get("suggestion"),
             headings.get("score")
         );
-        for item in placed {
+        for (index, item) in placed.iter().enumerate() {
             let suggestion = &item.suggestion;
             let location =
                 links.lines(&suggestion.file, suggestion.start_line, suggestion.end_line);
@@ -573,9 +588,10 @@ pub fn improve(
             };
             let _ = writeln!(
                 out,
-                "| {} | **{}**<br>{location}{detail} | {} |",
+                "| {} | **{}**{}<br>{location}{detail} | {} |",
                 suggestion.label.as_str(),
                 cell(&suggestion.summary),
+                progress.mark(index, headings),
                 suggestion.score
             );
         }
@@ -972,5 +988,36 @@ mod tests {
         );
         assert!(!text.contains("`<!--"), "{text}");
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_incremental_review_marks_new_findings_and_lists_the_resolved() {
+        let headings = Headings::for_language("en").unwrap();
+        let issue = |title: &str, line: u32| KeyIssue {
+            file: "main.tf".to_owned(),
+            start_line: line,
+            end_line: line,
+            title: title.to_owned(),
+            issue: "why".to_owned(),
+        };
+        let reviewed = Review {
+            effort: 2,
+            key_issues: vec![issue("New one", 3), issue("Carried one", 9)],
+            ..Review::default()
+        };
+        let progress = Progress {
+            state_line: "<!-- xtask-review:state {} -->".to_owned(),
+            since: Some("0123456789abcdef".to_owned()),
+            resolved: vec![("app.rs".to_owned(), "Fixed <b>one</b>".to_owned())],
+            fresh: 1,
+        };
+        let links = Links::default();
+        insta::assert_snapshot!(review(
+            &reviewed,
+            &progress,
+            &links,
+            &headings,
+            &Footer::default()
+        ));
     }
 }

@@ -1364,8 +1364,11 @@ async fn an_incremental_review_after_a_push_reviews_only_the_new_commits_and_upd
         review.contains("Reviewed the commits since `abc123`"),
         "{review}"
     );
-    assert!(review.contains("Open security group"), "new: {review}");
-    assert!(review.contains("No encryption"), "carried: {review}");
+    assert!(
+        review.contains("Open security group** **new**"),
+        "new: {review}"
+    );
+    assert!(review.contains("No encryption** ("), "carried: {review}");
     let resolved = &review[review.find("Resolved since the last review").expect(review)..];
     assert!(resolved.contains("Hard\\-coded password"), "{review}");
     assert!(
