@@ -6,11 +6,11 @@ use anyhow::Context;
 
 use crate::config::{Config, ENVIRONMENTS_DIR};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::fmt::diff::{self, Change, DiffLines};
-use crate::fmt::lines;
+use crate::fmt::lines::{self, Change};
 use crate::fmt::suggest;
 use crate::github::{self, GitHub, NewReviewComment};
 use crate::github_actions::{self, Level};
+use crate::review::diff::FileDiff;
 use crate::terraform::Terraform;
 
 #[derive(Debug, clap::Args)]
@@ -118,14 +118,11 @@ fn suggest(
     let runtime = crate::runtime::current_thread()?;
     let decided = runtime.block_on(async {
         let client = GitHub::new(settings)?;
-        let files = client.list_pull_request_files(pr).await?;
-        let diff_lines: DiffLines = files
-            .iter()
-            .filter_map(|file| {
-                file.patch
-                    .as_deref()
-                    .map(|patch| (file.filename.clone(), diff::commentable_lines(patch)))
-            })
+        let files: Vec<FileDiff> = client
+            .list_pull_request_files(pr)
+            .await?
+            .into_iter()
+            .map(FileDiff::from_pull_request_file)
             .collect();
         // Only our own suggestion comments (our bot, marker first): a planted fingerprint is
         // neither trusted nor deleted; duplicates of ours are removed.
@@ -135,24 +132,14 @@ fn suggest(
             .into_iter()
             .map(|comment| (comment.id, comment.body))
             .collect();
-        let decided = suggest::plan(&changes, &diff_lines, &existing);
+        let decided = suggest::place(&changes, &files, &existing);
         for id in &decided.delete {
             client.delete_review_comment(*id).await?;
         }
         if !decided.post.is_empty() {
             let head = client.get_pull_request(pr).await?.head.sha;
-            let comments: Vec<NewReviewComment> = decided
-                .post
-                .iter()
-                .map(|s| {
-                    NewReviewComment::on_new_lines(
-                        &s.change.path,
-                        s.change.start,
-                        s.change.end,
-                        s.body.clone(),
-                    )
-                })
-                .collect();
+            let comments: Vec<NewReviewComment> =
+                decided.post.iter().map(|s| s.comment()).collect();
             let body = format!(
                 "`terraform fmt` would change {} place{} in this pull request; each suggestion can be committed from here, or run `cargo xtask fmt`.",
                 comments.len(),
@@ -226,8 +213,8 @@ fn annotation(change: &Change) -> String {
     github_actions::annotation(
         Level::Warning,
         &change.path,
-        Some(change.start),
-        Some(change.end),
+        Some(u64::from(change.start)),
+        Some(u64::from(change.end)),
         "terraform fmt",
         &message,
     )

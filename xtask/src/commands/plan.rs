@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::config::{Config, Environment};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::github::{self, GitHub, Label, Upsert};
+use crate::github::{self, GitHub, Upsert};
 use crate::github_actions;
 use crate::plan::errors::{error_blocks, hint_for};
 use crate::plan::mask::Masker;
@@ -399,37 +399,6 @@ fn plan_environment(
     Ok(planned(env, &plan, Some(&text), masker, outlets))
 }
 
-fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {
-    let label = |suffix: &str, color: &str, description: &str| Label {
-        name: format!("{env}/{suffix}"),
-        color: color.to_owned(),
-        description: description.to_owned(),
-    };
-    let managed = ["add-or-update", "destroy", "no-changes"]
-        .iter()
-        .map(|suffix| format!("{env}/{suffix}"))
-        .collect();
-    let wanted = match &result.summary {
-        None => Vec::new(),
-        Some(summary) if summary.has_destroy() => vec![label(
-            "destroy",
-            "d73a4a",
-            "terraform plan destroys or replaces resources",
-        )],
-        Some(summary) if summary.has_changes() => vec![label(
-            "add-or-update",
-            "1d76db",
-            "terraform plan adds or updates resources",
-        )],
-        Some(_) => vec![label(
-            "no-changes",
-            "0e8a16",
-            "terraform plan has no changes",
-        )],
-    };
-    (wanted, managed)
-}
-
 fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<()> {
     let pr = github::resolve_pull_request(args.pr)?;
     let settings = github::Settings::for_config(config)?;
@@ -442,13 +411,8 @@ fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<(
                 let outcome = client
                     .upsert_comment(pr, &render::marker(&result.env), &result.comment)
                     .await?;
-                let (wanted, managed) = labels_for(&result.env, result);
-                // A failed or incomplete plan keeps the labels of the last good one.
-                if result
-                    .summary
-                    .as_ref()
-                    .is_some_and(|s| !s.errored && (!s.incomplete || s.has_changes()))
-                {
+                if render::labels_apply(result.summary.as_ref()) {
+                    let (wanted, managed) = render::labels(&result.env, result.summary.as_ref());
                     client.sync_labels(pr, &wanted, &managed).await?;
                 }
                 Ok::<Upsert, anyhow::Error>(outcome)

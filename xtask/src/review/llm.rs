@@ -69,6 +69,27 @@ pub struct Answer {
     pub model: String,
     /// The model stopped at the output limit.
     pub truncated: bool,
+    /// The tokens of the call, as the provider reported them (`None`: it did not).
+    pub usage: Option<Usage>,
+}
+
+/// Prompt (input) and completion (output) tokens of one call: OpenAI's and Azure's `usage`
+/// (`prompt_tokens`, `completion_tokens`), Bedrock Converse's `usage` (`inputTokens`,
+/// `outputTokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    fn read(body: &Value, prompt: &str, completion: &str) -> Option<Usage> {
+        let usage = body.get("usage")?;
+        Some(Usage {
+            prompt_tokens: usage.get(prompt)?.as_u64()?,
+            completion_tokens: usage.get(completion)?.as_u64()?,
+        })
+    }
 }
 
 pub struct LlmClient {
@@ -466,6 +487,7 @@ impl LlmClient {
                         .to_owned(),
                     truncated: choice.get("finish_reason").and_then(Value::as_str)
                         == Some("length"),
+                    usage: Usage::read(body, "prompt_tokens", "completion_tokens"),
                 })
             }
             Endpoint::Bedrock { .. } => {
@@ -488,6 +510,7 @@ impl LlmClient {
                     text,
                     model: model.to_owned(),
                     truncated: body.get("stopReason").and_then(Value::as_str) == Some("max_tokens"),
+                    usage: Usage::read(body, "inputTokens", "outputTokens"),
                 })
             }
         }

@@ -997,7 +997,18 @@ fn each_push_gets_one_review_and_unrelated_comments_cancel_nothing() {
         .unwrap()["run"]
         .as_str()
         .unwrap();
-    let push_branch = script.split("else").next().unwrap();
+    let push_branch = script.split(";;").next().unwrap();
+    assert!(push_branch.contains("push)"), "{script}");
+    // `/review full` reviews the whole pull request; `/ask`, on the pull request or as a reply
+    // on a diff line, names the comment (read from the API) and whether it is on a line.
+    assert!(script.contains("review review --full"), "{script}");
+    assert!(script.contains("review ask --pr \"$PR_NUMBER\" --comment \"$COMMENT_ID\" --on-line"));
+    assert!(review["on"]["pull_request_review_comment"]["types"][0] == "created");
+    let condition = job["if"].as_str().unwrap();
+    assert!(
+        condition.contains("github.event_name == 'pull_request_review_comment' && contains(fromJSON('[\"OWNER\", \"MEMBER\", \"COLLABORATOR\"]'), github.event.comment.author_association) && startsWith(github.event.comment.body, '/ask')"),
+        "{condition}"
+    );
     assert!(push_branch.contains("review describe") && push_branch.contains("review improve"));
     assert!(
         !push_branch.contains("review review") && !script.contains(" all"),
