@@ -240,7 +240,6 @@ impl Followed<'_> {
         let mut source = DescribeExecution {
             sfn: self.sfn,
             execution_arn: self.execution_arn,
-            calls: 0,
         };
         let mut printer = ProgressPrinter::new(is_interactive());
         let end = tokio::select! {

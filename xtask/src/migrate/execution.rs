@@ -122,16 +122,14 @@ pub async fn stop_execution(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> a
     Ok(())
 }
 
-/// DescribeExecution as a [`StateSource`]; counts its calls.
+/// DescribeExecution as a [`StateSource`].
 pub struct DescribeExecution<'a> {
     pub sfn: &'a aws_sdk_sfn::Client,
     pub execution_arn: &'a str,
-    pub calls: u32,
 }
 
 impl StateSource for DescribeExecution<'_> {
     async fn state(&mut self) -> anyhow::Result<ExecutionState> {
-        self.calls += 1;
         let answer = self
             .sfn
             .describe_execution()

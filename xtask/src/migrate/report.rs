@@ -514,7 +514,6 @@ mod tests {
         let progress = Progress {
             state: ExecutionState::Running,
             elapsed: Duration::from_millis(65_400),
-            checks: 9,
             next_check_in: Some(Duration::from_secs(15)),
         };
         assert_eq!(
