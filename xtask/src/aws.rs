@@ -55,31 +55,40 @@ pub fn profile_exists(name: &str) -> bool {
         .is_some_and(|text| crate::aws_profiles::config_defines_profile(&text, name))
 }
 
-/// How credentials were chosen, for the first line of output (never the credentials).
+/// Where a run's credentials come from, as output tells it (never the credentials themselves).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialSource {
+pub enum CredentialOrigin {
     Profile(String),
     DefaultChain,
 }
 
-impl std::fmt::Display for CredentialSource {
+impl CredentialOrigin {
+    /// The named profile, or the default chain when there is none.
+    pub fn of(profile: Option<&str>) -> CredentialOrigin {
+        profile.map_or(CredentialOrigin::DefaultChain, |name| {
+            CredentialOrigin::Profile(name.to_owned())
+        })
+    }
+}
+
+impl std::fmt::Display for CredentialOrigin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CredentialSource::Profile(name) => write!(f, "AWS profile `{name}`"),
-            CredentialSource::DefaultChain => f.write_str("the default AWS credential chain"),
+            CredentialOrigin::Profile(name) => write!(f, "AWS profile `{name}`"),
+            CredentialOrigin::DefaultChain => f.write_str("the default AWS credential chain"),
         }
     }
 }
 
 /// Loads the SDK configuration for `region`, with credentials from `profile` when given (check
 /// [`profile_exists`] first), else from the default chain.
-pub async fn load_sdk_config(region: &str, profile: Option<&str>) -> (SdkConfig, CredentialSource) {
+pub async fn load_sdk_config(region: &str, profile: Option<&str>) -> (SdkConfig, CredentialOrigin) {
     let region = Region::new(region.to_owned());
     let http_client = https_client();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region.clone())
         .http_client(http_client.clone());
-    let source = if let Some(profile) = profile {
+    if let Some(profile) = profile {
         // The default chain tries environment credentials before profiles; in CI the environment
         // holds the entry role's credentials, which the profile chains from
         // (`credential_source = Environment`), so the profile has to be chosen explicitly.
@@ -91,11 +100,8 @@ pub async fn load_sdk_config(region: &str, profile: Option<&str>) -> (SdkConfig,
             .profile_name(profile)
             .build();
         loader = loader.profile_name(profile).credentials_provider(provider);
-        CredentialSource::Profile(profile.to_owned())
-    } else {
-        CredentialSource::DefaultChain
-    };
-    (loader.load().await, source)
+    }
+    (loader.load().await, CredentialOrigin::of(profile))
 }
 
 /// A service reached through [`SignedJsonClient`].

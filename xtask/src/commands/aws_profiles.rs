@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::aws_profiles::{
-    CredentialSource, Purpose, external_id_problem, merge_sections, profiles_for, render_profile,
+    Purpose, RoleChainSource, external_id_problem, merge_sections, profiles_for, render_profile,
 };
 use crate::failure::{Classify, FailureKind, fail};
 use crate::generate::iam::Arns;
@@ -54,9 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "--source-profile must be a profile name (no spaces, line breaks or control characters)",
                 ));
             }
-            CredentialSource::Profile(profile)
+            RoleChainSource::Profile(profile)
         }
-        None => CredentialSource::Environment,
+        None => RoleChainSource::Environment,
     };
 
     let profiles = profiles_for(environment, args.purpose, &session_name);
