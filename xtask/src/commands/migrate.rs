@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
-use crate::aws::{self, SignedJsonClient};
+use crate::aws::{self, JsonClient};
 use crate::config::{Config, Environment, HumanDuration};
 use crate::failure::{Classify, FailureKind, fail};
 use crate::generate::state_machine::execution_timeout;
@@ -145,7 +145,7 @@ async fn migrate(
     let identity = caller_identity(&sdk_config).await?;
     println!("AWS identity: {identity} (from {credentials})");
     let sfn = aws_sdk_sfn::Client::new(&sdk_config);
-    let signed = SignedJsonClient::new(&sdk_config)?;
+    let signed = JsonClient::new(&sdk_config)?;
     if !args.force {
         // Checked before the build too, so a refusal costs no build.
         refuse_if_running(&sfn, plan, false).await?;
@@ -226,7 +226,7 @@ impl Clock for RealClock {
 
 struct Followed<'a> {
     sfn: &'a aws_sdk_sfn::Client,
-    signed: &'a SignedJsonClient,
+    signed: &'a JsonClient,
     env: &'a Environment,
     plan: &'a RunPlan,
     execution_arn: &'a str,
