@@ -121,17 +121,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn aws_config_path(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = explicit.or_else(|| std::env::var_os("AWS_CONFIG_FILE").map(PathBuf::from))
-    {
-        return Ok(path);
-    }
-    let home = std::env::var_os("HOME").ok_or_else(|| {
+    explicit.or_else(crate::aws::aws_config_file).ok_or_else(|| {
         fail(
             FailureKind::Environment,
             "HOME is not set; pass --config-file or set AWS_CONFIG_FILE",
         )
-    })?;
-    Ok(PathBuf::from(home).join(".aws").join("config"))
+    })
 }
 
 /// Follows `path` through symlinks (relative ones from the link's directory) to the file they
