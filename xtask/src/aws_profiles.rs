@@ -40,9 +40,10 @@ impl Purpose {
     }
 }
 
-/// Where a chained profile gets the credentials it assumes the role with.
+/// Where a chained profile gets the credentials it assumes its role with (`credential_source` or
+/// `source_profile`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialSource {
+pub enum RoleChainSource {
     /// The `AWS_*` environment variables (set by the OIDC exchange in CI).
     Environment,
     /// Another profile of the same file (a developer's own SSO or access-key profile).
@@ -97,17 +98,17 @@ pub fn profiles_for(
 }
 
 /// Renders one section. `external_id` is the value read from `external_id_env`.
-pub fn render_profile(profile: &Profile, external_id: &str, source: &CredentialSource) -> String {
+pub fn render_profile(profile: &Profile, external_id: &str, source: &RoleChainSource) -> String {
     let mut section = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(section, "[profile {}]", profile.name);
     let _ = writeln!(section, "role_arn = {}", profile.role_arn);
     let _ = writeln!(section, "external_id = {external_id}");
     match source {
-        CredentialSource::Environment => {
+        RoleChainSource::Environment => {
             let _ = writeln!(section, "credential_source = Environment");
         }
-        CredentialSource::Profile(name) => {
+        RoleChainSource::Profile(name) => {
             let _ = writeln!(section, "source_profile = {name}");
         }
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::aws_profiles::{
-    CredentialSource, Purpose, external_id_problem, merge_sections, profiles_for, render_profile,
+    Purpose, RoleChainSource, external_id_problem, merge_sections, profiles_for, render_profile,
 };
 use crate::environment::Arns;
 use crate::failure::{Classify, FailureKind, fail};
@@ -53,9 +53,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "--source-profile must be a profile name (no spaces, line breaks or control characters)",
                 ));
             }
-            CredentialSource::Profile(profile)
+            RoleChainSource::Profile(profile)
         }
-        None => CredentialSource::Environment,
+        None => RoleChainSource::Environment,
     };
 
     let profiles = profiles_for(environment, args.purpose, &session_name);
@@ -126,17 +126,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn aws_config_path(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = explicit.or_else(|| std::env::var_os("AWS_CONFIG_FILE").map(PathBuf::from))
-    {
-        return Ok(path);
-    }
-    let home = std::env::var_os("HOME").ok_or_else(|| {
+    explicit.or_else(crate::aws::aws_config_file).ok_or_else(|| {
         fail(
             FailureKind::Environment,
             "HOME is not set; pass --config-file or set AWS_CONFIG_FILE",
         )
-    })?;
-    Ok(PathBuf::from(home).join(".aws").join("config"))
+    })
 }
 
 /// Follows `path` through symlinks (relative ones from the link's directory) to the file they

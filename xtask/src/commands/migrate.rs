@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
-use crate::aws::{self, SignedJsonClient};
+use crate::aws::{self, JsonClient};
 use crate::config::{Config, Environment, HumanDuration};
 use crate::environment::{Arns, follow_timeout, profile_migrate};
 use crate::failure::{FailureKind, Outcome, fail};
@@ -138,7 +138,7 @@ async fn migrate(
     let identity = caller_identity(&sdk_config).await?;
     println!("AWS identity: {identity} (from {credentials})");
     let sfn = aws_sdk_sfn::Client::new(&sdk_config);
-    let signed = SignedJsonClient::new(&sdk_config)?;
+    let signed = JsonClient::new(&sdk_config)?;
     if !args.force {
         // Checked before the build too, so a refusal costs no build.
         refuse_if_running(&sfn, plan, false).await?;
@@ -223,7 +223,7 @@ impl Clock for RealClock {
 
 struct Followed<'a> {
     sfn: &'a aws_sdk_sfn::Client,
-    signed: &'a SignedJsonClient,
+    signed: &'a JsonClient,
     env: &'a Environment,
     plan: &'a RunPlan,
     execution_arn: &'a str,
@@ -237,7 +237,6 @@ impl Followed<'_> {
         let mut source = DescribeExecution {
             sfn: self.sfn,
             execution_arn: self.execution_arn,
-            calls: 0,
         };
         let mut printer = ProgressPrinter::new(is_interactive());
         let end = tokio::select! {

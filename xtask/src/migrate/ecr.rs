@@ -1,6 +1,7 @@
 //! The ECR registry credentials for `docker login`.
 
-use crate::aws::{ECR, SignedJsonClient};
+use crate::aws::JsonClient;
+use crate::aws::ecr::{GetAuthorizationToken, GetAuthorizationTokenOutput};
 use crate::failure::{FailureKind, fail};
 
 /// A registry login. The password is only ever passed on stdin; `Debug` does not show it.
@@ -21,43 +22,31 @@ impl std::fmt::Debug for RegistryLogin {
 }
 
 /// ECR GetAuthorizationToken: the token is base64 of `AWS:<password>`.
-pub async fn registry_login(client: &SignedJsonClient) -> anyhow::Result<RegistryLogin> {
-    let answer = client
-        .call(&ECR, "GetAuthorizationToken", &serde_json::json!({}))
-        .await?;
+pub async fn registry_login(client: &JsonClient) -> anyhow::Result<RegistryLogin> {
+    let answer = client.call(&GetAuthorizationToken {}).await?;
     parse_authorization(&answer)
 }
 
 /// Reads the first authorization of a GetAuthorizationToken answer.
-pub fn parse_authorization(answer: &serde_json::Value) -> anyhow::Result<RegistryLogin> {
+pub fn parse_authorization(answer: &GetAuthorizationTokenOutput) -> anyhow::Result<RegistryLogin> {
+    let missing = |what: &str| {
+        fail(
+            FailureKind::Api,
+            format!("ECR GetAuthorizationToken returned no {what}"),
+        )
+    };
     let data = answer
-        .get("authorizationData")
-        .and_then(serde_json::Value::as_array)
-        .and_then(|list| list.first())
-        .ok_or_else(|| {
-            fail(
-                FailureKind::Api,
-                "ECR GetAuthorizationToken returned no authorizationData",
-            )
-        })?;
+        .authorization_data
+        .first()
+        .ok_or_else(|| missing("authorizationData"))?;
     let token = data
-        .get("authorizationToken")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| {
-            fail(
-                FailureKind::Api,
-                "ECR GetAuthorizationToken returned no token",
-            )
-        })?;
+        .authorization_token
+        .as_deref()
+        .ok_or_else(|| missing("token"))?;
     let endpoint = data
-        .get("proxyEndpoint")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| {
-            fail(
-                FailureKind::Api,
-                "ECR GetAuthorizationToken returned no proxyEndpoint",
-            )
-        })?;
+        .proxy_endpoint
+        .as_deref()
+        .ok_or_else(|| missing("proxyEndpoint"))?;
     let decoded = decode_base64(token)
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| {
@@ -84,31 +73,15 @@ pub fn parse_authorization(answer: &serde_json::Value) -> anyhow::Result<Registr
     })
 }
 
-/// Standard base64 (with or without padding); `None` on anything else.
-pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    fn value(byte: u8) -> Option<u32> {
-        match byte {
-            b'A'..=b'Z' => Some(u32::from(byte - b'A')),
-            b'a'..=b'z' => Some(u32::from(byte - b'a') + 26),
-            b'0'..=b'9' => Some(u32::from(byte - b'0') + 52),
-            b'+' => Some(62),
-            b'/' => Some(63),
-            _ => None,
-        }
-    }
-    let trimmed = text.trim().trim_end_matches('=');
-    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-    let mut buffer = 0u32;
-    let mut bits = 0u32;
-    for byte in trimmed.bytes() {
-        buffer = (buffer << 6) | value(byte)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
-        }
-    }
-    Some(out)
+/// Standard base64, with or without padding; `None` on anything else.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const STANDARD_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    STANDARD_ANY_PADDING.decode(text.trim()).ok()
 }
 
 #[cfg(test)]
@@ -125,9 +98,10 @@ mod tests {
 
     #[test]
     fn parses_an_authorization() {
-        let answer = serde_json::json!({"authorizationData": [{
+        let answer = serde_json::from_value(serde_json::json!({"authorizationData": [{
             "authorizationToken": "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu",
-            "proxyEndpoint": "https://123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"}]});
+            "proxyEndpoint": "https://123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"}]}))
+        .unwrap();
         let login = parse_authorization(&answer).unwrap();
         assert_eq!(
             login.registry,

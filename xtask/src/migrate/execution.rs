@@ -3,9 +3,13 @@
 
 use anyhow::Context;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::aws::{ECS, LOGS, SignedJsonClient};
+use crate::aws::JsonClient;
+use crate::aws::ecs::{
+    DescribeTaskDefinition, DescribeTasks, TaskDefinitionDocument, TaskDefinitionField,
+};
+use crate::aws::logs::GetLogEvents;
 use crate::failure::{Classify, FailureKind, fail};
 use crate::migrate::poll::{ExecutionState, StateSource, Terminal};
 use crate::migrate::report::TaskFacts;
@@ -16,7 +20,7 @@ use crate::migrate::task_definition::{
 /// Bounds the history we read: 20 pages of 1000 events is far more than a migration produces.
 const MAX_HISTORY_PAGES: usize = 20;
 /// How many log lines the report shows.
-pub const LOG_LINES: usize = 20;
+pub const LOG_LINES: u32 = 20;
 
 fn sdk_error<E>(what: &str, error: E) -> anyhow::Error
 where
@@ -29,44 +33,40 @@ where
 #[derive(Debug, Clone)]
 pub struct RegisteredTaskDefinition {
     pub arn: String,
-    pub document: Value,
+    pub document: TaskDefinitionDocument,
 }
 
 /// DescribeTaskDefinition of `family` (its latest ACTIVE revision), then RegisterTaskDefinition of
 /// the same with `container`'s image set to `image` (`repo@sha256:...`).
 pub async fn register_task_definition(
-    client: &SignedJsonClient,
+    client: &JsonClient,
     family: &str,
     container: &str,
     image: &str,
 ) -> anyhow::Result<RegisteredTaskDefinition> {
     let described = client
-        .call(
-            &ECS,
-            "DescribeTaskDefinition",
-            &json!({"taskDefinition": family, "include": ["TAGS"]}),
-        )
+        .call(&DescribeTaskDefinition {
+            task_definition: family.to_owned(),
+            include: vec![TaskDefinitionField::Tags],
+        })
         .await
         .with_context(|| format!("reading task definition family `{family}` (does Terraform manage it in this account and region?)"))?;
-    let input = registration_input(&described, container, image)?;
+    let input = registration_input(described, container, image)?;
     let registered = client
-        .call(&ECS, "RegisterTaskDefinition", &input)
+        .call(&input)
         .await
         .with_context(|| format!("registering a revision of `{family}` for {image}"))?;
-    let arn = registered
-        .pointer("/taskDefinition/taskDefinitionArn")
-        .and_then(Value::as_str)
+    let document = registered.task_definition;
+    let arn = document
+        .view()
+        .and_then(|view| view.task_definition_arn)
         .ok_or_else(|| {
             fail(
                 FailureKind::Api,
                 "RegisterTaskDefinition returned no taskDefinitionArn",
             )
-        })?
-        .to_owned();
-    Ok(RegisteredTaskDefinition {
-        arn,
-        document: registered,
-    })
+        })?;
+    Ok(RegisteredTaskDefinition { arn, document })
 }
 
 /// The ARNs of the executions of `state_machine_arn` that are RUNNING now.
@@ -122,16 +122,14 @@ pub async fn stop_execution(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> a
     Ok(())
 }
 
-/// DescribeExecution as a [`StateSource`]; counts its calls.
+/// DescribeExecution as a [`StateSource`].
 pub struct DescribeExecution<'a> {
     pub sfn: &'a aws_sdk_sfn::Client,
     pub execution_arn: &'a str,
-    pub calls: u32,
 }
 
 impl StateSource for DescribeExecution<'_> {
     async fn state(&mut self) -> anyhow::Result<ExecutionState> {
-        self.calls += 1;
         let answer = self
             .sfn
             .describe_execution()
@@ -238,11 +236,11 @@ fn event_texts(event: &HistoryEvent) -> Vec<&str> {
 /// Completes `facts` with DescribeTasks (when the history lacks the exit code) and the last log
 /// lines. Failures here become notes: the execution's ending is already known and must be told.
 pub async fn complete_task_facts(
-    client: &SignedJsonClient,
+    client: &JsonClient,
     facts: &mut TaskFacts,
     cluster: &str,
     container: &str,
-    task_definition: &Value,
+    task_definition: &TaskDefinitionDocument,
     log_group: &str,
 ) {
     let Some(task_arn) = facts.task_arn.clone() else {
@@ -253,14 +251,11 @@ pub async fn complete_task_facts(
             .cluster_arn
             .clone()
             .unwrap_or_else(|| cluster.to_owned());
-        match client
-            .call(
-                &ECS,
-                "DescribeTasks",
-                &json!({"cluster": cluster, "tasks": [task_arn]}),
-            )
-            .await
-        {
+        let request = DescribeTasks {
+            cluster,
+            tasks: vec![task_arn.clone()],
+        };
+        match client.call(&request).await {
             Ok(described) => merge_described_tasks(facts, &described, container),
             Err(error) => facts.notes.push(format!("{error:#}")),
         }
@@ -272,26 +267,20 @@ pub async fn complete_task_facts(
         ));
         return;
     };
-    let answer = client
-        .call(
-            &LOGS,
-            "GetLogEvents",
-            &json!({"logGroupName": group, "logStreamName": stream, "limit": LOG_LINES, "startFromHead": false}),
-        )
-        .await;
-    match answer {
+    let request = GetLogEvents {
+        log_group_name: group.clone(),
+        log_stream_name: stream.clone(),
+        limit: LOG_LINES,
+        start_from_head: false,
+    };
+    match client.call(&request).await {
         Ok(answer) => {
             facts.log_lines = answer
-                .get("events")
-                .and_then(Value::as_array)
-                .map(|events| {
-                    events
-                        .iter()
-                        .filter_map(|e| e.get("message").and_then(Value::as_str))
-                        .map(|m| m.trim_end().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
+                .events
+                .into_iter()
+                .filter_map(|e| e.message)
+                .map(|m| m.trim_end().to_owned())
+                .collect();
             facts.log_location = Some(format!("{group} {stream}"));
         }
         Err(error) => facts.notes.push(format!("{error:#}")),

@@ -100,7 +100,6 @@ pub enum FollowEnd {
 pub struct Progress {
     pub state: ExecutionState,
     pub elapsed: Duration,
-    pub checks: u32,
     /// The wait before the next check, when there is one.
     pub next_check_in: Option<Duration>,
 }
@@ -130,7 +129,6 @@ pub async fn follow<S: StateSource, C: Clock>(
         observe(&Progress {
             state,
             elapsed,
-            checks: attempt + 1,
             next_check_in: next,
         });
         match (state, next) {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::aws::CredentialOrigin;
 use crate::config::format_duration;
 use crate::failure::FailureKind;
 use crate::migrate::poll::{ExecutionState, Progress, Terminal};
@@ -94,16 +95,9 @@ pub fn render_dry_run(plan: &RunPlan) -> String {
     let _ = writeln!(
         out,
         "Credentials: {}.",
-        credentials_label(plan.profile.as_deref())
+        CredentialOrigin::of(plan.profile.as_deref())
     );
     out
-}
-
-fn credentials_label(profile: Option<&str>) -> String {
-    match profile {
-        Some(profile) => format!("AWS profile `{profile}`"),
-        None => "the default AWS credential chain".to_owned(),
-    }
 }
 
 /// The state machine's input (see the contract in the workflow generator).
@@ -514,7 +508,6 @@ mod tests {
         let progress = Progress {
             state: ExecutionState::Running,
             elapsed: Duration::from_millis(65_400),
-            checks: 9,
             next_check_in: Some(Duration::from_secs(15)),
         };
         assert_eq!(

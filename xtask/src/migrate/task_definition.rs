@@ -1,76 +1,48 @@
 //! Pure transformations of ECS documents: a task definition revision for a pushed image, where a
 //! task's logs are, and what the execution history says about the task that ran.
 
-use serde_json::{Map, Value};
+use serde::Deserialize as _;
+use serde_json::Value;
 
+use crate::aws::ecs::{
+    DescribeTaskDefinitionOutput, DescribeTasksOutput, READ_ONLY_MEMBERS, RegisterTaskDefinition,
+    Task, TaskDefinitionDocument,
+};
 use crate::failure::{FailureKind, fail};
 use crate::migrate::report::TaskFacts;
 
-/// The RegisterTaskDefinition parameters that DescribeTaskDefinition returns; the rest of what it
-/// returns (ARN, revision, status, registeredAt, ...) is read-only.
-const REGISTERABLE_KEYS: &[&str] = &[
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-    "enableFaultInjection",
-];
-
-/// RegisterTaskDefinition input: the described revision with `container`'s image replaced by
-/// `image` (a `repo@sha256:...` reference). Tags are carried over.
+/// RegisterTaskDefinition input: the described revision without its read-only members, with
+/// `container`'s image replaced by `image` (a `repo@sha256:...` reference). Every other member,
+/// including ones added to ECS after this was written, is carried over as described; so are the
+/// tags.
 pub fn registration_input(
-    described: &Value,
+    described: DescribeTaskDefinitionOutput,
     container: &str,
     image: &str,
-) -> anyhow::Result<Value> {
-    let definition = described
-        .get("taskDefinition")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            fail(
-                FailureKind::Api,
-                "DescribeTaskDefinition returned no taskDefinition",
-            )
-        })?;
-    let mut input = Map::new();
-    for key in REGISTERABLE_KEYS {
-        if let Some(value) = definition.get(*key) {
-            input.insert((*key).to_owned(), value.clone());
-        }
-    }
-    let family = definition
-        .get("family")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_owned();
-    let containers = input
-        .get_mut("containerDefinitions")
-        .and_then(Value::as_array_mut)
-        .ok_or_else(|| {
-            fail(
-                FailureKind::Api,
-                format!("task definition `{family}` has no containerDefinitions"),
-            )
-        })?;
-    let names: Vec<String> = containers
+) -> anyhow::Result<RegisterTaskDefinition> {
+    let mut definition = described.task_definition;
+    let view = definition.view().ok_or_else(|| {
+        fail(
+            FailureKind::Api,
+            "DescribeTaskDefinition returned a taskDefinition without the members ECS documents",
+        )
+    })?;
+    let family = view.family.as_deref().unwrap_or("?");
+    let names: Vec<&str> = view
+        .container_definitions
         .iter()
-        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|c| c.name.as_deref())
         .collect();
-    let target = containers
-        .iter_mut()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+    if names.is_empty() {
+        return Err(fail(
+            FailureKind::Api,
+            format!("task definition `{family}` has no containerDefinitions"),
+        ));
+    }
+    let index = view
+        .container_definitions
+        .iter()
+        .position(|c| c.name.as_deref() == Some(container))
         .ok_or_else(|| {
             fail(
                 FailureKind::Config,
@@ -80,40 +52,43 @@ pub fn registration_input(
                 ),
             )
         })?;
-    target["image"] = Value::String(image.to_owned());
-    if let Some(tags) = described
-        .get("tags")
-        .and_then(Value::as_array)
-        .filter(|t| !t.is_empty())
+    if let Some(target) = definition
+        .0
+        .get_mut("containerDefinitions")
+        .and_then(|containers| containers.get_mut(index))
+        .and_then(Value::as_object_mut)
     {
-        input.insert("tags".to_owned(), Value::Array(tags.clone()));
+        target.insert("image".to_owned(), Value::String(image.to_owned()));
     }
-    Ok(Value::Object(input))
+    definition
+        .0
+        .retain(|member, _| !READ_ONLY_MEMBERS.contains(&member.as_str()));
+    Ok(RegisterTaskDefinition {
+        definition,
+        tags: described.tags,
+    })
 }
 
 /// `(log group, log stream)` of `container` in the task `task_arn`, from the task definition's
 /// `awslogs` configuration: the stream is `<prefix>/<container>/<task id>`.
 pub fn log_location(
-    task_definition: &Value,
+    task_definition: &TaskDefinitionDocument,
     container: &str,
     task_arn: &str,
     default_group: &str,
 ) -> Option<(String, String)> {
-    let definition = task_definition
-        .get("taskDefinition")
-        .unwrap_or(task_definition);
-    let options = definition
-        .get("containerDefinitions")?
-        .as_array()?
+    let view = task_definition.view()?;
+    let options = &view
+        .container_definitions
         .iter()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))?
-        .get("logConfiguration")?
-        .get("options")?;
-    let prefix = options.get("awslogs-stream-prefix")?.as_str()?;
+        .find(|c| c.name.as_deref() == Some(container))?
+        .log_configuration
+        .as_ref()?
+        .options;
+    let prefix = options.get("awslogs-stream-prefix")?;
     let group = options
         .get("awslogs-group")
-        .and_then(Value::as_str)
-        .unwrap_or(default_group);
+        .map_or(default_group, String::as_str);
     let task_id = task_arn.rsplit('/').next()?;
     Some((group.to_owned(), format!("{prefix}/{container}/{task_id}")))
 }
@@ -130,50 +105,38 @@ pub fn task_facts_from_history<'a>(
             continue;
         };
         if let Some(task) = find_task(&value) {
-            merge_task(&mut facts, task, container);
+            merge_task(&mut facts, &task, container);
         }
     }
     facts
 }
 
 /// Adds what a DescribeTasks answer says about the task.
-pub fn merge_described_tasks(facts: &mut TaskFacts, described: &Value, container: &str) {
-    if let Some(task) = described
-        .get("tasks")
-        .and_then(Value::as_array)
-        .and_then(|t| t.first())
-    {
+pub fn merge_described_tasks(
+    facts: &mut TaskFacts,
+    described: &DescribeTasksOutput,
+    container: &str,
+) {
+    if let Some(task) = described.tasks.first() {
         merge_task(facts, task, container);
-    } else if let Some(failure) = described
-        .get("failures")
-        .and_then(Value::as_array)
-        .and_then(|f| f.first())
-    {
-        let reason = field(failure, "reason")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown");
+    } else if let Some(failure) = described.failures.first() {
+        let reason = failure.reason.as_deref().unwrap_or("unknown");
         facts
             .notes
             .push(format!("DescribeTasks found no such task ({reason})"));
     }
 }
 
-/// Keys appear in PascalCase in Step Functions results and camelCase in ECS answers.
-fn field<'a>(value: &'a Value, camel: &str) -> Option<&'a Value> {
-    value.get(camel).or_else(|| {
-        let mut pascal = camel.to_owned();
-        if let Some(first) = pascal.get_mut(0..1) {
-            first.make_ascii_uppercase();
-        }
-        value.get(&pascal)
-    })
-}
-
-fn find_task(value: &Value) -> Option<&Value> {
+/// The first object (depth first) that describes a task: it has a `taskArn` (or `TaskArn`)
+/// string. The history is free-form JSON, so it is searched rather than typed.
+fn find_task(value: &Value) -> Option<Task> {
     match value {
         Value::Object(map) => {
-            if field(value, "taskArn").is_some_and(Value::is_string) {
-                return Some(value);
+            let has_arn = ["taskArn", "TaskArn"]
+                .iter()
+                .any(|key| map.get(*key).is_some_and(Value::is_string));
+            if has_arn && let Ok(task) = Task::deserialize(value) {
+                return Some(task);
             }
             map.values().find_map(find_task)
         }
@@ -182,33 +145,29 @@ fn find_task(value: &Value) -> Option<&Value> {
     }
 }
 
-fn merge_task(facts: &mut TaskFacts, task: &Value, container: &str) {
-    if let Some(arn) = field(task, "taskArn").and_then(Value::as_str) {
-        facts.task_arn = Some(arn.to_owned());
+fn merge_task(facts: &mut TaskFacts, task: &Task, container: &str) {
+    if let Some(arn) = &task.task_arn {
+        facts.task_arn = Some(arn.clone());
     }
-    if let Some(cluster) = field(task, "clusterArn").and_then(Value::as_str) {
-        facts.cluster_arn = Some(cluster.to_owned());
+    if let Some(cluster) = &task.cluster_arn {
+        facts.cluster_arn = Some(cluster.clone());
     }
-    if let Some(reason) = field(task, "stoppedReason")
-        .and_then(Value::as_str)
-        .filter(|r| !r.is_empty())
-    {
-        facts.stopped_reason = Some(reason.to_owned());
+    if let Some(reason) = task.stopped_reason.as_ref().filter(|r| !r.is_empty()) {
+        facts.stopped_reason = Some(reason.clone());
     }
-    let containers = field(task, "containers").and_then(Value::as_array);
-    let chosen = containers.and_then(|list| {
-        list.iter()
-            .find(|c| field(c, "name").and_then(Value::as_str) == Some(container))
-            .or_else(|| list.first())
-    });
+    let chosen = task
+        .containers
+        .iter()
+        .find(|c| c.name.as_deref() == Some(container))
+        .or_else(|| task.containers.first());
     if let Some(chosen) = chosen {
-        if let Some(code) = field(chosen, "exitCode").and_then(Value::as_i64) {
+        if let Some(code) = chosen.exit_code {
             facts.exit_code = Some(code);
         }
         if facts.stopped_reason.is_none()
-            && let Some(reason) = field(chosen, "reason").and_then(Value::as_str)
+            && let Some(reason) = &chosen.reason
         {
-            facts.stopped_reason = Some(reason.to_owned());
+            facts.stopped_reason = Some(reason.clone());
         }
     }
 }
@@ -218,7 +177,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn described() -> Value {
+    fn described() -> DescribeTaskDefinitionOutput {
+        serde_json::from_value(described_json()).unwrap()
+    }
+
+    fn described_json() -> Value {
         json!({
             "taskDefinition": {
                 "taskDefinitionArn": "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/dev-db-migrate:3",
@@ -227,17 +190,17 @@ mod tests {
                 "status": "ACTIVE",
                 "executionRoleArn": "arn:aws:iam::123456789012:role/dev-db-migrate-execution",
                 "networkMode": "awsvpc",
-                "requiresCompatibilities": ["FARGATE"],
-                "cpu": "256",
-                "memory": "512",
-                "registeredAt": 1.7e9,
-                "compatibilities": ["EC2", "FARGATE"],
                 "containerDefinitions": [
                     {"name": "sidecar", "image": "busybox"},
                     {"name": "db-migrate", "image": "repo:latest",
                      "logConfiguration": {"logDriver": "awslogs", "options": {
                         "awslogs-group": "/ecs/dev/db-migrate", "awslogs-stream-prefix": "ecs"}}}
-                ]
+                ],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256",
+                "memory": "512",
+                "registeredAt": 1.7e9,
+                "compatibilities": ["EC2", "FARGATE"]
             },
             "tags": [{"key": "env", "value": "dev"}]
         })
@@ -245,13 +208,13 @@ mod tests {
 
     #[test]
     fn registration_replaces_only_the_named_image_and_drops_read_only_keys() {
-        let input = registration_input(&described(), "db-migrate", "repo@sha256:abc").unwrap();
+        let input = registration_input(described(), "db-migrate", "repo@sha256:abc").unwrap();
         insta::assert_json_snapshot!(input);
     }
 
     #[test]
     fn a_missing_container_is_a_config_error() {
-        let error = registration_input(&described(), "nope", "x").unwrap_err();
+        let error = registration_input(described(), "nope", "x").unwrap_err();
         assert!(
             format!("{error:#}").contains("has no container `nope` (it has: sidecar, db-migrate)")
         );
@@ -261,7 +224,7 @@ mod tests {
     fn logs_are_located_from_the_awslogs_options() {
         assert_eq!(
             log_location(
-                &described(),
+                &described().task_definition,
                 "db-migrate",
                 "arn:aws:ecs:r:1:task/cluster/abc123",
                 "/fallback"
@@ -269,7 +232,7 @@ mod tests {
             Some(("/ecs/dev/db-migrate".into(), "ecs/db-migrate/abc123".into()))
         );
         assert_eq!(
-            log_location(&described(), "sidecar", "arn:x/abc", "/g"),
+            log_location(&described().task_definition, "sidecar", "arn:x/abc", "/g"),
             None
         );
     }
@@ -317,14 +280,20 @@ mod tests {
             task_arn: Some("arn:x/abc".into()),
             ..TaskFacts::default()
         };
-        let described = json!({"tasks": [{"taskArn": "arn:x/abc", "stoppedReason": "",
-            "containers": [{"name": "db-migrate", "exitCode": 0}]}], "failures": []});
+        let described = serde_json::from_value(
+            json!({"tasks": [{"taskArn": "arn:x/abc", "stoppedReason": "",
+            "containers": [{"name": "db-migrate", "exitCode": 0}]}], "failures": []}),
+        )
+        .unwrap();
         merge_described_tasks(&mut facts, &described, "db-migrate");
         assert_eq!(facts.exit_code, Some(0));
         let mut missing = TaskFacts::default();
         merge_described_tasks(
             &mut missing,
-            &json!({"tasks": [], "failures": [{"arn": "a", "reason": "MISSING"}]}),
+            &serde_json::from_value(
+                json!({"tasks": [], "failures": [{"arn": "a", "reason": "MISSING"}]}),
+            )
+            .unwrap(),
             "db-migrate",
         );
         assert_eq!(

@@ -1,17 +1,17 @@
 //! SigV4 for Amazon Bedrock's Converse API: the ambient AWS credentials (environment, profile,
-//! web identity in CI) from aws-config, and a signer for one request.
+//! web identity in CI) from aws-config, and the signature of one request.
 //!
-//! The SDK configuration (HTTPS client, default credential chain) comes from [`crate::aws`]; the
-//! signing is done here rather than through `aws::SignedJsonClient::send_signed` because the LLM
-//! client owns the request: its timeout, retries, `Retry-After` and error wording.
+//! The SDK configuration (HTTPS client, default credential chain) and the signer come from
+//! [`crate::aws`]; the LLM client sends the request itself because it owns its timeout, retries,
+//! `Retry-After` and error wording.
 
 use std::time::SystemTime;
 
 use anyhow::Context;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
+
+use crate::aws::Signer;
 
 use crate::failure::{Classify, FailureKind, fail};
 
@@ -44,33 +44,14 @@ pub fn sign_request(
     region: &str,
     time: SystemTime,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(SIGNING_NAME)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .context("building the SigV4 signing parameters")
-        .classify(FailureKind::Environment)?
-        .into();
-    let request = SignableRequest::new(
-        method,
-        url,
-        headers.iter().copied(),
-        SignableBody::Bytes(body),
-    )
-    .context("preparing the Bedrock request for SigV4 signing")
-    .classify(FailureKind::Config)?;
-    let (instructions, _signature) = sign(request, &params)
-        .context("signing the Bedrock request (SigV4)")
-        .classify(FailureKind::Environment)?
-        .into_parts();
-    Ok(instructions
-        .headers()
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect())
+    Signer {
+        credentials,
+        region,
+        signing_name: SIGNING_NAME,
+        time,
+    }
+    .headers(method, url, headers, body)
+    .context("signing the Bedrock request")
 }
 
 #[cfg(test)]

@@ -395,7 +395,11 @@ impl Fixture {
                 };
                 let body = record["body"].as_str().unwrap_or("");
                 let body = if record["body_encoded"] == json!(true) {
-                    String::from_utf8(xtask::migrate::ecr::decode_base64(body).unwrap()).unwrap()
+                    use base64::Engine as _;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .unwrap();
+                    String::from_utf8(bytes).unwrap()
                 } else {
                     body.to_owned()
                 };
