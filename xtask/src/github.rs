@@ -18,6 +18,12 @@
 //! token from `GITHUB_TOKEN`, the repository from `GITHUB_REPOSITORY` or the configuration. The
 //! client knows nothing of commands or renderers.
 
+mod commits;
+mod issues;
+
+pub use commits::AssociatedPullRequest;
+pub use issues::Issue;
+
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
