@@ -416,7 +416,14 @@ fn plan_environment(
         record::write_stamp(dir, env, &stamp)?;
     }
     drop(bytes);
-    Ok(planned(env, &plan, Some(&text), Some(&stamp), masker, outlets))
+    Ok(planned(
+        env,
+        &plan,
+        Some(&text),
+        Some(&stamp),
+        masker,
+        outlets,
+    ))
 }
 
 fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {

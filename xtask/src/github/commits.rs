@@ -51,7 +51,11 @@ mod tests {
             merge_commit_sha: Some(sha.to_owned()),
         };
         // Open, or merged as another commit (the commit was only on its branch): not it.
-        let pulls = [pull(3, false, "abc"), pull(4, true, "def"), pull(5, true, "abc")];
+        let pulls = [
+            pull(3, false, "abc"),
+            pull(4, true, "def"),
+            pull(5, true, "abc"),
+        ];
         assert_eq!(merged_as(&pulls, "abc"), Some(5));
         assert_eq!(merged_as(&pulls[..2], "abc"), None);
         assert_eq!(merged_as(&[], "abc"), None);

@@ -253,8 +253,9 @@ fn plain_version(version: &str) -> Option<&str> {
 
 /// Whether `text` is a digest as [`ChangeSet::digest`] writes it (`--accept` checks with it).
 pub fn is_digest(text: &str) -> bool {
-    text.strip_prefix(PREFIX)
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    text.strip_prefix(PREFIX).is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// What the plan comment carries about its change set.
@@ -308,9 +309,7 @@ impl Stamp {
         let digest = words.next().filter(|digest| is_digest(digest))?.to_owned();
         let terraform_version = match words.next() {
             None => None,
-            Some(word) => Some(
-                plain_version(word.strip_prefix("terraform=")?)?.to_owned(),
-            ),
+            Some(word) => Some(plain_version(word.strip_prefix("terraform=")?)?.to_owned()),
         };
         if words.next().is_some() {
             return None;
@@ -325,7 +324,8 @@ impl Stamp {
                     .map(|item| {
                         let (key, value) = item.split_once('=')?;
                         let hexish = |s: &str, n: usize| {
-                            s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                            s.len() == n
+                                && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
                         };
                         let kind_ok = key.starts_with('r') || key.starts_with('o');
                         (kind_ok && hexish(&key[1..], ENTRY_HEX) && hexish(value, ENTRY_HEX))
@@ -417,10 +417,8 @@ impl Difference {
                 difference.outputs.push(name.clone());
             }
         }
-        let missing: std::collections::BTreeSet<&String> = entries
-            .keys()
-            .filter(|key| !seen.contains(*key))
-            .collect();
+        let missing: std::collections::BTreeSet<&String> =
+            entries.keys().filter(|key| !seen.contains(*key)).collect();
         let mut named = 0;
         for address in all_addresses {
             if missing.contains(&name_key("r", address)) {
@@ -471,19 +469,44 @@ mod tests {
 
     #[test]
     fn the_digest_follows_actions_values_outputs_and_version_but_not_order_or_no_ops() {
-        let a = resource("terraform_data.a", r#"["update"]"#, r#"{"input":"x","id":"1"}"#, r#"{"input":"y","id":"1"}"#);
-        let b = resource("terraform_data.b", r#"["create"]"#, "null", r#"{"input":"b"}"#);
-        let noop = resource("terraform_data.c", r#"["no-op"]"#, r#"{"input":"c"}"#, r#"{"input":"c"}"#);
+        let a = resource(
+            "terraform_data.a",
+            r#"["update"]"#,
+            r#"{"input":"x","id":"1"}"#,
+            r#"{"input":"y","id":"1"}"#,
+        );
+        let b = resource(
+            "terraform_data.b",
+            r#"["create"]"#,
+            "null",
+            r#"{"input":"b"}"#,
+        );
+        let noop = resource(
+            "terraform_data.c",
+            r#"["no-op"]"#,
+            r#"{"input":"c"}"#,
+            r#"{"input":"c"}"#,
+        );
         let base = ChangeSet::from_plan(&plan_of(&[a.clone(), b.clone()], "{}"));
         let reordered = ChangeSet::from_plan(&plan_of(&[b.clone(), noop, a.clone()], "{}"));
         assert_eq!(base.digest(), reordered.digest());
         assert!(is_digest(&base.digest()), "{}", base.digest());
 
-        let other_value = resource("terraform_data.a", r#"["update"]"#, r#"{"input":"x","id":"1"}"#, r#"{"input":"z","id":"1"}"#);
+        let other_value = resource(
+            "terraform_data.a",
+            r#"["update"]"#,
+            r#"{"input":"x","id":"1"}"#,
+            r#"{"input":"z","id":"1"}"#,
+        );
         let changed = ChangeSet::from_plan(&plan_of(&[other_value, b.clone()], "{}"));
         assert_ne!(base.digest(), changed.digest());
 
-        let replaced = resource("terraform_data.a", r#"["delete","create"]"#, r#"{"input":"x","id":"1"}"#, r#"{"input":"y","id":"1"}"#);
+        let replaced = resource(
+            "terraform_data.a",
+            r#"["delete","create"]"#,
+            r#"{"input":"x","id":"1"}"#,
+            r#"{"input":"y","id":"1"}"#,
+        );
         assert_ne!(
             base.digest(),
             ChangeSet::from_plan(&plan_of(&[replaced, b.clone()], "{}")).digest()
@@ -501,7 +524,12 @@ mod tests {
         assert_ne!(with_output.digest(), other_secret.digest());
         // The stamp never holds a value or a name.
         let stamp = with_output.stamp().hidden_lines();
-        assert!(!stamp.contains("s3cret") && !stamp.contains("token") && !stamp.contains("terraform_data"), "{stamp}");
+        assert!(
+            !stamp.contains("s3cret")
+                && !stamp.contains("token")
+                && !stamp.contains("terraform_data"),
+            "{stamp}"
+        );
 
         let mut version = base.clone();
         version.terraform_version = "1.12.0".to_owned();
@@ -511,7 +539,12 @@ mod tests {
     #[test]
     fn the_stamp_round_trips_only_at_its_place() {
         let set = ChangeSet::from_plan(&plan_of(
-            &[resource("terraform_data.a", r#"["create"]"#, "null", r#"{"input":"a"}"#)],
+            &[resource(
+                "terraform_data.a",
+                r#"["create"]"#,
+                "null",
+                r#"{"input":"a"}"#,
+            )],
             "{}",
         ));
         let stamp = set.stamp();
@@ -527,7 +560,10 @@ mod tests {
             "<!-- xtask:change-set sha256:abc -->\n",
             "<!-- xtask:change-set sha256:ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789 -->\n",
             &format!("{DIGEST_LINE}{} terraform=<b> -->\n", stamp.digest),
-            &format!("{DIGEST_LINE}{} -->\n{ENTRIES_LINE}r123=456 -->\n", stamp.digest),
+            &format!(
+                "{DIGEST_LINE}{} -->\n{ENTRIES_LINE}r123=456 -->\n",
+                stamp.digest
+            ),
         ] {
             assert_eq!(Stamp::parse(bad), None, "{bad}");
         }
@@ -535,17 +571,48 @@ mod tests {
 
     #[test]
     fn differences_name_added_changed_and_removed_resources() {
-        let a = resource("terraform_data.a", r#"["create"]"#, "null", r#"{"input":"a"}"#);
-        let b = resource("terraform_data.b", r#"["create"]"#, "null", r#"{"input":"b"}"#);
+        let a = resource(
+            "terraform_data.a",
+            r#"["create"]"#,
+            "null",
+            r#"{"input":"a"}"#,
+        );
+        let b = resource(
+            "terraform_data.b",
+            r#"["create"]"#,
+            "null",
+            r#"{"input":"b"}"#,
+        );
         let reviewed = ChangeSet::from_plan(&plan_of(&[a.clone(), b.clone()], "{}")).stamp();
-        let a2 = resource("terraform_data.a", r#"["create"]"#, "null", r#"{"input":"A"}"#);
-        let b_noop = resource("terraform_data.b", r#"["no-op"]"#, r#"{"input":"b"}"#, r#"{"input":"b"}"#);
-        let c = resource("terraform_data.c", r#"["create"]"#, "null", r#"{"input":"c"}"#);
+        let a2 = resource(
+            "terraform_data.a",
+            r#"["create"]"#,
+            "null",
+            r#"{"input":"A"}"#,
+        );
+        let b_noop = resource(
+            "terraform_data.b",
+            r#"["no-op"]"#,
+            r#"{"input":"b"}"#,
+            r#"{"input":"b"}"#,
+        );
+        let c = resource(
+            "terraform_data.c",
+            r#"["create"]"#,
+            "null",
+            r#"{"input":"c"}"#,
+        );
         let merged_plan = plan_of(&[a2, b_noop, c], "{}");
         let merged = ChangeSet::from_plan(&merged_plan);
-        let addresses = merged_plan.resource_changes.iter().map(|r| r.address.as_str());
+        let addresses = merged_plan
+            .resource_changes
+            .iter()
+            .map(|r| r.address.as_str());
         let difference = Difference::between(&reviewed, &merged, addresses);
-        assert_eq!(difference.added, [("terraform_data.c".to_owned(), "create".to_owned())]);
+        assert_eq!(
+            difference.added,
+            [("terraform_data.c".to_owned(), "create".to_owned())]
+        );
         assert_eq!(difference.changed.len(), 1);
         assert_eq!(difference.changed[0].0, "terraform_data.a");
         assert_eq!(difference.changed[0].2, ["input"]);

@@ -63,7 +63,11 @@ pub fn write_planned(
 }
 
 /// Writes the change set's stamp beside the plan.
-pub fn write_stamp(dir: &Path, env: &str, stamp: &crate::plan::digest::Stamp) -> anyhow::Result<()> {
+pub fn write_stamp(
+    dir: &Path,
+    env: &str,
+    stamp: &crate::plan::digest::Stamp,
+) -> anyhow::Result<()> {
     write(&env_dir(dir, env).join(STAMP_FILE), &stamp.hidden_lines())
 }
 
