@@ -11,6 +11,7 @@ mod iam_eval;
 mod support;
 
 mod affected;
+mod apply;
 mod aws_profiles;
 mod ci_command;
 mod environment;
