@@ -5,16 +5,15 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
-use regex::Regex;
 
 use crate::config::Config;
 use crate::failure::{Classify, FailureKind, fail};
+use crate::process::Program;
 
-/// Local module directories (relative to the repository root) that a Terraform directory calls,
-/// read from its `.tf` files. Registry and git sources are not local and are skipped.
+/// Local module directories (relative to the repository root) that a Terraform directory calls:
+/// the `source` of each `module` block of its `.tf` files. Registry and git sources are not local
+/// and are skipped.
 pub fn local_module_calls(root: &Path, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let source = Regex::new(r#"(?m)^\s*source\s*=\s*"(\.{1,2}/[^"]*)""#)
-        .context("compiling the module source pattern")?;
     let mut calls = Vec::new();
     let entries = match std::fs::read_dir(root.join(dir)) {
         Ok(entries) => entries,
@@ -36,11 +35,27 @@ pub fn local_module_calls(root: &Path, dir: &Path) -> anyhow::Result<Vec<PathBuf
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))
             .classify(FailureKind::Environment)?;
-        for capture in source.captures_iter(&text) {
-            calls.push(normalize(&dir.join(&capture[1])));
-        }
+        let body = hcl::parse(&text)
+            .with_context(|| format!("{} is not valid HCL", file.display()))
+            .classify(FailureKind::Config)?;
+        calls.extend(
+            module_sources(&body)
+                .filter(|source| source.starts_with("./") || source.starts_with("../"))
+                .map(|source| normalize(&dir.join(source))),
+        );
     }
     Ok(calls)
+}
+
+/// The literal `source` of every `module` block.
+fn module_sources(body: &hcl::Body) -> impl Iterator<Item = &str> {
+    body.blocks()
+        .filter(|block| block.identifier() == "module")
+        .filter_map(|block| block.body().attributes().find(|a| a.key() == "source"))
+        .filter_map(|attribute| match attribute.expr() {
+            hcl::Expression::String(source) => Some(source.as_str()),
+            _ => None,
+        })
 }
 
 /// `dir` and every local module it reaches (bounded: each directory is visited once).
@@ -99,29 +114,15 @@ pub fn changed_files(root: &Path, base: &str) -> anyhow::Result<Vec<String>> {
         ));
     }
     let range = format!("{base}...HEAD");
-    let output = duct::cmd("git", ["diff", "--name-only", "--no-renames", &range])
-        .dir(root)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|error| {
-            fail(
-                FailureKind::Environment,
-                format!("running git (is it installed?): {error}"),
-            )
+    let output = Program::new("git", root)
+        .args(["diff", "--name-only", "--no-renames", &range])
+        .install_hint("install git")
+        .failure_kind(FailureKind::Config)
+        .read()
+        .with_context(|| {
+            format!("is `{base}` fetched? In a workflow use actions/checkout with fetch-depth: 0")
         })?;
-    if !output.status.success() {
-        return Err(fail(
-            FailureKind::Config,
-            format!(
-                "git diff {range} failed: {}. Is `{base}` fetched? In a workflow use \
-                 actions/checkout with fetch-depth: 0",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
+    Ok(output
         .lines()
         .filter(|line| !line.is_empty())
         .map(str::to_owned)
@@ -145,6 +146,31 @@ fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_calls_are_read_from_module_blocks_only() {
+        let root = tempfile::tempdir().unwrap();
+        let env = root.path().join("environments/dev");
+        std::fs::create_dir_all(&env).unwrap();
+        std::fs::write(
+            env.join("main.tf"),
+            "module \"net\" {\n  source = \"../../modules/net\"\n}\n\
+             # module \"old\" { source = \"../../modules/old\" }\n\
+             terraform {\n  required_providers {\n    x = { source = \"./not-a-module\" }\n  }\n}\n\
+             module \"vpc\" { source = \"terraform-aws-modules/vpc/aws\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            local_module_calls(root.path(), Path::new("environments/dev")).unwrap(),
+            [PathBuf::from("modules/net")]
+        );
+        std::fs::write(env.join("broken.tf"), "module \"x\" {\n").unwrap();
+        let error = local_module_calls(root.path(), Path::new("environments/dev")).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("broken.tf is not valid HCL"),
+            "{error:#}"
+        );
+    }
 
     #[test]
     fn selects_by_env_dir_and_module_closure() {

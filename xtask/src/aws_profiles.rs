@@ -6,8 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::config::{Environment, SecretName};
-use crate::generate::iam::Role;
-use crate::generate::terraform::{profile_backend, profile_deploy, profile_migrate};
+use crate::environment::{Arns, Role, profile_backend, profile_deploy, profile_migrate};
 
 /// What a job is about to do, which decides the roles its profiles point at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,7 +69,7 @@ pub fn profiles_for(
     let secrets = &environment.settings.github.external_id_secrets;
     let profile = |name: String, role: Role, external_id_env: &SecretName| Profile {
         name,
-        role_arn: environment.role_arn(role.name(environment)),
+        role_arn: Arns::new(environment).role(role),
         external_id_env: external_id_env.clone(),
         region: environment.region().to_owned(),
         session_name: session_name.to_owned(),

@@ -40,7 +40,9 @@ impl FailureKind {
     }
 }
 
-/// An error tagged with the exit code it should produce.
+/// An error tagged with the exit code it should produce. It reads as the error it classifies: its
+/// message is that error's own and its [`source`](std::error::Error::source) is that error's
+/// source, so `{:#}` and anyhow's `chain()` go on through it.
 #[derive(Debug)]
 pub struct Failure {
     pub kind: FailureKind,
@@ -49,11 +51,35 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#}", self.error)
+        write!(f, "{}", self.error)
     }
 }
 
-impl std::error::Error for Failure {}
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// How a command that ran to its end turned out. A check that found drift or a migration that ended
+/// FAILED is the answer the command was asked for, not an error of the tool: the library returns it
+/// as a value, and `main` turns it into the exit code in the same place as errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The answer is "no": `summary` says what was found and what to do next.
+    Unsuccessful {
+        kind: FailureKind,
+        summary: String,
+    },
+}
+
+/// A command that has no outcome but success returns `()`.
+impl From<()> for Outcome {
+    fn from((): ()) -> Outcome {
+        Outcome::Success
+    }
+}
 
 /// Creates an error of the given kind from a message.
 pub fn fail(kind: FailureKind, message: impl fmt::Display) -> anyhow::Error {
@@ -93,6 +119,8 @@ impl fmt::Display for Reported {
     }
 }
 
+impl std::error::Error for Reported {}
+
 /// Prints `error: ...` now, unless that already happened, and returns the error marked as
 /// reported; its exit code is kept.
 pub fn report(error: anyhow::Error) -> anyhow::Error {
@@ -106,23 +134,36 @@ pub fn report(error: anyhow::Error) -> anyhow::Error {
 
 /// Whether [`report`] already printed this error.
 pub fn is_reported(error: &anyhow::Error) -> bool {
-    error.downcast_ref::<Reported>().is_some()
-        || error.chain().any(|cause| {
-            cause
-                .downcast_ref::<Failure>()
-                .is_some_and(|failure| is_reported(&failure.error))
-        })
+    find_cause::<Reported>(error).is_some()
 }
 
-/// The exit code for an error: the innermost classification wins, so a low-level "API error" is not
-/// hidden by a generic wrapper.
+/// The first `T` in an error: in anyhow's chain (context values included), and at the top of every
+/// classified error, which its [`Failure`] stands for in the chain. The one walk of the chain that
+/// every "is there a ... in this error" question uses.
+pub fn find_cause<T>(error: &anyhow::Error) -> Option<&T>
+where
+    T: std::error::Error + Send + Sync + 'static,
+{
+    error.downcast_ref::<T>().or_else(|| {
+        error.chain().find_map(|cause| {
+            cause.downcast_ref::<T>().or_else(|| {
+                cause
+                    .downcast_ref::<Failure>()
+                    .and_then(|failure| find_cause(&failure.error))
+            })
+        })
+    })
+}
+
+/// The classification of an error: the outermost one, since a caller that classifies an error
+/// again (an API error that means the operation failed) knows what it means to the user.
+pub fn kind_of(error: &anyhow::Error) -> Option<FailureKind> {
+    find_cause::<Failure>(error).map(|failure| failure.kind)
+}
+
+/// The exit code for an error: its [`kind_of`], or 1 for an unclassified failure.
 pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
-    let kind = error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<Failure>())
-        .last()
-        .map(|failure| failure.kind);
-    ExitCode::from(kind.map_or(1, FailureKind::code))
+    ExitCode::from(kind_of(error).map_or(1, FailureKind::code))
 }
 
 /// An error and its sources as one sentence: each level's message once, joined with `: `.
@@ -215,6 +256,32 @@ mod tests {
             .classify(FailureKind::OperationFailed)
             .unwrap_err();
         assert!(is_reported(&classified));
+    }
+
+    #[test]
+    fn the_chain_goes_on_through_a_classification() {
+        let error = Err::<(), _>(std::io::Error::other("disk full"))
+            .context("writing x")
+            .classify(FailureKind::Environment)
+            .context("generating")
+            .unwrap_err();
+        assert_eq!(format!("{error:#}"), "generating: writing x: disk full");
+        assert!(error.chain().any(|cause| cause.is::<std::io::Error>()));
+        assert!(find_cause::<std::io::Error>(&error).is_some());
+        assert_eq!(exit_code_for(&error), ExitCode::from(3));
+    }
+
+    #[test]
+    fn the_outermost_classification_picks_the_exit_code() {
+        let error = Err::<(), _>(fail(FailureKind::Api, "403 Forbidden"))
+            .context("starting the migration")
+            .classify(FailureKind::OperationFailed)
+            .unwrap_err();
+        assert_eq!(exit_code_for(&error), ExitCode::from(5));
+        assert_eq!(
+            format!("{error:#}"),
+            "starting the migration: 403 Forbidden"
+        );
     }
 
     #[test]

@@ -43,6 +43,26 @@ pub fn set_output(name: &str, value: &str) -> anyhow::Result<bool> {
     }
 }
 
+/// Sets single-line step outputs as `name=value` lines, in one write; returns whether
+/// `GITHUB_OUTPUT` was there. A value with a line break is refused (use [`set_output`]).
+pub fn set_line_outputs(pairs: &[(&str, &str)]) -> anyhow::Result<bool> {
+    let Some(path) = env_path("GITHUB_OUTPUT") else {
+        return Ok(false);
+    };
+    let mut text = String::new();
+    for (name, value) in pairs {
+        if name.is_empty() || name.contains(['\n', '\r', '<', '=']) || value.contains(['\n', '\r'])
+        {
+            return Err(fail(
+                FailureKind::OperationFailed,
+                format!("step output `{name}` must be one line with a plain name"),
+            ));
+        }
+        let _ = writeln!(text, "{name}={}", crate::redact::mask_job_secrets(value));
+    }
+    append(&path, &text, "the step outputs").map(|()| true)
+}
+
 /// The `name<<DELIMITER` record of one output. The delimiter is random so that a value cannot end
 /// the record early and inject other outputs; `salt` makes it unique per call.
 pub fn output_record(name: &str, value: &str, salt: &str) -> anyhow::Result<String> {

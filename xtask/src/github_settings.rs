@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::Config;
-use crate::failure::{Classify, FailureKind, fail};
-use crate::github::{GitHub, Method, api_status};
+use crate::github::{GitHub, Method, api_status, parse_json};
 use crate::oidc::SUBJECT_CLAIM_KEYS;
 
 /// What the configuration asks of the repository.
@@ -209,17 +208,6 @@ fn environment_path(name: &str) -> String {
     format!("environments/{}", crate::percent::encode_segment(name))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(operation: &str, body: &str) -> anyhow::Result<T> {
-    serde_json::from_str(body)
-        .map_err(|error| {
-            fail(
-                FailureKind::Api,
-                format!("GitHub API: {operation}: unexpected answer ({error})"),
-            )
-        })
-        .classify(FailureKind::Api)
-}
-
 pub async fn oidc_subject(client: &GitHub) -> anyhow::Result<OidcSubject> {
     let operation = "reading the OIDC subject template";
     let body = client
@@ -230,7 +218,7 @@ pub async fn oidc_subject(client: &GitHub) -> anyhow::Result<OidcSubject> {
             None,
         )
         .await?;
-    parse(operation, &body)
+    parse_json(operation, &body)
 }
 
 pub async fn set_oidc_subject(client: &GitHub) -> anyhow::Result<()> {
@@ -256,7 +244,7 @@ pub async fn environment(client: &GitHub, name: &str) -> anyhow::Result<Option<E
         .send_repo(&operation, Method::Get, &environment_path(name), None)
         .await
     {
-        Ok(body) => parse(&operation, &body).map(Some),
+        Ok(body) => parse_json(&operation, &body).map(Some),
         Err(error) if api_status(&error) == Some(404) => Ok(None),
         Err(error) => Err(error),
     }
@@ -275,7 +263,7 @@ pub async fn branch_policies(client: &GitHub, name: &str) -> anyhow::Result<Vec<
             None,
         )
         .await?;
-    Ok(parse::<BranchPolicies>(&operation, &body)?.branch_policies)
+    Ok(parse_json::<BranchPolicies>(&operation, &body)?.branch_policies)
 }
 
 /// Reads every setting and returns what is missing; an API error is returned as such (exit 4).

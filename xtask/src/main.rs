@@ -7,7 +7,7 @@ use xtask::commands::{
     affected, apply, aws_profiles, bench, ci, doctor, fmt, gen_workflows, github_setup, migrate,
     new_env, plan, review,
 };
-use xtask::failure::exit_code_for;
+use xtask::failure::{Outcome, exit_code_for, report};
 
 /// Repo automation for Terraform on AWS from GitHub.
 #[derive(Debug, Parser)]
@@ -58,26 +58,33 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::GenWorkflows(args) => gen_workflows::run(args),
-        Command::Doctor(args) => doctor::run(args),
-        Command::GithubSetup(args) => github_setup::run(args),
-        Command::AwsProfiles(args) => aws_profiles::run(args),
-        Command::Fmt(args) => fmt::run(args),
-        Command::Plan(args) => plan::run(args),
-        Command::Apply(args) => apply::run(args),
-        Command::Affected(args) => affected::run(args),
-        Command::Review(args) => review::run(args),
+        Command::Doctor(args) => doctor::run(args).map(Outcome::from),
+        Command::GithubSetup(args) => github_setup::run(args).map(Outcome::from),
+        Command::AwsProfiles(args) => aws_profiles::run(args).map(Outcome::from),
+        Command::Fmt(args) => fmt::run(args).map(Outcome::from),
+        Command::Plan(args) => plan::run(args).map(Outcome::from),
+        Command::Apply(args) => apply::run(args).map(Outcome::from),
+        Command::Affected(args) => affected::run(args).map(Outcome::from),
+        Command::Review(args) => review::run(args).map(Outcome::from),
         Command::Migrate(args) => migrate::run(args),
-        Command::NewEnv(args) => new_env::run(args),
-        Command::Ci(args) => ci::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::NewEnv(args) => new_env::run(args).map(Outcome::from),
+        Command::Ci(args) => ci::run(args).map(Outcome::from),
+        Command::Bench(args) => bench::run(args).map(Outcome::from),
     };
+    exit_code(result)
+}
+
+/// The one mapping from how a command ended to the documented exit code (README "Exit codes").
+fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // Printed once: an error a command already reported where it happened is not repeated.
-            let error = xtask::failure::report(error);
-            exit_code_for(&error)
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Unsuccessful { kind, summary }) => {
+            // A summary may quote what a tool or a service said, which may echo a secret.
+            eprintln!("error: {}", xtask::redact::redact(&summary));
+            ExitCode::from(kind.code())
         }
+        // Printed once: an error a command already reported where it happened is not repeated.
+        Err(error) => exit_code_for(&report(error)),
     }
 }
 

@@ -16,8 +16,8 @@ use include_dir::{Dir, DirEntry, include_dir};
 use crate::config::{
     AccountId, Config, ENV_CONFIG_FILE, ENVIRONMENTS_DIR, Region, validate_environment_name,
 };
+use crate::environment::{GENERATED_DIR, LOCALS_FILE};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::generate::terraform::{GENERATED_DIR, LOCALS_FILE};
 
 /// The environment-agnostic files, taken from the reference environment at build time.
 pub static REFERENCE_ENVIRONMENT: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../environments/dev");

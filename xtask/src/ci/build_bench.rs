@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::process::Program;
 use crate::failure::{Classify, FailureKind, fail};
+use crate::process::Program;
 
 /// The targets of the issue: crates in the normal+build graph, TLS stacks, hyper and http majors,
 /// and the cold build's wall time on a 2-core machine.

@@ -3,7 +3,6 @@
 //!
 //! - [`stage`]: the named stages and `--only`/`--skip` selection;
 //! - [`tools`]: installs the Python venv and npm packages under `target/ci` when their pins change;
-//! - [`process`]: runs a stage's program with its output shown live and kept;
 //! - [`test_counts`], [`zizmor`]: read the runners' closing lines;
 //! - [`report`]: the summary and the closing `ci: N passed, M failed` line;
 //! - [`pipeline`]: runs the stages in order;
@@ -11,7 +10,6 @@
 
 pub mod build_bench;
 pub mod pipeline;
-pub mod process;
 pub mod report;
 pub mod stage;
 pub mod test_counts;

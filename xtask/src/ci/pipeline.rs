@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::process::{Finished, Program, path_with};
-use super::report::{Outcome, StageReport, Summary};
+use super::report::{CiRunReport, Outcome, StageReport};
 use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
 use super::zizmor;
-use crate::failure::{Classify, Failure, FailureKind, fail};
+use crate::failure::{Classify, FailureKind, fail, kind_of};
+use crate::process::{Finished, Program, path_with};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -53,16 +53,9 @@ impl Verdict {
         if finished.success {
             Verdict::pass("")
         } else {
-            Verdict::fail(format!("{} ({})", on_failure.into(), exit_text(finished)))
+            Verdict::fail(format!("{} ({})", on_failure.into(), finished.status()))
         }
     }
-}
-
-fn exit_text(finished: &Finished) -> String {
-    finished.code.map_or_else(
-        || "killed by a signal".to_owned(),
-        |code| format!("exit {code}"),
-    )
 }
 
 /// Everything the stages share.
@@ -87,25 +80,8 @@ impl Workspace {
     }
 }
 
-/// The repository root: the nearest ancestor of `start` with `Cargo.toml` and `xtask/Cargo.toml`.
-pub fn find_repo_root(start: &Path) -> anyhow::Result<PathBuf> {
-    start
-        .ancestors()
-        .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("xtask").join("Cargo.toml").is_file())
-        .map(Path::to_path_buf)
-        .ok_or_else(|| {
-            fail(
-                FailureKind::Config,
-                format!(
-                    "{} is not inside the repository (no ancestor has Cargo.toml and xtask/Cargo.toml)",
-                    start.display()
-                ),
-            )
-        })
-}
-
 /// Runs the stages and returns the summary; the error case is only for a failure to run at all.
-pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
+pub fn run(root: &Path, options: &Options) -> anyhow::Result<CiRunReport> {
     let tools = ToolDirs::new(root);
     let path = path_with(&[
         tools.venv_bin(),
@@ -118,7 +94,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
         path,
         selected: options.stages.clone(),
     };
-    let mut summary = Summary {
+    let mut summary = CiRunReport {
         stages: Vec::new(),
         deselected: Stage::ALL
             .into_iter()
@@ -177,13 +153,9 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<Summary> {
     Ok(summary)
 }
 
-/// Whether the innermost classification of the error says a tool or service is missing.
+/// Whether the classification of the error says a tool or service is missing.
 fn is_environment_failure(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<Failure>())
-        .last()
-        .is_some_and(|failure| failure.kind == FailureKind::Environment)
+    kind_of(error) == Some(FailureKind::Environment)
 }
 
 fn run_stage(context: &Workspace, stage: Stage) -> anyhow::Result<Verdict> {
@@ -314,7 +286,7 @@ fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
     let Some(counts) = counts else {
         return Ok(Verdict::fail(format!(
             "{runner} printed no test summary ({}): the build failed or nothing ran",
-            exit_text(&finished)
+            finished.status()
         )));
     };
     let note = format!(
@@ -325,7 +297,7 @@ fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
     let note = if counts.passed == 0 && counts.failed == 0 {
         format!("{runner} ran no test")
     } else if !passed && counts.failed == 0 {
-        format!("{note}; {runner} failed ({})", exit_text(&finished))
+        format!("{note}; {runner} failed ({})", finished.status())
     } else {
         note
     };
@@ -351,40 +323,56 @@ fn require_github_dir(context: &Workspace) -> anyhow::Result<PathBuf> {
 fn zizmor_stage(context: &Workspace) -> anyhow::Result<Verdict> {
     require_github_dir(context)?;
     let zizmor = context.tools.venv_bin().join("zizmor");
-    let finished = context
-        .program(&zizmor)
-        // zizmor colours its output when CI is set, even into a pipe; the summary is parsed.
-        .args(["--offline", "--color", "never", ".github"])
-        .run_streaming()?;
-    let findings = zizmor::parse_plain_summary(&finished.output);
+    let run = |persona: &str| {
+        context
+            .program(&zizmor)
+            .args([
+                "--offline",
+                "--persona",
+                persona,
+                "--format",
+                "json",
+                ".github",
+            ])
+            .run_captured()
+    };
+    let finished = run("regular")?;
+    let findings = zizmor::parse(&finished.output);
     // The pedantic persona is a report, not a gate: its count goes into the note.
-    let pedantic = context
-        .program(&zizmor)
-        .args([
-            "--offline",
-            "--persona",
-            "pedantic",
-            "--format",
-            "json",
-            ".github",
-        ])
-        .run_captured()
-        .and_then(|pedantic| zizmor::count_by_audit(&pedantic.output))
+    let pedantic = run("pedantic")
+        .and_then(|pedantic| zizmor::parse(&pedantic.output))
         .map_or_else(
             |error| format!("pedantic persona: unreadable ({error:#})"),
-            |counts| format!("pedantic persona: {}", zizmor::describe_counts(&counts)),
+            |found| {
+                format!(
+                    "pedantic persona: {}",
+                    zizmor::describe_counts(&zizmor::count_by_audit(&found))
+                )
+            },
         );
-    println!("{pedantic}");
     Ok(match findings {
-        Some(0) if finished.success => Verdict::pass(format!("0 findings; {pedantic}")),
-        Some(count) => Verdict::fail(format!(
-            "{count} findings at the default persona ({}); {pedantic}",
-            exit_text(&finished)
-        )),
-        None => Verdict::fail(format!(
-            "zizmor printed no summary ({})",
-            exit_text(&finished)
-        )),
+        Ok(findings) => {
+            for finding in &findings {
+                println!("{}", finding.render());
+            }
+            println!("{pedantic}");
+            if findings.is_empty() && finished.success {
+                Verdict::pass(format!("0 findings; {pedantic}"))
+            } else {
+                Verdict::fail(format!(
+                    "{} findings at the default persona ({}); {pedantic}",
+                    findings.len(),
+                    finished.status()
+                ))
+            }
+        }
+        Err(_) => {
+            eprintln!("{}", finished.stderr.trim_end());
+            Verdict::fail(format!(
+                "zizmor printed no findings ({})",
+                finished.status()
+            ))
+        }
     })
 }
 
@@ -454,7 +442,7 @@ fn workflow_parser(context: &Workspace) -> anyhow::Result<Verdict> {
     } else {
         Verdict::fail(format!(
             "GitHub's parser rejected a generated file ({})",
-            exit_text(&finished)
+            finished.status()
         ))
     })
 }
@@ -472,7 +460,7 @@ fn require_environments_dir(context: &Workspace) -> anyhow::Result<()> {
 
 fn terraform_fmt(context: &Workspace) -> anyhow::Result<Verdict> {
     require_environments_dir(context)?;
-    if tools::which("terraform").is_none() {
+    if crate::process::which("terraform").is_none() {
         return Err(fail(
             FailureKind::Environment,
             "`terraform` is not on PATH: install Terraform (the version in [workspace.metadata.xtask.terraform])",
@@ -482,7 +470,7 @@ fn terraform_fmt(context: &Workspace) -> anyhow::Result<Verdict> {
     if std::env::var_os("TF_CLI_CONFIG_FILE").is_none() {
         // Without a ~/.terraformrc terraform prints a warning that reads like a failure.
         let empty_config = context.tools.dir.join("terraformrc");
-        tools::write_atomically(&empty_config, b"")?;
+        crate::fs::write_atomically(&empty_config, b"")?;
         program = program.env("TF_CLI_CONFIG_FILE", empty_config);
     }
     let finished = program
@@ -532,13 +520,13 @@ fn lambda_tests(context: &Workspace) -> anyhow::Result<Verdict> {
                     problems.push(format!(
                         "{shown}: {} failed ({})",
                         counts.failed,
-                        exit_text(&finished)
+                        finished.status()
                     ));
                 }
             }
             None => problems.push(format!(
                 "{shown}: node --test printed no totals ({})",
-                exit_text(&finished)
+                finished.status()
             )),
         }
     }
@@ -583,7 +571,7 @@ fn checkov(context: &Workspace) -> anyhow::Result<Verdict> {
     } else {
         Verdict::fail(format!(
             "checkov reported failed checks {note} ({})",
-            exit_text(&finished)
+            finished.status()
         ))
     })
 }
@@ -620,19 +608,5 @@ mod tests {
                 ".github/actions/setup/action.yml"
             ]
         );
-    }
-
-    #[test]
-    fn the_repo_root_is_found_from_a_subdirectory() {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("xtask/src")).unwrap();
-        std::fs::write(root.path().join("Cargo.toml"), "[workspace]").unwrap();
-        std::fs::write(root.path().join("xtask/Cargo.toml"), "[package]").unwrap();
-        assert_eq!(
-            find_repo_root(&root.path().join("xtask/src")).unwrap(),
-            root.path()
-        );
-        let elsewhere = tempfile::tempdir().unwrap();
-        assert!(find_repo_root(elsewhere.path()).is_err());
     }
 }

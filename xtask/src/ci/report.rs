@@ -30,15 +30,16 @@ pub struct StageReport {
     pub missing_tool: bool,
 }
 
-/// The whole run.
+/// The report of a whole `cargo xtask ci` run: a line per stage and the closing line (named apart
+/// from `plan::summary::Summary`, the summary of a Terraform plan).
 #[derive(Debug, Clone, Default)]
-pub struct Summary {
+pub struct CiRunReport {
     pub stages: Vec<StageReport>,
     /// Stages left out by `--only`/`--skip`.
     pub deselected: Vec<Stage>,
 }
 
-impl Summary {
+impl CiRunReport {
     pub fn failed(&self) -> Vec<Stage> {
         self.stages
             .iter()
@@ -150,7 +151,7 @@ mod tests {
             failed: 2,
             skipped: 1,
         });
-        let summary = Summary {
+        let summary = CiRunReport {
             stages: vec![
                 report(
                     Stage::Setup,
@@ -192,7 +193,7 @@ mod tests {
             failed: 0,
             skipped: 0,
         });
-        let summary = Summary {
+        let summary = CiRunReport {
             stages: vec![cargo, node],
             deselected: Vec::new(),
         };

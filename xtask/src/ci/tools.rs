@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use super::process::Program;
 use crate::failure::{Classify, FailureKind, fail};
+use crate::fs::write_atomically;
+use crate::process::{Program, which};
 
 /// Where the committed inputs of the CI tools live, relative to the repository root.
 pub const SOURCE_DIR: &str = "xtask/ci";
@@ -99,35 +100,10 @@ fn stamp_matches(stamp: &Path, expected: &str) -> bool {
     fs::read_to_string(stamp).is_ok_and(|text| text.trim() == expected)
 }
 
-/// Writes `contents` to a temporary sibling and renames it over `path`, so a reader never sees a
-/// half-written file.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let parent = path
-        .parent()
-        .with_context(|| format!("{} has no parent directory", path.display()))?;
-    fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    fs::write(&temporary, contents).with_context(|| format!("writing {}", temporary.display()))?;
-    fs::rename(&temporary, path)
-        .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))
-}
-
 fn read_source(path: &Path) -> anyhow::Result<Vec<u8>> {
     fs::read(path)
         .with_context(|| format!("reading {} (committed with the xtask)", path.display()))
         .classify(FailureKind::Config)
-}
-
-/// The first `program` on PATH.
-pub fn which(program: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 fn require_on_path(program: &str, what_to_do: &str) -> anyhow::Result<PathBuf> {
@@ -160,6 +136,7 @@ pub fn ensure_python_tools(dirs: &ToolDirs) -> anyhow::Result<Provisioned> {
     let python = base_python()?;
     let version = Program::new(&python, &dirs.repo_root)
         .args(["-c", "import sys, venv, ensurepip; print(sys.version)"])
+        .failure_kind(FailureKind::Environment)
         .read()
         .with_context(|| {
             format!(
@@ -233,8 +210,8 @@ fn node_version(repo_root: &Path) -> anyhow::Result<String> {
     let node = require_on_path("node", "install Node.js 20 or newer with npm")?;
     Program::new(node, repo_root)
         .arg("--version")
+        .failure_kind(FailureKind::Environment)
         .read()
-        .classify(FailureKind::Environment)
 }
 
 /// `npm ci` in `dir` (install scripts off: npm 11 blocks them anyway, and the ones of our

@@ -1,62 +1,72 @@
-//! Reads zizmor's results: the closing line of its plain output, and its JSON findings per audit.
+//! Reads zizmor's findings from its JSON output (`--format json`), the one form meant for
+//! programs: counted per audit and rendered one line each for the log.
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use serde::Deserialize;
 
-/// The number of findings from the last line of `zizmor --format plain`: `No findings to report.`
-/// is zero; `3 findings: 1 informational, 2 low, ...` is three.
-pub fn parse_plain_summary(output: &str) -> Option<u64> {
-    let output = strip_ansi(output);
-    output.lines().rev().map(str::trim).find_map(|line| {
-        if line.starts_with("No findings to report") {
-            return Some(0);
-        }
-        let (number, rest) = line.split_once(' ')?;
-        let is_summary = rest.starts_with("finding:")
-            || rest.starts_with("findings:")
-            || rest.starts_with("finding ")
-            || rest.starts_with("findings ");
-        if is_summary {
-            number.parse().ok()
-        } else {
-            None
-        }
-    })
+/// One finding, with what the log line needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Finding {
+    pub ident: String,
+    #[serde(default)]
+    pub desc: String,
+    /// Findings that `.github/zizmor.yml` ignores are listed too; they do not count.
+    #[serde(default)]
+    pub ignored: bool,
+    /// `{"severity": "Medium", ...}`.
+    #[serde(default)]
+    determinations: serde_json::Value,
+    /// Each with `symbolic` (`key.Local.verbatim_path`, `annotation`, `kind`) and `concrete`
+    /// (`location.start_point.row`, from 0).
+    #[serde(default)]
+    locations: Vec<serde_json::Value>,
 }
 
-/// Removes ANSI escape sequences (`ESC [ ... letter`), in case a tool colours its output anyway.
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // Skip the sequence up to and including its final letter.
-            for next in chars.by_ref() {
-                if next.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
+impl Finding {
+    /// `.github/workflows/a.yml:6: artipacked (Medium): credential persistence ... - does not set ...`
+    pub fn render(&self) -> String {
+        let primary = self
+            .locations
+            .iter()
+            .find(|location| location["symbolic"]["kind"] == "Primary")
+            .or_else(|| self.locations.first());
+        let mut line = String::new();
+        if let Some(location) = primary {
+            let path = location["symbolic"]["key"]["Local"]["verbatim_path"].as_str();
+            let row = location["concrete"]["location"]["start_point"]["row"].as_u64();
+            line = format!("{}:{}: ", path.unwrap_or("?"), row.map_or(0, |row| row + 1));
         }
+        line.push_str(&self.ident);
+        if let Some(severity) = self.determinations["severity"].as_str() {
+            line.push_str(&format!(" ({severity})"));
+        }
+        line.push_str(&format!(": {}", self.desc));
+        if let Some(note) = primary
+            .and_then(|l| l["symbolic"]["annotation"].as_str())
+            .filter(|note| !note.is_empty())
+        {
+            line.push_str(&format!(" - {note}"));
+        }
+        line
     }
-    out
 }
 
-/// Findings per audit (`ident`) from `zizmor --format json`.
-pub fn count_by_audit(json: &str) -> anyhow::Result<BTreeMap<String, u64>> {
-    #[derive(serde::Deserialize)]
-    struct Finding {
-        ident: String,
-    }
+/// The findings of `zizmor --format json` that are not ignored.
+pub fn parse(json: &str) -> anyhow::Result<Vec<Finding>> {
     let findings: Vec<Finding> =
         serde_json::from_str(json).context("reading zizmor's JSON findings")?;
+    Ok(findings.into_iter().filter(|f| !f.ignored).collect())
+}
+
+/// Findings per audit (`ident`).
+pub fn count_by_audit(findings: &[Finding]) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     for finding in findings {
-        *counts.entry(finding.ident).or_insert(0) += 1;
+        *counts.entry(finding.ident.clone()).or_insert(0) += 1;
     }
-    Ok(counts)
+    counts
 }
 
 /// `5 findings (anonymous-definition 3, concurrency-limits 2)`.
@@ -78,49 +88,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_summary_with_and_without_findings() {
+    fn json_findings_are_counted_per_audit_without_the_ignored_ones() {
+        let json = r#"[{"ident":"concurrency-limits","desc":"x"},{"ident":"anonymous-definition"},{"ident":"anonymous-definition"},{"ident":"excessive-permissions","ignored":true}]"#;
+        let findings = parse(json).unwrap();
         assert_eq!(
-            parse_plain_summary(
-                " INFO zizmor: v1.32.0\nNo findings to report. Good job! (3 suppressed)\n"
-            ),
-            Some(0)
-        );
-        assert_eq!(
-            parse_plain_summary(
-                "help[x]: y\n  = note: z\n\n3 findings: 1 informational, 2 low, 0 medium, 0 high\n"
-            ),
-            Some(3)
-        );
-        assert_eq!(
-            parse_plain_summary("1 finding: 0 informational, 0 low, 1 medium, 0 high\n"),
-            Some(1)
-        );
-        assert_eq!(parse_plain_summary("error: no inputs collected\n"), None);
-        // As zizmor prints it with CI set: coloured, even into a pipe.
-        assert_eq!(
-            parse_plain_summary(
-                "\u{1b}[32mNo findings to report. Good job!\u{1b}[39m (\u{1b}[1m\u{1b}[93m1\u{1b}[39m ignored)\u{1b}[0m\n"
-            ),
-            Some(0)
-        );
-        assert_eq!(
-            parse_plain_summary("\u{1b}[1m2\u{1b}[0m findings: 0 informational, 2 low\n"),
-            Some(2)
-        );
-    }
-
-    #[test]
-    fn json_findings_are_counted_per_audit() {
-        let json = r#"[{"ident":"concurrency-limits","desc":"x"},{"ident":"anonymous-definition"},{"ident":"anonymous-definition"}]"#;
-        let counts = count_by_audit(json).unwrap();
-        assert_eq!(
-            describe_counts(&counts),
+            describe_counts(&count_by_audit(&findings)),
             "3 findings (anonymous-definition 2, concurrency-limits 1)"
         );
         assert_eq!(
-            describe_counts(&count_by_audit("[]").unwrap()),
+            describe_counts(&count_by_audit(&parse("[]").unwrap())),
             "0 findings"
         );
-        assert!(count_by_audit("not json").is_err());
+        assert!(parse("not json").is_err());
+    }
+
+    #[test]
+    fn a_finding_is_one_line_with_its_place() {
+        // As zizmor 1.32 prints it (trimmed).
+        let json = r#"[{"ident":"artipacked","desc":"credential persistence through GitHub Actions artifacts",
+            "determinations":{"confidence":"Low","severity":"Medium","persona":"Regular"},"ignored":false,
+            "locations":[{"symbolic":{"key":{"Local":{"verbatim_path":".github/workflows/a.yml"}},
+            "annotation":"does not set persist-credentials: false","kind":"Primary"},
+            "concrete":{"location":{"start_point":{"row":5,"column":8}}}}]}]"#;
+        assert_eq!(
+            parse(json).unwrap()[0].render(),
+            ".github/workflows/a.yml:6: artipacked (Medium): credential persistence through GitHub \
+             Actions artifacts - does not set persist-credentials: false"
+        );
     }
 }

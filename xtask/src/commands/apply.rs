@@ -65,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan_file = work.join("tfplan");
     let json_file = work.join("plan.json");
     let init = terraform.init(Some(&backend))?;
-    let planned = if init.success() {
+    let planned = if init.success {
         match terraform.plan(&plan_file)? {
             PlanExit::Failed(output) => Err(output.combined()),
             PlanExit::NoChanges | PlanExit::Changes => Ok(()),
@@ -112,7 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Decision::Apply { accepted } => {
                     let output = terraform.apply_saved(&plan_file)?;
                     eprintln!("{}", masker.mask(output.combined().trim()));
-                    if output.success() {
+                    if output.success {
                         Outcome::Applied { accepted }
                     } else {
                         Outcome::Failed {
@@ -142,7 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let json = apply::summary_json(&outcome, &run, pr, reviewed_digest);
     if let Some(path) = &args.summary_json {
-        crate::generate::write_atomically(path, &format!("{json:#}\n"))?;
+        crate::fs::write_atomically(path, format!("{json:#}\n"))?;
     }
     if let Some((id, body)) = comment {
         runtime.block_on(client.update_comment(id, &apply::with_outcome(&body, &section)))?;

@@ -4,7 +4,6 @@
 //! terraform and `cargo xtask migrate` use the profiles. Locally, `--source-profile` chains from a
 //! developer's own profile instead of the environment credentials.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -12,8 +11,8 @@ use anyhow::Context;
 use crate::aws_profiles::{
     CredentialSource, Purpose, external_id_problem, merge_sections, profiles_for, render_profile,
 };
+use crate::environment::Arns;
 use crate::failure::{Classify, FailureKind, fail};
-use crate::generate::iam::Arns;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -102,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         let merged = merge_sections(&existing, &sections);
         if merged != existing {
-            write_private(&path, &merged)?;
+            crate::fs::write_private(&path, &merged)?;
         }
         for profile in &profiles {
             println!("wrote profile {} -> {}", profile.name, profile.role_arn);
@@ -111,11 +110,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     if args.github_output {
         let entry_role = Arns::new(environment).role(args.purpose.entry_role());
-        append_github_output(&[
+        let outputs = [
             ("entry-role-arn", entry_role.as_str()),
             ("region", environment.region()),
             ("session-name", session_name.as_str()),
-        ])?;
+        ];
+        if !crate::github_actions::set_line_outputs(&outputs)? {
+            return Err(fail(
+                FailureKind::Environment,
+                "--github-output needs GITHUB_OUTPUT (set by GitHub Actions)",
+            ));
+        }
     }
     Ok(())
 }
@@ -156,67 +161,4 @@ fn resolve_symlinks(path: &Path) -> anyhow::Result<PathBuf> {
         FailureKind::Environment,
         format!("{} is a symlink loop", path.display()),
     ))
-}
-
-/// Writes through a temporary file created with mode 0600 next to `path` and a rename: the file
-/// holds external ids, and a reader must never see half of it.
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = path
-        .parent()
-        .with_context(|| format!("{} has no parent directory", path.display()))?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating {}", dir.display()))
-        .classify(FailureKind::Environment)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "config".into(), |n| n.to_string_lossy());
-    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)
-        .and_then(|mut file| {
-            file.write_all(contents.as_bytes())?;
-            file.sync_all()
-        })
-        .with_context(|| format!("writing {}", temporary.display()))
-        .classify(FailureKind::Environment)
-        .and_then(|()| {
-            std::fs::rename(&temporary, path)
-                .with_context(|| format!("replacing {}", path.display()))
-                .classify(FailureKind::Environment)
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
-}
-
-fn append_github_output(pairs: &[(&str, &str)]) -> anyhow::Result<()> {
-    let path = std::env::var_os("GITHUB_OUTPUT").ok_or_else(|| {
-        fail(
-            FailureKind::Environment,
-            "--github-output needs GITHUB_OUTPUT (set by GitHub Actions)",
-        )
-    })?;
-    let mut text = String::new();
-    for (key, value) in pairs {
-        anyhow::ensure!(!value.contains('\n'), "output {key} has a line break");
-        text.push_str(&format!("{key}={value}\n"));
-    }
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&path)
-        .and_then(|mut file| file.write_all(text.as_bytes()))
-        .with_context(|| {
-            format!(
-                "appending to GITHUB_OUTPUT ({})",
-                PathBuf::from(&path).display()
-            )
-        })
-        .classify(FailureKind::Environment)
 }

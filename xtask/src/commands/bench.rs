@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::ci::{build_bench, pipeline};
+use crate::ci::build_bench;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,7 +31,7 @@ pub enum Bench {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
-        Bench::Build => build_bench::run(&pipeline::find_repo_root(&super::current_dir()?)?),
+        Bench::Build => build_bench::run(&crate::repo::find_root(&super::current_dir()?)?),
         Bench::Plan => crate::plan::bench::run(&super::load_config()?.root),
         Bench::PlanOnce { file } => crate::plan::bench::run_once(&file),
         Bench::Migrate => {

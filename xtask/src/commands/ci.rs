@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let root = pipeline::find_repo_root(&super::current_dir()?)?;
+    let root = crate::repo::find_root(&super::current_dir()?)?;
     let stages = stage::select(&args.only, &args.skip);
     if stages.is_empty() {
         return Err(fail(

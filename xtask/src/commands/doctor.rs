@@ -3,10 +3,11 @@
 use serde_json::json;
 
 use crate::config::Config;
+use crate::environment::{Arns, Role};
 use crate::failure::{FailureKind, fail};
-use crate::generate::iam::{Arns, Role};
 use crate::github::GitHub;
 use crate::github_settings::{self, Expected};
+use crate::process::Program;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,21 +50,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let expected = Expected::from_config(&config);
         let settings = super::github_setup::admin_settings(&config)?;
         // The repository's settings instead of this machine's tools.
-        return super::github_setup::runtime()?.block_on(async {
+        return crate::runtime::current_thread()?.block_on(async {
             let client = GitHub::new(settings)?;
             report_remote(&client, &expected, args.accept_no_reviewers).await
         });
     }
     let mut missing = Vec::new();
     for (program, version_flag, needed_by) in TOOLS {
-        match duct::cmd(*program, [*version_flag])
-            .stdout_capture()
-            .stderr_null()
-            .unchecked()
-            .run()
+        match Program::new(*program, &config.root)
+            .arg(*version_flag)
+            .run_captured()
         {
-            Ok(output) if output.status.success() => {
-                let version = String::from_utf8_lossy(&output.stdout);
+            Ok(output) if output.success => {
+                let version = output.output;
                 let first_line = version.lines().next().unwrap_or("").trim();
                 println!("ok       {program:<10} {first_line}");
             }
@@ -102,8 +101,8 @@ fn resolved(config: &Config) -> serde_json::Value {
                     "terraform_dir": environment.terraform_dir(),
                     "derived": {
                         "role_arns": roles,
-                        "state_machine_arn": environment.state_machine_arn(),
-                        "ecr_image": environment.ecr_image(),
+                        "state_machine_arn": arns.state_machine(),
+                        "ecr_image": arns.ecr_image(),
                     }
                 }),
             )

@@ -6,11 +6,11 @@ use anyhow::Context;
 
 use crate::config::{Config, ENVIRONMENTS_DIR};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::fmt::diff::{self, Change, DiffLines};
-use crate::fmt::lines;
+use crate::fmt::lines::{self, Change};
 use crate::fmt::suggest;
 use crate::github::{self, GitHub, NewReviewComment};
 use crate::github_actions::{self, Level};
+use crate::review::diff::FileDiff;
 use crate::terraform::Terraform;
 
 #[derive(Debug, clap::Args)]
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.check {
         let output = terraform.fmt(&["-check", "-list=true"], &targets)?;
-        let files: Vec<&str> = output.stdout.lines().filter(|l| !l.is_empty()).collect();
+        let files: Vec<&str> = output.output.lines().filter(|l| !l.is_empty()).collect();
         fail_on_terraform_error(&output)?;
         if files.is_empty() {
             println!("all Terraform files are formatted");
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let output = terraform.fmt(&["-list=true"], &targets)?;
     fail_on_terraform_error(&output)?;
-    for file in output.stdout.lines().filter(|l| !l.is_empty()) {
+    for file in output.output.lines().filter(|l| !l.is_empty()) {
         println!("formatted {file}");
     }
     Ok(())
@@ -96,7 +96,7 @@ fn targets(config: &Config, source: &Path) -> Vec<PathBuf> {
 
 /// terraform fmt exits 3 for "unformatted"; anything else non-zero (2: a syntax error) is a
 /// real failure whose message is on stderr.
-fn fail_on_terraform_error(output: &crate::terraform::Output) -> anyhow::Result<()> {
+fn fail_on_terraform_error(output: &crate::process::Finished) -> anyhow::Result<()> {
     match output.code {
         Some(0) | Some(3) => Ok(()),
         _ => Err(fail(
@@ -115,21 +115,14 @@ fn suggest(
     let changes = fmt_changes(config, terraform, targets)?;
     let pr = github::resolve_pull_request(pr)?;
     let settings = github::Settings::for_config(config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     let decided = runtime.block_on(async {
         let client = GitHub::new(settings)?;
-        let files = client.list_pull_request_files(pr).await?;
-        let diff_lines: DiffLines = files
-            .iter()
-            .filter_map(|file| {
-                file.patch
-                    .as_deref()
-                    .map(|patch| (file.filename.clone(), diff::commentable_lines(patch)))
-            })
+        let files: Vec<FileDiff> = client
+            .list_pull_request_files(pr)
+            .await?
+            .into_iter()
+            .map(FileDiff::from_pull_request_file)
             .collect();
         // Only our own suggestion comments (our bot, marker first): a planted fingerprint is
         // neither trusted nor deleted; duplicates of ours are removed.
@@ -139,24 +132,14 @@ fn suggest(
             .into_iter()
             .map(|comment| (comment.id, comment.body))
             .collect();
-        let decided = suggest::plan(&changes, &diff_lines, &existing);
+        let decided = suggest::place(&changes, &files, &existing);
         for id in &decided.delete {
             client.delete_review_comment(*id).await?;
         }
         if !decided.post.is_empty() {
             let head = client.get_pull_request(pr).await?.head.sha;
-            let comments: Vec<NewReviewComment> = decided
-                .post
-                .iter()
-                .map(|s| {
-                    NewReviewComment::on_new_lines(
-                        &s.change.path,
-                        s.change.start,
-                        s.change.end,
-                        s.body.clone(),
-                    )
-                })
-                .collect();
+            let comments: Vec<NewReviewComment> =
+                decided.post.iter().map(|s| s.comment()).collect();
             let body = format!(
                 "`terraform fmt` would change {} place{} in this pull request; each suggestion can be committed from here, or run `cargo xtask fmt`.",
                 comments.len(),
@@ -200,7 +183,7 @@ fn fmt_changes(
     let listed = terraform.fmt(&["-check", "-list=true"], targets)?;
     fail_on_terraform_error(&listed)?;
     let mut changes = Vec::new();
-    for file in listed.stdout.lines().filter(|line| !line.is_empty()) {
+    for file in listed.output.lines().filter(|line| !line.is_empty()) {
         let path = config.root.join(file);
         let head = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {} for its fmt suggestions", path.display()))
@@ -212,7 +195,7 @@ fn fmt_changes(
                 format!("terraform fmt failed on {file}: {}", output.stderr.trim()),
             ));
         }
-        changes.extend(lines::changes(file, &head, &output.stdout));
+        changes.extend(lines::changes(file, &head, &output.output));
     }
     Ok(changes)
 }
@@ -230,8 +213,8 @@ fn annotation(change: &Change) -> String {
     github_actions::annotation(
         Level::Warning,
         &change.path,
-        Some(change.start),
-        Some(change.end),
+        Some(u64::from(change.start)),
+        Some(u64::from(change.end)),
         "terraform fmt",
         &message,
     )

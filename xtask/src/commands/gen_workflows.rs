@@ -1,6 +1,6 @@
 //! `cargo xtask gen-workflows`: writes (or with `--check`, verifies) every generated file.
 
-use crate::failure::{FailureKind, fail};
+use crate::failure::{FailureKind, Outcome};
 use crate::generate::{self, Drift};
 
 #[derive(Debug, clap::Args)]
@@ -10,7 +10,7 @@ pub struct Args {
     pub check: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let config = super::load_config()?;
     let files = generate::generate_all(&config)?;
     let locations = generate::generated_locations(&config);
@@ -21,18 +21,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "gen-workflows: {} generated files are up to date",
                 files.len()
             );
-            return Ok(());
+            return Ok(Outcome::Success);
         }
         for drift in &drifts {
             eprintln!("{}", describe(drift));
         }
-        return Err(fail(
-            FailureKind::CheckFailed,
-            format!(
+        // Drift is what the check is for finding, not an error of the command.
+        return Ok(Outcome::Unsuccessful {
+            kind: FailureKind::CheckFailed,
+            summary: format!(
                 "{} generated file(s) differ from the configuration; run `cargo xtask gen-workflows` and commit the result",
                 drifts.len()
             ),
-        ));
+        });
     }
     let changed = generate::write(&config.root, &files, &locations)?;
     for drift in &changed {
@@ -49,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         files.len(),
         changed.len()
     );
-    Ok(())
+    Ok(Outcome::Success)
 }
 
 fn describe(drift: &Drift) -> String {

@@ -3,9 +3,7 @@
 //! policies pin, and creates or updates each configured GitHub environment so that only the
 //! default branch may deploy to it. Then checks everything, as `cargo xtask doctor --remote`.
 
-use anyhow::Context;
-
-use crate::failure::{Classify, FailureKind, fail};
+use crate::failure::{FailureKind, fail};
 use crate::github::{self, GitHub};
 use crate::github_settings::{self, Expected};
 
@@ -20,7 +18,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
     let expected = Expected::from_config(&config);
     let client_settings = admin_settings(&config)?;
-    runtime()?.block_on(async {
+    crate::runtime::current_thread()?.block_on(async {
         let client = GitHub::new(client_settings)?;
         for line in github_settings::apply(&client, &expected).await? {
             println!("set      {line}");
@@ -44,12 +42,4 @@ pub(crate) fn admin_settings(config: &crate::config::Config) -> anyhow::Result<g
         ));
     }
     Ok(settings)
-}
-
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)
 }

@@ -8,9 +8,8 @@ use anyhow::Context;
 
 use crate::aws::{self, SignedJsonClient};
 use crate::config::{Config, Environment, HumanDuration};
-use crate::failure::{Classify, FailureKind, fail};
-use crate::generate::state_machine::execution_timeout;
-use crate::generate::terraform::profile_migrate;
+use crate::environment::{Arns, follow_timeout, profile_migrate};
+use crate::failure::{FailureKind, Outcome, fail};
 use crate::migrate::docker::Docker;
 use crate::migrate::ecr::registry_login;
 use crate::migrate::execution::{
@@ -47,19 +46,15 @@ pub struct Args {
     pub stop_on_interrupt: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let config = super::load_config()?;
     let env = config.environment(&args.env)?.clone();
     let plan = plan(&config, &env, &args)?;
     if args.dry_run {
         print!("{}", render_dry_run(&plan));
-        return Ok(());
+        return Ok(Outcome::Success);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     runtime.block_on(migrate(&config, &env, &plan, &args))
 }
 
@@ -87,21 +82,19 @@ fn plan(config: &Config, env: &Environment, args: &Args) -> anyhow::Result<RunPl
     // The profile `cargo xtask aws-profiles --purpose migrate` writes, when it exists.
     let profile = profile_migrate(env);
     let migration = &env.settings.migration;
+    let arns = Arns::new(env);
     Ok(RunPlan {
         env: env.name.clone(),
         requested_by: source::requested_by(|name| std::env::var(name).ok()),
-        image: env.ecr_image(),
-        registry: env.ecr_registry(),
+        image: arns.ecr_image(),
+        registry: arns.ecr_registry(),
         docker_dir: docker_dir.to_string_lossy().into_owned(),
         task_family: migration.task_family.to_string(),
         container_name: migration.container_name.to_string(),
-        state_machine_arn: env.state_machine_arn(),
-        // By default follow a minute past the state machine's own limit, so that the state
-        // machine, not our patience, decides how a slow migration ends.
-        timeout: args.timeout.map_or_else(
-            || execution_timeout(migration).saturating_add(Duration::from_secs(60)),
-            |t| t.0,
-        ),
+        state_machine_arn: arns.state_machine(),
+        timeout: args
+            .timeout
+            .map_or_else(|| follow_timeout(migration), |t| t.0),
         profile: aws::profile_exists(&profile).then_some(profile),
         git_sha,
     })
@@ -139,7 +132,7 @@ async fn migrate(
     env: &Environment,
     plan: &RunPlan,
     args: &Args,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Outcome> {
     let (sdk_config, credentials) =
         aws::load_sdk_config(env.region(), plan.profile.as_deref()).await;
     let identity = caller_identity(&sdk_config).await?;
@@ -190,7 +183,7 @@ async fn migrate(
     let execution_arn = start_execution(&sfn, &plan.state_machine_arn, &name, &input).await?;
     println!("Started execution {execution_arn}");
     if args.no_wait {
-        return Ok(());
+        return Ok(Outcome::Success);
     }
 
     let followed = Followed {
@@ -204,11 +197,15 @@ async fn migrate(
     };
     let report = followed.follow_and_report(args.stop_on_interrupt).await?;
     print!("{}", render_report(&report));
-    write_step_summary(&render_step_summary(&report))?;
-    match failure_kind(report.ending) {
-        None => Ok(()),
-        Some(kind) => Err(fail(kind, failure_summary(&report))),
-    }
+    crate::github_actions::append_step_summary(&render_step_summary(&report))?;
+    // How the migration ended is the answer, not an error of this command.
+    Ok(match failure_kind(report.ending) {
+        None => Outcome::Success,
+        Some(kind) => Outcome::Unsuccessful {
+            kind,
+            summary: failure_summary(&report),
+        },
+    })
 }
 
 /// The real clock, from when following started.
@@ -373,22 +370,4 @@ impl ProgressPrinter {
 fn is_interactive() -> bool {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     !ci && std::io::stderr().is_terminal()
-}
-
-/// Appends to the GitHub job summary when running in Actions.
-fn write_step_summary(markdown: &str) -> anyhow::Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("opening GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
-        .classify(FailureKind::Environment)?;
-    // One write of the whole section: appending is how the runner collects summaries, and a
-    // single write keeps it from interleaving with another step's.
-    file.write_all(format!("{markdown}\n").as_bytes())
-        .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
-        .classify(FailureKind::Environment)
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::config::{Config, Environment};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::github::{self, GitHub, Label, Upsert};
+use crate::github::{self, GitHub, Upsert};
 use crate::github_actions;
 use crate::plan::digest::{ChangeSet, Stamp};
 use crate::plan::errors::{error_blocks, hint_for};
@@ -106,12 +106,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("serializing the plan summary")
         .classify(FailureKind::OperationFailed)?;
     if let Some(path) = &args.summary_json {
-        crate::generate::write_atomically(path, &format!("{json}\n"))?;
+        crate::fs::write_atomically(path, format!("{json}\n"))?;
     }
     github_actions::set_output("plan-summary", &compact(&jsons)?)?;
     if let Some(path) = &args.comment_file {
         let comments: Vec<&str> = results.iter().map(|r| r.comment.as_str()).collect();
-        crate::generate::write_atomically(path, &comments.join("\n\n---\n\n"))?;
+        crate::fs::write_atomically(path, comments.join("\n\n---\n\n"))?;
     }
 
     let posted = if args.comment {
@@ -380,11 +380,11 @@ fn plan_environment(
     let json_file = work.join("plan.json");
 
     let init = terraform.init(Some(&backend))?;
-    if !init.success() {
+    if !init.success {
         return failed_step(env, "init", &init.combined(), masker, run_url, record_dir);
     }
     let validate = terraform.validate()?;
-    if !validate.success() {
+    if !validate.success {
         return failed_step(
             env,
             "validate",
@@ -426,45 +426,10 @@ fn plan_environment(
     ))
 }
 
-fn labels_for(env: &str, result: &EnvResult) -> (Vec<Label>, Vec<String>) {
-    let label = |suffix: &str, color: &str, description: &str| Label {
-        name: format!("{env}/{suffix}"),
-        color: color.to_owned(),
-        description: description.to_owned(),
-    };
-    let managed = ["add-or-update", "destroy", "no-changes"]
-        .iter()
-        .map(|suffix| format!("{env}/{suffix}"))
-        .collect();
-    let wanted = match &result.summary {
-        None => Vec::new(),
-        Some(summary) if summary.has_destroy() => vec![label(
-            "destroy",
-            "d73a4a",
-            "terraform plan destroys or replaces resources",
-        )],
-        Some(summary) if summary.has_changes() => vec![label(
-            "add-or-update",
-            "1d76db",
-            "terraform plan adds or updates resources",
-        )],
-        Some(_) => vec![label(
-            "no-changes",
-            "0e8a16",
-            "terraform plan has no changes",
-        )],
-    };
-    (wanted, managed)
-}
-
 fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<()> {
     let pr = github::resolve_pull_request(args.pr)?;
     let settings = github::Settings::for_config(config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     runtime.block_on(async {
         let client = GitHub::new(settings)?;
         let mut first_error = None;
@@ -473,13 +438,8 @@ fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<(
                 let outcome = client
                     .upsert_comment(pr, &render::marker(&result.env), &result.comment)
                     .await?;
-                let (wanted, managed) = labels_for(&result.env, result);
-                // A failed or incomplete plan keeps the labels of the last good one.
-                if result
-                    .summary
-                    .as_ref()
-                    .is_some_and(|s| !s.errored && (!s.incomplete || s.has_changes()))
-                {
+                if render::labels_apply(result.summary.as_ref()) {
+                    let (wanted, managed) = render::labels(&result.env, result.summary.as_ref());
                     client.sync_labels(pr, &wanted, &managed).await?;
                 }
                 Ok::<Upsert, anyhow::Error>(outcome)

@@ -9,25 +9,22 @@
 //! Neither the diff nor the prompt is ever printed, except by `--dry-run`, which prints the redacted
 //! prompt and sends nothing.
 
-use std::collections::{BTreeSet, HashSet};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
 use crate::config::{Config, ReviewSettings};
 use crate::failure::{Classify, FailureKind, fail};
-use crate::github::{self, GitHub, Label, NewReviewComment, PullRequestFile};
+use crate::github::{self, GitHub, Label, NewReviewComment};
 use crate::github_actions;
-use crate::review::compress::Inclusion;
-use crate::review::diff::{self, FileDiff, FileStatus};
-use crate::review::findings::{self, Description, Known, Review, Suggestion};
+use crate::review::answers::{self, Earlier, Limits, Outputs};
+use crate::review::diff::{self, FileDiff};
 use crate::review::headings::Headings;
 use crate::review::llm::{LlmClient, Request};
-use crate::review::prompt::{self, PromptContext, Task};
-use crate::review::render::{self, Footer, Links, PlacedSuggestion};
+use crate::review::prompt::{self, Task};
+use crate::review::render::{self, Call, Footer, Links};
 use crate::review::tokens::Tokenizer;
-use crate::review::{PlannedPrompts, PullRequestText, plan_prompts, plan_summary, redact_inputs};
+use crate::review::{self, PlannedPrompts, PullRequestText, plan_summary, redact_inputs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Tool {
@@ -35,6 +32,8 @@ pub enum Tool {
     Review,
     Improve,
     All,
+    /// Answer the `/ask <question>` of `--comment` in a reply.
+    Ask,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,16 +53,158 @@ pub struct Args {
     /// A plan summary (`cargo xtask plan --summary-json`) to include in the prompt; repeatable.
     #[arg(long, value_name = "FILE")]
     pub plan_summary: Vec<PathBuf>,
+    /// Review the whole pull request even when our review and suggestions comments already cover
+    /// an earlier head (by default only the commits since are reviewed; `/review full`).
+    #[arg(long)]
+    pub full: bool,
+    /// `ask`: the id of the comment holding the `/ask` (read from GitHub, never from the event).
+    #[arg(long, value_name = "ID")]
+    pub comment: Option<u64>,
+    /// `ask`: the comment is a review comment on a diff line (the reply goes in its thread).
+    #[arg(long)]
+    pub on_line: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
+    if args.tool == Tool::Ask {
+        return runtime.block_on(run_ask(args, config));
+    }
     runtime.block_on(run_async(args, config))
+}
+
+/// `/ask`: from a member, answered from the diff (the question's hunk first) and the plan
+/// summaries, redacted and within the budget like a review, in a reply.
+async fn run_ask(args: Args, config: Config) -> anyhow::Result<()> {
+    let settings = &config.repo.review;
+    let headings =
+        Headings::for_language(&settings.language).map_err(|why| fail(FailureKind::Config, why))?;
+    let Some(comment_id) = args.comment else {
+        return Err(fail(
+            FailureKind::Config,
+            "review ask needs --comment ID: the comment that holds the /ask",
+        ));
+    };
+    if args.diff.is_some() {
+        return Err(fail(
+            FailureKind::Config,
+            "review ask answers a comment on a pull request; it does not take --diff",
+        ));
+    }
+    let mut input = read_input(&args, &config).await?;
+    let Some(pull) = input.pull.take() else {
+        return Err(fail(FailureKind::Config, "review ask needs a pull request"));
+    };
+    let comment = review::pull_request::ask_comment(&pull.github, comment_id, args.on_line).await?;
+    let Some(asked) = asked(&pull, &comment) else {
+        return Ok(());
+    };
+    let mut redactor = crate::redact::Redactor::new();
+    let question = redactor.text(asked, "/ask question");
+    let on_line = comment.path.as_ref().map(|path| review::ask::OnLine {
+        path: path.clone(),
+        line: comment.line,
+        diff_hunk: redactor.text(
+            comment.diff_hunk.as_deref().unwrap_or_default(),
+            "/ask diff hunk",
+        ),
+    });
+    // The question's file first.
+    if let Some(on) = &on_line {
+        input.files.sort_by_key(|file| file.path != on.path);
+    }
+    let mut section = read_plan_summaries(&args.plan_summary)?;
+    let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut section);
+    redactions.extend(redactor.redactions);
+    let section = review::ask::prompt_section(&question, on_line.as_ref()) + &section;
+    let tokenizer = Tokenizer::load()?;
+    let context = review::prompt_context(&input.text, section, &redactions, settings);
+    let planned = review::plan_tasks(&[(Task::Ask, &input.files)], &context, &tokenizer, settings)
+        .map_err(|why| fail(FailureKind::Config, why))?;
+    let coverage = planned
+        .first()
+        .map(|p| render::coverage(&p.compression, &redactions, &headings))
+        .unwrap_or_default();
+    if args.dry_run {
+        let links = Links::default();
+        print!(
+            "{}",
+            render::dry_run(&planned, &tokenizer, &headings, &coverage, &links, true)
+        );
+        return Ok(());
+    }
+    let client = LlmClient::from_settings(settings).await?;
+    let mut footer = Footer {
+        coverage,
+        provider: client.label().to_owned(),
+        model: client.first_model().to_owned(),
+        ..Footer::default()
+    };
+    let schema = prompt::schema(Task::Ask).map_err(|why| fail(FailureKind::Config, why))?;
+    let mut answer_text = String::new();
+    for built in planned.iter().flat_map(|p| &p.prompts) {
+        let answer = client
+            .complete(&Request {
+                system: &built.system,
+                user: &built.user,
+                schema_name: Task::Ask.name(),
+                schema: &schema,
+                max_output_tokens: settings.output_reserve,
+            })
+            .await
+            .context("review ask: asking the model")?;
+        footer.model = answer.model.clone();
+        footer.truncated |= answer.truncated;
+        footer.calls.push(Call {
+            model: answer.model.clone(),
+            usage: answer.usage,
+        });
+        answer_text = answer.text;
+    }
+    let answered = review::ask::answer(&answer_text).map_err(|why| {
+        fail(
+            FailureKind::Api,
+            format!(
+                "review ask: {} `{}` answered, but {why}; nothing was posted",
+                client.label(),
+                footer.model
+            ),
+        )
+    })?;
+    let body = review::ask::reply(&question, &answered, &headings, &footer);
+    review::pull_request::reply(&pull.github, pull.number, &comment, &body).await?;
+    eprintln!(
+        "review: answered the /ask of comment {comment_id} on #{}",
+        pull.number
+    );
+    Ok(())
+}
+
+/// The question of `comment` when it is an `/ask` the review answers: by an OWNER, MEMBER or
+/// COLLABORATOR (as GitHub reports the comment's `author_association`), not by our own bot.
+/// Anything else is ignored with a note.
+fn asked<'c>(pull: &PullContext, comment: &'c review::pull_request::AskComment) -> Option<&'c str> {
+    let login = comment.user.as_ref().map_or("", |user| user.login.as_str());
+    if login == pull.github.bot_login() {
+        eprintln!("review ask: comment {} is our own; ignored", comment.id);
+        return None;
+    }
+    if !review::ask::may_ask(&comment.author_association) {
+        eprintln!(
+            "review ask: comment {} is by an {} (not OWNER, MEMBER or COLLABORATOR); ignored",
+            comment.id, comment.author_association
+        );
+        return None;
+    }
+    let question = review::ask::question(&comment.body);
+    if question.is_none() {
+        eprintln!(
+            "review ask: comment {} holds no /ask question; ignored",
+            comment.id
+        );
+    }
+    question
 }
 
 /// The pull request under review, or a diff file.
@@ -85,6 +226,7 @@ fn tasks(tool: Tool) -> Vec<Task> {
         Tool::Review => vec![Task::Review],
         Tool::Improve => vec![Task::Improve],
         Tool::All => vec![Task::Describe, Task::Review, Task::Improve],
+        Tool::Ask => vec![Task::Ask],
     }
 }
 
@@ -93,9 +235,91 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     let headings =
         Headings::for_language(&settings.language).map_err(|why| fail(FailureKind::Config, why))?;
     let mut input = read_input(&args, &config).await?;
+    let mut earlier = earlier_reviews(&input, &tasks(args.tool), args.full).await?;
+    let mut plan_section = read_plan_summaries(&args.plan_summary)?;
+    let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut plan_section);
+    for (_, earlier) in &mut earlier {
+        for redaction in review::redact_files(&mut earlier.since.changes) {
+            if !redactions.contains(&redaction) {
+                redactions.push(redaction);
+            }
+        }
+    }
+    let tokenizer = Tokenizer::load()?;
+    let context = review::prompt_context(&input.text, plan_section, &redactions, settings);
+    let diffs: Vec<(Task, &[FileDiff])> = tasks(args.tool)
+        .into_iter()
+        .map(|task| match earlier_for(&earlier, task) {
+            Some(earlier) => (task, earlier.since.changes.as_slice()),
+            None => (task, input.files.as_slice()),
+        })
+        .collect();
+    let planned = review::plan_tasks(&diffs, &context, &tokenizer, settings)
+        .map_err(|why| fail(FailureKind::Config, why))?;
+    eprintln!(
+        "{}",
+        review::planned_note(input.files.len(), &redactions, &planned)
+    );
+    let links = links(&input);
+    if args.dry_run {
+        let coverage = planned
+            .first()
+            .map(|p| render::coverage(&p.compression, &redactions, &headings))
+            .unwrap_or_default();
+        let to_pull_request = input.pull.is_some();
+        let printed = render::dry_run(
+            &planned,
+            &tokenizer,
+            &headings,
+            &coverage,
+            &links,
+            to_pull_request,
+        );
+        print!("{printed}");
+        return Ok(());
+    }
+    let client = LlmClient::from_settings(settings).await?;
+    let mut outputs = Outputs::default();
+    for prompts in &planned {
+        let footer = Footer {
+            coverage: render::coverage(&prompts.compression, &redactions, &headings),
+            provider: client.label().to_owned(),
+            model: client.first_model().to_owned(),
+            ..Footer::default()
+        };
+        let asked = Asked {
+            client: &client,
+            settings,
+            input: &input,
+            earlier: earlier_for(&earlier, prompts.task),
+            headings: &headings,
+            links: &links,
+        };
+        ask(&asked, prompts, footer, &mut outputs).await?;
+    }
+    match &input.pull {
+        Some(pull) => publish(pull, &outputs, &headings, &links).await,
+        None => {
+            let texts = [
+                outputs.describe.as_deref(),
+                outputs.review.as_ref().map(|(text, _)| text.as_str()),
+                outputs
+                    .improve
+                    .as_ref()
+                    .map(|improved| improved.text.as_str()),
+            ];
+            for text in texts.into_iter().flatten() {
+                println!("{text}\n");
+            }
+            Ok(())
+        }
+    }
+}
 
+/// The plan summaries (`cargo xtask plan --summary-json` files), as the prompt's plan section.
+fn read_plan_summaries(paths: &[PathBuf]) -> anyhow::Result<String> {
     let mut plans = Vec::new();
-    for path in &args.plan_summary {
+    for path in paths {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the plan summary {}", path.display()))
             .classify(FailureKind::Config)?;
@@ -109,106 +333,18 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
             .classify(FailureKind::Config)?;
         plans.extend(parsed);
     }
-    let mut plan_section = plan_summary::render(&plans);
-    let redactions = redact_inputs(&mut input.files, &mut input.text, &mut plan_section);
+    Ok(plan_summary::render(&plans))
+}
 
-    let tokenizer = Tokenizer::load()?;
-    let context = PromptContext {
-        title: input.text.title.clone(),
-        branch: input.text.branch.clone(),
-        body: input.text.body.clone(),
-        plan: plan_section,
-        redactions: redactions
-            .iter()
-            .map(|redaction| format!("{} at {}", redaction.kind, redaction.location))
-            .collect(),
-        left_out: Vec::new(),
-        language: settings.language.clone(),
-        max_findings: settings.max_findings,
-        max_suggestions: settings.max_suggestions,
-    };
-    let mut planned = Vec::new();
-    for task in tasks(args.tool) {
-        let prompts = plan_prompts(
-            task,
-            &input.files,
-            &context,
-            &tokenizer,
-            settings.token_budget as usize,
-            settings.output_reserve as usize,
-        )
-        .map_err(|why| fail(FailureKind::Config, why))?;
-        planned.push(prompts);
-    }
-    eprintln!(
-        "review: {} files, {} redaction(s); {}",
-        input.files.len(),
-        redactions.len(),
-        planned
-            .iter()
-            .map(|p| format!("{}: {} call(s)", p.task.name(), p.prompts.len()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-
-    let coverage = planned
-        .first()
-        .map(|p| render::coverage(&p.compression, &redactions, &headings))
-        .unwrap_or_default();
-    let links = Links {
-        repo_url: input.pull.as_ref().map(|pull| {
-            let server = std::env::var("GITHUB_SERVER_URL")
-                .ok()
-                .filter(|url| !url.is_empty())
-                .unwrap_or_else(|| "https://github.com".to_owned());
-            format!(
-                "{}/{}",
-                server.trim_end_matches('/'),
-                pull.github.repository()
-            )
-        }),
-        head_sha: input
-            .pull
-            .as_ref()
-            .map(|pull| pull.head_sha.clone())
-            .unwrap_or_default(),
-    };
-
-    if args.dry_run {
-        print_dry_run(&planned, &tokenizer, &headings, &coverage, &links, &input);
-        return Ok(());
-    }
-
-    let client = LlmClient::from_settings(settings).await?;
-    let mut outputs = Outputs::default();
-    for prompts in &planned {
-        let footer = Footer {
-            coverage: render::coverage(&prompts.compression, &redactions, &headings),
-            provider: client.label().to_owned(),
-            model: client.first_model().to_owned(),
-            ..Footer::default()
-        };
-        ask(
-            &client,
-            prompts,
-            settings,
-            &input,
-            &headings,
-            &links,
-            footer,
-            &mut outputs,
-        )
-        .await?;
-    }
-
+/// Links into the pull request's repository at its head (none for a diff file).
+fn links(input: &Input) -> Links {
     match &input.pull {
-        Some(pull) => publish(pull, &outputs, &headings, &links).await,
-        None => {
-            for text in outputs.texts() {
-                println!("{text}\n");
-            }
-            Ok(())
-        }
+        Some(pull) => Links::for_pull_request(
+            std::env::var("GITHUB_SERVER_URL").ok().as_deref(),
+            pull.github.repository(),
+            &pull.head_sha,
+        ),
+        None => Links::default(),
     }
 }
 
@@ -245,7 +381,10 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     let github = GitHub::new(github::Settings::for_config(config)?)?;
     let pull = github.get_pull_request(number).await?;
     let listed = github.list_pull_request_files(number).await?;
-    let files = listed.into_iter().map(file_from_github).collect();
+    let files = listed
+        .into_iter()
+        .map(FileDiff::from_pull_request_file)
+        .collect();
     let body = pull.body.clone().unwrap_or_default();
     Ok(Input {
         files,
@@ -262,76 +401,66 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     })
 }
 
-fn file_from_github(file: PullRequestFile) -> FileDiff {
-    let status = match file.status.as_str() {
-        "added" => FileStatus::Added,
-        "removed" => FileStatus::Deleted,
-        "renamed" => FileStatus::Renamed,
-        _ => FileStatus::Modified,
-    };
-    let mut diff = FileDiff::new(file.filename, status);
-    diff.old_path = file
-        .previous_filename
-        .filter(|_| status == FileStatus::Renamed);
-    diff.additions = u32::try_from(file.additions).unwrap_or(u32::MAX);
-    diff.deletions = u32::try_from(file.deletions).unwrap_or(u32::MAX);
-    match file.patch {
-        Some(patch) => diff::parse_patch(diff, &patch),
-        None => diff,
-    }
-}
-
-/// What the model produced, rendered.
-#[derive(Default)]
-struct Outputs {
-    /// Our section of the PR body (merged into the body as it is when it is written).
-    describe: Option<String>,
-    review: Option<(String, Vec<String>)>,
-    improve: Option<String>,
-    /// Committable suggestions, for the inline review.
-    inline: Vec<Suggestion>,
-    improve_placed: Vec<PlacedSuggestion>,
-    improve_footer: Option<Footer>,
-}
-
-impl Outputs {
-    fn texts(&self) -> Vec<&str> {
-        let mut texts = Vec::new();
-        if let Some(text) = &self.describe {
-            texts.push(text.as_str());
-        }
-        if let Some((text, _)) = &self.review {
-            texts.push(text.as_str());
-        }
-        if let Some(text) = &self.improve {
-            texts.push(text.as_str());
-        }
-        texts
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn ask(
-    client: &LlmClient,
-    prompts: &PlannedPrompts,
-    settings: &ReviewSettings,
+/// Per task (review, improve), the earlier review whose head is an ancestor of the pull
+/// request's: only the commits since are reviewed. None for `--full`, a diff file or describe.
+async fn earlier_reviews(
     input: &Input,
-    headings: &Headings,
-    links: &Links,
+    tasks: &[Task],
+    full: bool,
+) -> anyhow::Result<Vec<(Task, Earlier)>> {
+    let Some(pull) = input.pull.as_ref().filter(|_| !full) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for task in tasks {
+        let marker = match task {
+            Task::Review => render::REVIEW_MARKER,
+            Task::Improve => render::IMPROVE_MARKER,
+            Task::Describe | Task::Ask => continue,
+        };
+        let earlier =
+            review::pull_request::earlier(&pull.github, pull.number, marker, &pull.head_sha)
+                .await?;
+        if let Some(earlier) = earlier {
+            found.push((*task, earlier));
+        }
+    }
+    Ok(found)
+}
+
+fn earlier_for(earlier: &[(Task, Earlier)], task: Task) -> Option<&Earlier> {
+    earlier
+        .iter()
+        .find(|(of, _)| *of == task)
+        .map(|(_, earlier)| earlier)
+}
+
+/// What every call of a run shares.
+struct Asked<'a> {
+    client: &'a LlmClient,
+    settings: &'a ReviewSettings,
+    input: &'a Input,
+    earlier: Option<&'a Earlier>,
+    headings: &'a Headings,
+    links: &'a Links,
+}
+
+/// Asks the model each prompt of one task and merges the answers into `outputs`.
+async fn ask(
+    asked: &Asked<'_>,
+    prompts: &PlannedPrompts,
     mut footer: Footer,
     outputs: &mut Outputs,
 ) -> anyhow::Result<()> {
+    let Asked {
+        client,
+        settings,
+        input,
+        earlier,
+        headings,
+        links,
+    } = *asked;
     let schema = prompt::schema(prompts.task).map_err(|why| fail(FailureKind::Config, why))?;
-    let known_files: BTreeSet<String> = prompts
-        .compression
-        .files
-        .iter()
-        .filter(|file| file.chunk.is_some())
-        .map(|file| file.path.clone())
-        .collect();
-    let known = Known {
-        files: &known_files,
-    };
     let mut answers = Vec::new();
     for (index, built) in prompts.prompts.iter().enumerate() {
         eprintln!(
@@ -354,115 +483,40 @@ async fn ask(
             .with_context(|| format!("review {}: asking the model", prompts.task.name()))?;
         footer.model = answer.model.clone();
         footer.truncated |= answer.truncated;
+        footer.calls.push(Call {
+            model: answer.model.clone(),
+            usage: answer.usage,
+        });
         answers.push(answer);
     }
-    let unparseable = |why: String| {
-        fail(
-            FailureKind::Api,
-            format!(
-                "review {}: {} `{}` answered, but {why}; nothing was posted. Check that the model supports JSON output",
-                prompts.task.name(),
-                client.label(),
-                footer.model
-            ),
-        )
+    let texts: Vec<&str> = answers.iter().map(|answer| answer.text.as_str()).collect();
+    let limits = Limits {
+        max_findings: settings.max_findings as usize,
+        max_suggestions: settings.max_suggestions as usize,
     };
-    match prompts.task {
-        Task::Describe => {
-            let mut described = Description::default();
-            for answer in &answers {
-                let parsed = findings::description(&answer.text, &known).map_err(unparseable)?;
-                footer.dropped.extend(parsed.dropped);
-                described = parsed.value;
-            }
-            let section =
-                render::description(&described, &prompts.compression.files, headings, &footer);
-            outputs.describe = Some(section);
-        }
-        Task::Review => {
-            let mut reviewed = Review::default();
-            for answer in &answers {
-                let parsed = findings::review(&answer.text, &known, settings.max_findings as usize)
-                    .map_err(unparseable)?;
-                footer.dropped.extend(parsed.dropped);
-                reviewed = parsed.value;
-            }
-            let labels = render::labels(&reviewed);
-            outputs.review = Some((render::review(&reviewed, links, headings, &footer), labels));
-        }
-        Task::Improve => {
-            let mut all = Vec::new();
-            let mut failures = Vec::new();
-            for answer in &answers {
-                // One unreadable call of several loses its part, not the whole run.
-                match findings::suggestions(&answer.text, &known) {
-                    Ok(parsed) => {
-                        footer.dropped.extend(parsed.dropped);
-                        all.extend(parsed.value);
-                    }
-                    Err(why) => failures.push(why),
-                }
-            }
-            if all.is_empty() && !failures.is_empty() && failures.len() == answers.len() {
-                return Err(unparseable(failures.join("; ")));
-            }
-            footer.dropped.extend(
-                failures
-                    .into_iter()
-                    .map(|why| format!("one call's answer: {why}")),
-            );
-            all.sort_by(|a, b| b.score.cmp(&a.score).then(a.label.cmp(&b.label)));
-            all.truncate(settings.max_suggestions as usize);
-            let placed: Vec<PlacedSuggestion> = all
-                .into_iter()
-                .map(|suggestion| {
-                    let committable = input
-                        .files
-                        .iter()
-                        .find(|file| file.path == suggestion.file)
-                        .is_some_and(|file| {
-                            file.lines_in_one_hunk(&(suggestion.start_line..=suggestion.end_line))
-                        });
-                    PlacedSuggestion {
-                        suggestion,
-                        committable,
-                    }
-                })
-                .collect();
-            outputs.inline = placed
-                .iter()
-                .filter(|p| p.committable)
-                .map(|p| p.suggestion.clone())
-                .collect();
-            outputs.improve = Some(render::improve(&placed, links, headings, &footer));
-            outputs.improve_placed = placed;
-            outputs.improve_footer = Some(footer);
-        }
-    }
-    Ok(())
-}
-
-fn effort_labels() -> Vec<String> {
-    (1..=5).map(|n| format!("Review effort {n}/5")).collect()
-}
-
-fn label_for(name: &str) -> Label {
-    let (color, description) = if name == render::LABEL_SECURITY {
-        (
-            "d93f0b",
-            "cargo xtask review found a possible security concern",
-        )
-    } else {
-        (
-            "c5def5",
-            "cargo xtask review's estimate of the review effort",
-        )
-    };
-    Label {
-        name: name.to_owned(),
-        color: color.to_owned(),
-        description: description.to_owned(),
-    }
+    let model = footer.model.clone();
+    answers::merge(
+        prompts,
+        &texts,
+        &input.files,
+        earlier,
+        limits,
+        links,
+        headings,
+        footer,
+        outputs,
+    ).map_err(
+        |why| {
+            fail(
+                FailureKind::Api,
+                format!(
+                    "review {}: {} `{model}` answered, but {why}; nothing was posted. Check that the model supports JSON output",
+                    prompts.task.name(),
+                    client.label(),
+                ),
+            )
+        },
+    )
 }
 
 /// Writes the outputs to the pull request; a token without write access (HTTP 403, as on a
@@ -479,7 +533,7 @@ async fn publish(
         Err(error) if github::api_status(&error) == Some(403) => {
             eprintln!("warning: {error:#}");
             eprintln!("review: writing the result to the job summary instead");
-            let summary = summary_text(outputs, headings.get("fork_note"));
+            let summary = render::job_summary(outputs, headings.get("fork_note"));
             if !github_actions::append_step_summary(&summary)? {
                 // Outside Actions there is no summary file: print so the result is not lost.
                 println!("{summary}");
@@ -489,7 +543,7 @@ async fn publish(
         Err(error) => {
             let error = crate::failure::report(error);
             eprintln!("review: the result follows, and is in the job summary");
-            let summary = summary_text(
+            let summary = render::job_summary(
                 outputs,
                 "Writing this result to the pull request failed (the job log says why); it is kept here.",
             );
@@ -500,36 +554,6 @@ async fn publish(
             Err(error)
         }
     }
-}
-
-/// The outputs as one job summary, under `note`.
-fn summary_text(outputs: &Outputs, note: &str) -> String {
-    let mut summary = format!("> {note}\n\n");
-    if let Some(section) = &outputs.describe {
-        // Only our section: the author's text is already on the pull request.
-        summary.push_str(section);
-        summary.push_str("\n\n");
-    }
-    if let Some((text, labels)) = &outputs.review {
-        summary.push_str(text);
-        if !labels.is_empty() {
-            let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
-        }
-    }
-    if let Some(text) = &outputs.improve {
-        summary.push_str(text);
-        for suggestion in &outputs.inline {
-            let _ = writeln!(
-                summary,
-                "\n{} {}-{}:\n\n{}",
-                crate::markdown::code_span(&suggestion.file),
-                suggestion.start_line,
-                suggestion.end_line,
-                render::inline_suggestion(suggestion)
-            );
-        }
-    }
-    summary
 }
 
 async fn write_to_pull_request(
@@ -556,58 +580,43 @@ async fn write_to_pull_request(
             .upsert_comment(pull.number, render::REVIEW_MARKER, text)
             .await?;
         eprintln!("review: review comment: {outcome}");
-        let wanted: Vec<Label> = labels.iter().map(|name| label_for(name)).collect();
-        let mut managed = effort_labels();
-        managed.push(render::LABEL_SECURITY.to_owned());
-        github.sync_labels(pull.number, &wanted, &managed).await?;
+        let wanted: Vec<Label> = labels.iter().map(|name| render::label(name)).collect();
+        github
+            .sync_labels(pull.number, &wanted, &render::managed_labels())
+            .await?;
     }
-    if let Some(text) = &outputs.improve {
-        let mut text = text.clone();
-        if !outputs.inline.is_empty() {
-            let existing: HashSet<String> = github
+    if let Some(improved) = &outputs.improve {
+        let mut text = improved.text.clone();
+        let existing: Vec<(u64, String)> = if improved.committables().is_empty() {
+            Vec::new()
+        } else {
+            github
                 .own_review_comments(pull.number, render::SUGGESTION_MARKER_PREFIX)
                 .await?
                 .into_iter()
-                .filter_map(|comment| suggestion_id_in(&comment.body))
-                .collect();
-            let new: Vec<NewReviewComment> = outputs
-                .inline
-                .iter()
-                .filter(|suggestion| !existing.contains(&render::suggestion_id(suggestion)))
-                .map(|suggestion| {
-                    NewReviewComment::on_new_lines(
-                        &suggestion.file,
-                        u64::from(suggestion.start_line),
-                        u64::from(suggestion.end_line),
-                        render::inline_suggestion(suggestion),
-                    )
-                })
-                .collect();
-            if !new.is_empty() {
-                match github
-                    .create_review(pull.number, &pull.head_sha, "", &new)
-                    .await
-                {
-                    Ok(_) => eprintln!("review: posted {} committable suggestion(s)", new.len()),
-                    Err(error) if github::api_status(&error) == Some(422) => {
-                        // GitHub refused a line (the PR moved on since we read it): show every
-                        // suggestion as a diff in the table instead of failing the run.
-                        eprintln!(
-                            "warning: {error:#}; showing the suggestions in the summary comment only"
-                        );
-                        let placed: Vec<PlacedSuggestion> = outputs
-                            .improve_placed
-                            .iter()
-                            .map(|p| PlacedSuggestion {
-                                suggestion: p.suggestion.clone(),
-                                committable: false,
-                            })
-                            .collect();
-                        let footer = outputs.improve_footer.clone().unwrap_or_default();
-                        text = render::improve(&placed, links, headings, &footer);
-                    }
-                    Err(error) => return Err(error),
+                .map(|comment| (comment.id, comment.body))
+                .collect()
+        };
+        let new: Vec<NewReviewComment> = improved
+            .not_posted(&existing)
+            .iter()
+            .map(|committable| committable.comment())
+            .collect();
+        if !new.is_empty() {
+            match github
+                .create_review(pull.number, &pull.head_sha, "", &new)
+                .await
+            {
+                Ok(_) => eprintln!("review: posted {} committable suggestion(s)", new.len()),
+                Err(error) if github::api_status(&error) == Some(422) => {
+                    // GitHub refused a line (the PR moved on since we read it): show every
+                    // suggestion as a diff in the table instead of failing the run.
+                    eprintln!(
+                        "warning: {error:#}; showing the suggestions in the summary comment only"
+                    );
+                    text = improved.without_inline(links, headings);
                 }
+                Err(error) => return Err(error),
             }
         }
         let outcome = github
@@ -616,104 +625,4 @@ async fn write_to_pull_request(
         eprintln!("review: suggestions comment: {outcome}");
     }
     Ok(())
-}
-
-/// The id in the marker that starts one of our suggestion comments.
-fn suggestion_id_in(body: &str) -> Option<String> {
-    let rest = body.strip_prefix(render::SUGGESTION_MARKER_PREFIX)?;
-    let end = rest.find(" -->")?;
-    Some(rest[..end].to_owned())
-}
-
-fn print_dry_run(
-    planned: &[PlannedPrompts],
-    tokenizer: &Tokenizer,
-    headings: &Headings,
-    coverage: &str,
-    links: &Links,
-    input: &Input,
-) {
-    let mut out = String::new();
-    for prompts in planned {
-        for (index, built) in prompts.prompts.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "===== {} prompt {}/{}: {} tokens (budget {}, accounted {}) =====",
-                prompts.task.name(),
-                index + 1,
-                prompts.prompts.len(),
-                built.count(tokenizer),
-                prompts.budget,
-                prompts.accounted.get(index).copied().unwrap_or_default()
-            );
-            let _ = writeln!(
-                out,
-                "----- system -----\n{}\n----- user -----\n{}",
-                built.system, built.user
-            );
-        }
-    }
-    if let Some(first) = planned.first() {
-        let _ = writeln!(out, "===== token counts per file =====");
-        let _ = writeln!(
-            out,
-            "{:>8}  {:>7} {:>7}  {:<28} path",
-            "tokens", "+", "-", "included"
-        );
-        for file in &first.compression.files {
-            let included = match file.inclusion {
-                Inclusion::Full => "yes".to_owned(),
-                Inclusion::Partial { hunks, of } => format!("partly ({hunks}/{of} hunks)"),
-                Inclusion::Left(reason) => {
-                    format!("no: {}", headings.get(render::reason_key(reason)))
-                }
-            };
-            let _ = writeln!(
-                out,
-                "{:>8}  {:>7} {:>7}  {:<28} {}",
-                file.tokens, file.additions, file.deletions, included, file.path
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "===== would post (model text not requested in a dry run) ====="
-    );
-    let footer = Footer {
-        coverage: coverage.to_owned(),
-        provider: "(dry run)".to_owned(),
-        model: "-".to_owned(),
-        ..Footer::default()
-    };
-    for prompts in planned {
-        let text = match prompts.task {
-            Task::Describe => {
-                let section = render::description(
-                    &Description::default(),
-                    &prompts.compression.files,
-                    headings,
-                    &footer,
-                );
-                format!("PR body, author's text kept, section:\n{section}")
-            }
-            Task::Review => format!(
-                "comment {}:\n{}",
-                render::REVIEW_MARKER,
-                render::review(&Review::default(), links, headings, &footer)
-            ),
-            Task::Improve => format!(
-                "comment {} (+ one review with the committable suggestions):\n{}",
-                render::IMPROVE_MARKER,
-                render::improve(&[], links, headings, &footer)
-            ),
-        };
-        let _ = writeln!(out, "--- {} ---\n{text}", prompts.task.name());
-    }
-    if input.pull.is_none() {
-        let _ = writeln!(
-            out,
-            "(from a diff file: nothing would be posted; the result would be printed)"
-        );
-    }
-    print!("{out}");
 }

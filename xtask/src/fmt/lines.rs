@@ -14,7 +14,22 @@
 //! annotation). Should fmt ever change the number of lines, everything between the common first
 //! and last lines becomes one suggestion, so it still applies alone.
 
-use super::diff::Change;
+/// One run of changed lines in a file: replace lines `start..=end` with `replacement`. `removed`
+/// empty: nothing to suggest, annotate only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub path: String,
+    /// First and last replaced line of the current file (1-based, inclusive).
+    pub start: u32,
+    pub end: u32,
+    pub removed: Vec<String>,
+    pub replacement: Vec<String>,
+}
+
+/// A 0-based line index or count as a 1-based line number (a file has far fewer than u32::MAX lines).
+fn number(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
 
 /// A line's text and its ending: `"\r\n"`, `"\n"` or `""` (a last line without a newline).
 fn lines(text: &str) -> Vec<(&str, &str)> {
@@ -39,8 +54,8 @@ fn change(
 ) -> Change {
     Change {
         path: path.to_owned(),
-        start: first as u64 + 1,
-        end: (first + removed.len()) as u64,
+        start: number(first).saturating_add(1),
+        end: number(first + removed.len()),
         removed: removed.iter().map(|(text, _)| (*text).to_owned()).collect(),
         replacement: replacement
             .iter()
@@ -92,11 +107,11 @@ pub fn changes(path: &str, head: &str, formatted: &str) -> Vec<Change> {
     }
     if out.is_empty() && head != formatted {
         // Only the final newline or line endings differ: nothing to suggest, but still unformatted.
-        let last = old.len().max(1);
+        let last = number(old.len().max(1));
         out.push(Change {
             path: path.to_owned(),
-            start: last as u64,
-            end: last as u64,
+            start: last,
+            end: last,
             removed: Vec::new(),
             replacement: Vec::new(),
         });

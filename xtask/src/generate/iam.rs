@@ -15,41 +15,16 @@
 //! definition never reaches beyond the boundary (`xtask/tests/iam_policies.rs` computes the closure).
 
 use super::GeneratedFile;
-use crate::config::{Config, Environment, LlmProvider, Name};
+use crate::config::{Config, Environment, LlmProvider};
+use crate::environment::{
+    Arns, BOUNDARY_FILE, GITHUB_OIDC_HOST, IAM_DIR, MANAGED_TAG_KEY, Role, managed_tag_value,
+};
 use crate::models::iam::{ConditionOperator, Effect, PolicyDocument, Principal, Statement};
 use crate::{oidc, workflow_files};
-
-/// Directory of the policy files, relative to the environment directory.
-pub const IAM_DIR: &str = "generated/iam";
 
 /// The placeholder Terraform fills (with `templatefile`) in the chained roles' trust policies, so
 /// that external ids never sit in git.
 pub const EXTERNAL_ID_PLACEHOLDER: &str = "${external_id}";
-
-pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
-
-/// The file (under [`IAM_DIR`]) of the workload roles' permissions boundary. Terraform reads it
-/// with `templatefile` in `bootstrap/`, filling [`NOTIFICATION_SECRET_PLACEHOLDER`].
-pub const BOUNDARY_FILE: &str = "workload-boundary.policy.json";
-
-/// The notifier's target secret is a Terraform input (not in xtask.toml): the boundary names it by
-/// this placeholder, which `bootstrap/` fills from its `notification_secret_name` variable.
-pub const NOTIFICATION_SECRET_PLACEHOLDER: &str = "${notification_secret_name}";
-
-/// The tag key on the security groups this tool manages; the deploy role may create only groups
-/// that carry it (with [`managed_tag_value`]) and change only groups that do.
-pub const MANAGED_TAG_KEY: &str = "xtask-managed-by";
-
-/// The name of the workload roles' permissions boundary (a customer managed policy).
-pub fn boundary_policy_name(environment: &Environment) -> String {
-    format!("{}-xtask-workload-boundary", environment.name)
-}
-
-/// The value of [`MANAGED_TAG_KEY`]: the repository and the environment, so that two repositories
-/// (or environments) in one account never reach each other's groups.
-pub fn managed_tag_value(config: &Config, environment: &Environment) -> String {
-    format!("{}/{}", config.repository(), environment.name)
-}
 
 /// Actions that AWS does not let a policy scope to a resource, so they are granted on `*`.
 /// `ecs:DescribeTaskDefinition` is one of them: the plan role can read every task definition of the
@@ -74,286 +49,6 @@ pub const UNSCOPABLE: &[&str] = &[
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
 ];
-
-/// The roles of an environment, by the key used in file names and in Terraform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    PullRequestEntry,
-    ProtectedEntry,
-    Plan,
-    Backend,
-    Deploy,
-    Migrate,
-    StateMachine,
-    EcsExecution,
-    EcsTask,
-    Notifier,
-}
-
-impl Role {
-    pub const ALL: [Role; 10] = [
-        Role::PullRequestEntry,
-        Role::ProtectedEntry,
-        Role::Plan,
-        Role::Backend,
-        Role::Deploy,
-        Role::Migrate,
-        Role::StateMachine,
-        Role::EcsExecution,
-        Role::EcsTask,
-        Role::Notifier,
-    ];
-
-    /// The key used in file names (`plan.trust.json`).
-    pub fn key(self) -> &'static str {
-        match self {
-            Role::PullRequestEntry => "pull-request-entry",
-            Role::ProtectedEntry => "protected-entry",
-            Role::Plan => "plan",
-            Role::Backend => "backend",
-            Role::Deploy => "deploy",
-            Role::Migrate => "migrate",
-            Role::StateMachine => "state-machine",
-            Role::EcsExecution => "ecs-execution",
-            Role::EcsTask => "ecs-task",
-            Role::Notifier => "notifier",
-        }
-    }
-
-    pub fn name(self, environment: &Environment) -> &Name {
-        let roles = &environment.settings.roles;
-        match self {
-            Role::PullRequestEntry => &roles.pull_request_entry,
-            Role::ProtectedEntry => &roles.protected_entry,
-            Role::Plan => &roles.plan,
-            Role::Backend => &roles.backend,
-            Role::Deploy => &roles.deploy,
-            Role::Migrate => &roles.migrate,
-            Role::StateMachine => &roles.state_machine,
-            Role::EcsExecution => &roles.ecs_execution,
-            Role::EcsTask => &roles.ecs_task,
-            Role::Notifier => &roles.notifier,
-        }
-    }
-
-    /// The entry role a chained role is assumed from (with an external id) by a generated workflow:
-    /// the plan role from pull requests, the migrate role from the protected environment. No
-    /// workflow assumes `backend` or `deploy`, so no entry role reaches them; the administrator
-    /// assumes them from `local_principals` (`cargo xtask aws-profiles --source-profile`).
-    pub fn entry(self) -> Option<Role> {
-        match self {
-            Role::Plan => Some(Role::PullRequestEntry),
-            Role::Migrate => Some(Role::ProtectedEntry),
-            _ => None,
-        }
-    }
-
-    /// Chained roles: assumed with an external id, their trust carries [`EXTERNAL_ID_PLACEHOLDER`].
-    pub fn is_chained(self) -> bool {
-        matches!(
-            self,
-            Role::Plan | Role::Backend | Role::Deploy | Role::Migrate
-        )
-    }
-
-    /// The roles of the workload root (`environments/<env>/iam.tf`), which the deploy role manages
-    /// and which carry the permissions boundary.
-    pub const WORKLOAD: [Role; 4] = [
-        Role::StateMachine,
-        Role::EcsExecution,
-        Role::EcsTask,
-        Role::Notifier,
-    ];
-}
-
-/// The ARNs of an environment's resources, derived from the configuration.
-pub struct Arns<'a> {
-    environment: &'a Environment,
-}
-
-impl<'a> Arns<'a> {
-    pub fn new(environment: &'a Environment) -> Arns<'a> {
-        Arns { environment }
-    }
-
-    fn account(&self) -> &str {
-        self.environment.account_id()
-    }
-
-    fn region(&self) -> &str {
-        self.environment.region()
-    }
-
-    fn migration(&self) -> &crate::config::MigrationSettings {
-        &self.environment.settings.migration
-    }
-
-    pub fn role(&self, role: Role) -> String {
-        self.environment.role_arn(role.name(self.environment))
-    }
-
-    pub fn account_root(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.account())
-    }
-
-    pub fn boundary_policy(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:policy/{}",
-            self.account(),
-            boundary_policy_name(self.environment)
-        )
-    }
-
-    pub fn oidc_provider(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:oidc-provider/{GITHUB_OIDC_HOST}",
-            self.account()
-        )
-    }
-
-    pub fn state_bucket(&self) -> String {
-        format!(
-            "arn:aws:s3:::{}",
-            self.environment.settings.terraform.state_bucket
-        )
-    }
-
-    pub fn state_object(&self) -> String {
-        format!(
-            "{}/{}",
-            self.state_bucket(),
-            self.environment.settings.terraform.state_key
-        )
-    }
-
-    pub fn state_lock(&self) -> String {
-        format!("{}.tflock", self.state_object())
-    }
-
-    /// The notifier's target secret, named by a placeholder Terraform fills (see
-    /// [`NOTIFICATION_SECRET_PLACEHOLDER`]).
-    pub fn notification_secret(&self) -> String {
-        format!(
-            "arn:aws:secretsmanager:{}:{}:secret:{NOTIFICATION_SECRET_PLACEHOLDER}-??????",
-            self.region(),
-            self.account()
-        )
-    }
-
-    pub fn ecr_repository(&self) -> String {
-        format!(
-            "arn:aws:ecr:{}:{}:repository/{}",
-            self.region(),
-            self.account(),
-            self.migration().ecr_repository
-        )
-    }
-
-    pub fn cluster(&self) -> String {
-        format!(
-            "arn:aws:ecs:{}:{}:cluster/{}",
-            self.region(),
-            self.account(),
-            self.migration().ecs_cluster
-        )
-    }
-
-    pub fn task_definitions(&self) -> String {
-        format!(
-            "arn:aws:ecs:{}:{}:task-definition/{}:*",
-            self.region(),
-            self.account(),
-            self.migration().task_family
-        )
-    }
-
-    pub fn tasks(&self) -> String {
-        format!(
-            "arn:aws:ecs:{}:{}:task/{}/*",
-            self.region(),
-            self.account(),
-            self.migration().ecs_cluster
-        )
-    }
-
-    pub fn state_machine(&self) -> String {
-        self.environment.state_machine_arn()
-    }
-
-    pub fn executions(&self) -> String {
-        format!(
-            "arn:aws:states:{}:{}:execution:{}:*",
-            self.region(),
-            self.account(),
-            self.migration().state_machine
-        )
-    }
-
-    pub fn log_group(&self, name: &str) -> String {
-        format!(
-            "arn:aws:logs:{}:{}:log-group:{name}",
-            self.region(),
-            self.account()
-        )
-    }
-
-    pub fn task_log_group(&self) -> String {
-        self.log_group(&self.migration().log_group)
-    }
-
-    pub fn state_machine_log_group(&self) -> String {
-        self.log_group(&format!(
-            "/aws/vendedlogs/states/{}",
-            self.migration().state_machine
-        ))
-    }
-
-    pub fn notifier_log_group(&self) -> String {
-        self.log_group(&format!(
-            "/aws/lambda/{}",
-            self.migration().notifier_function
-        ))
-    }
-
-    pub fn notifier(&self) -> String {
-        format!(
-            "arn:aws:lambda:{}:{}:function:{}",
-            self.region(),
-            self.account(),
-            self.migration().notifier_function
-        )
-    }
-
-    pub fn database_secret(&self) -> String {
-        // Secrets Manager appends six random characters to the name in the ARN.
-        format!(
-            "arn:aws:secretsmanager:{}:{}:secret:{}-??????",
-            self.region(),
-            self.account(),
-            self.migration().database_secret
-        )
-    }
-
-    pub fn security_groups(&self) -> String {
-        format!(
-            "arn:aws:ec2:{}:{}:security-group/*",
-            self.region(),
-            self.account()
-        )
-    }
-
-    pub fn vpcs(&self) -> String {
-        format!("arn:aws:ec2:{}:{}:vpc/*", self.region(), self.account())
-    }
-
-    pub fn ecs_sync_rule(&self) -> String {
-        format!(
-            "arn:aws:events:{}:{}:rule/StepFunctionsGetEventsForECSTaskRule",
-            self.region(),
-            self.account()
-        )
-    }
-}
 
 /// The trust and permission policy of one role.
 pub struct RolePolicies {
@@ -502,14 +197,9 @@ fn trust_policy(
             )
         }
         Role::StateMachine => service_trust("states.amazonaws.com", arns.state_machine()),
-        Role::EcsExecution | Role::EcsTask => service_trust(
-            "ecs-tasks.amazonaws.com",
-            format!(
-                "arn:aws:ecs:{}:{}:*",
-                environment.region(),
-                environment.account_id()
-            ),
-        ),
+        Role::EcsExecution | Role::EcsTask => {
+            service_trust("ecs-tasks.amazonaws.com", arns.ecs_anything())
+        }
         // Lambda does not send aws:SourceArn when it assumes a function's execution role.
         Role::Notifier => Statement::trust(
             "LambdaService",
@@ -563,268 +253,303 @@ pub fn entry_subjects(
     }
 }
 
+/// The permission policy of `role`: one function per role below, each a list of statements.
 fn permission_policy(
     config: &Config,
     environment: &Environment,
     arns: &Arns,
     role: Role,
 ) -> Option<PolicyDocument> {
-    let star = || vec!["*".to_owned()];
     let statements = match role {
-        Role::PullRequestEntry => {
-            let mut statements = vec![Statement::allow(
-                "AssumeThePlanRole",
-                &["sts:AssumeRole"],
-                vec![arns.role(Role::Plan)],
-            )];
-            if let LlmProvider::Bedrock { region, .. } = &config.repo.review.provider {
-                let models = std::iter::once(&config.repo.review.model)
-                    .chain(&config.repo.review.fallback_models)
-                    .flat_map(|model| {
-                        [
-                            format!("arn:aws:bedrock:{region}::foundation-model/{model}"),
-                            format!(
-                                "arn:aws:bedrock:{region}:{}:inference-profile/{model}",
-                                environment.account_id()
-                            ),
-                        ]
-                    })
-                    .collect();
-                statements.push(Statement::allow(
-                    "InvokeTheReviewModels",
-                    &[
-                        "bedrock:InvokeModel",
-                        "bedrock:InvokeModelWithResponseStream",
-                    ],
-                    models,
-                ));
-            }
-            statements
-        }
-        // The migration workflow is the only one in the protected environment.
-        Role::ProtectedEntry => vec![Statement::allow(
-            "AssumeTheMigrateRole",
-            &["sts:AssumeRole"],
-            vec![arns.role(Role::Migrate)],
-        )],
-        Role::Plan => vec![
-            Statement::allow(
-                "ListStateBucket",
-                &["s3:ListBucket"],
-                vec![arns.state_bucket()],
-            ),
-            // `terraform plan -lock=false`: the plan role reads the state and writes nothing, not
-            // even the lock (a plan changes no state, so it needs no lock).
-            Statement::allow("ReadState", &["s3:GetObject"], vec![arns.state_object()]),
-            // What Terraform refreshes: the workload roles only. The chain roles' trust policies
-            // carry the other roles' external ids, so the plan role may not read them.
-            Statement::allow(
-                "ReadTheWorkloadRoles",
-                &[
-                    "iam:GetRole",
-                    "iam:GetRolePolicy",
-                    "iam:ListRolePolicies",
-                    "iam:ListAttachedRolePolicies",
-                ],
-                Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect(),
-            ),
-            Statement::allow(
-                "ReadMigrationResources",
-                &[
-                    "ecr:DescribeRepositories",
-                    "ecr:GetLifecyclePolicy",
-                    "ecr:GetRepositoryPolicy",
-                    "ecr:ListTagsForResource",
-                    "ecs:DescribeClusters",
-                    "ecs:ListTagsForResource",
-                    "states:DescribeStateMachine",
-                    "states:ListTagsForResource",
-                    "lambda:GetFunction",
-                    "lambda:GetFunctionCodeSigningConfig",
-                    "lambda:GetPolicy",
-                    "lambda:ListVersionsByFunction",
-                    "lambda:ListTags",
-                    "logs:ListTagsForResource",
-                    "secretsmanager:DescribeSecret",
-                ],
-                vec![
-                    arns.ecr_repository(),
-                    arns.cluster(),
-                    arns.task_definitions(),
-                    arns.state_machine(),
-                    arns.notifier(),
-                    arns.task_log_group(),
-                    arns.state_machine_log_group(),
-                    arns.notifier_log_group(),
-                    arns.database_secret(),
-                ],
-            ),
-            Statement::allow(
-                "DescribeWhatCannotBeScoped",
-                &[
-                    "ecs:DescribeTaskDefinition",
-                    "logs:DescribeLogGroups",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSecurityGroupRules",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeSubnets",
-                ],
-                star(),
-            ),
-        ],
-        Role::Backend => vec![
-            Statement::allow(
-                "ListStateBucket",
-                &["s3:ListBucket"],
-                vec![arns.state_bucket()],
-            ),
-            Statement::allow(
-                "ReadWriteStateAndLock",
-                &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                vec![arns.state_object(), arns.state_lock()],
-            ),
-        ],
-        Role::Deploy => deploy_statements(config, environment, arns),
-        Role::Migrate => vec![
-            Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
-            Statement::allow(
-                "PushTheMigrationImage",
-                &[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:InitiateLayerUpload",
-                    "ecr:UploadLayerPart",
-                    "ecr:CompleteLayerUpload",
-                    "ecr:PutImage",
-                    "ecr:BatchGetImage",
-                    "ecr:DescribeImages",
-                ],
-                vec![arns.ecr_repository()],
-            ),
-            Statement::allow(
-                "RegisterTaskDefinitionForTheImage",
-                &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-                star(),
-            ),
-            // Registering a revision copies the family's tags, which is a tagging action.
-            Statement::allow(
-                "TagTheRegisteredRevision",
-                &["ecs:TagResource"],
-                vec![arns.task_definitions()],
-            )
-            .when(
-                ConditionOperator::StringEquals,
-                "ecs:CreateAction",
-                strings(&["RegisterTaskDefinition"]),
-            ),
-            pass_task_roles(arns),
-            Statement::allow(
-                "StartTheMigration",
-                &["states:StartExecution", "states:ListExecutions"],
-                vec![arns.state_machine()],
-            ),
-            Statement::allow(
-                "FollowTheMigration",
-                &[
-                    "states:DescribeExecution",
-                    "states:GetExecutionHistory",
-                    "states:StopExecution",
-                ],
-                vec![arns.executions()],
-            ),
-            Statement::allow(
-                "DescribeTheTask",
-                &["ecs:DescribeTasks"],
-                vec![arns.tasks()],
-            ),
-            Statement::allow(
-                "ReadTheTaskLogs",
-                &["logs:GetLogEvents"],
-                vec![format!("{}:log-stream:*", arns.task_log_group())],
-            ),
-        ],
-        Role::StateMachine => vec![
-            Statement::allow(
-                "RunTheMigrationTask",
-                &["ecs:RunTask"],
-                vec![arns.task_definitions()],
-            )
-            .when(
-                ConditionOperator::ArnLike,
-                "ecs:cluster",
-                vec![arns.cluster()],
-            ),
-            Statement::allow(
-                "FollowTheMigrationTask",
-                &["ecs:StopTask", "ecs:DescribeTasks"],
-                vec![arns.tasks()],
-            ),
-            // `PropagateTags` tags the task it starts, which is a tagging action.
-            Statement::allow(
-                "TagTheStartedTask",
-                &["ecs:TagResource"],
-                vec![arns.tasks()],
-            )
-            .when(
-                ConditionOperator::StringEquals,
-                "ecs:CreateAction",
-                strings(&["RunTask"]),
-            ),
-            Statement::allow(
-                "ManagedRuleForRunTaskSync",
-                &["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                vec![arns.ecs_sync_rule()],
-            ),
-            pass_task_roles(arns),
-            Statement::allow(
-                "InvokeTheNotifier",
-                &["lambda:InvokeFunction"],
-                vec![arns.notifier(), format!("{}:*", arns.notifier())],
-            ),
-            Statement::allow(
-                "DeliverExecutionLogs",
-                &[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                star(),
-            ),
-        ],
-        Role::EcsExecution => vec![
-            Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
-            Statement::allow(
-                "PullTheMigrationImage",
-                &[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchGetImage",
-                ],
-                vec![arns.ecr_repository()],
-            ),
-            Statement::allow(
-                "WriteTaskLogs",
-                &["logs:CreateLogStream", "logs:PutLogEvents"],
-                vec![format!("{}:log-stream:*", arns.task_log_group())],
-            ),
-            Statement::allow(
-                "ReadTheDatabaseUrl",
-                &["secretsmanager:GetSecretValue"],
-                vec![arns.database_secret()],
-            ),
-        ],
+        Role::PullRequestEntry => pull_request_entry_permissions(config, arns),
+        Role::ProtectedEntry => protected_entry_permissions(arns),
+        Role::Plan => plan_permissions(arns),
+        Role::Backend => backend_permissions(arns),
+        Role::Deploy => deploy_permissions(config, environment, arns),
+        Role::Migrate => migrate_permissions(arns),
+        Role::StateMachine => state_machine_permissions(arns),
+        Role::EcsExecution => ecs_execution_permissions(arns),
+        // What the migration container itself may call: nothing by default.
         Role::EcsTask => return None,
-        Role::Notifier => vec![Statement::allow(
-            "WriteFunctionLogs",
-            &["logs:CreateLogStream", "logs:PutLogEvents"],
-            vec![format!("{}:log-stream:*", arns.notifier_log_group())],
-        )],
+        Role::Notifier => notifier_permissions(arns),
     };
     Some(PolicyDocument::new(statements))
+}
+
+/// The resource of actions AWS defines without one (see [`UNSCOPABLE`]).
+fn star() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+/// Assumes the plan role; on Bedrock, also calls the review's models.
+fn pull_request_entry_permissions(config: &Config, arns: &Arns) -> Vec<Statement> {
+    let mut statements = vec![Statement::allow(
+        "AssumeThePlanRole",
+        &["sts:AssumeRole"],
+        vec![arns.role(Role::Plan)],
+    )];
+    if let LlmProvider::Bedrock { region, .. } = &config.repo.review.provider {
+        let models = std::iter::once(&config.repo.review.model)
+            .chain(&config.repo.review.fallback_models)
+            .flat_map(|model| arns.bedrock_model(region, model))
+            .collect();
+        statements.push(Statement::allow(
+            "InvokeTheReviewModels",
+            &[
+                "bedrock:InvokeModel",
+                "bedrock:InvokeModelWithResponseStream",
+            ],
+            models,
+        ));
+    }
+    statements
+}
+
+/// The migration workflow is the only one in the protected environment.
+fn protected_entry_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![Statement::allow(
+        "AssumeTheMigrateRole",
+        &["sts:AssumeRole"],
+        vec![arns.role(Role::Migrate)],
+    )]
+}
+
+/// Reads the state and describes the workload: what `terraform plan -lock=false` needs.
+fn plan_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            "ListStateBucket",
+            &["s3:ListBucket"],
+            vec![arns.state_bucket()],
+        ),
+        // `terraform plan -lock=false`: the plan role reads the state and writes nothing, not
+        // even the lock (a plan changes no state, so it needs no lock).
+        Statement::allow("ReadState", &["s3:GetObject"], vec![arns.state_object()]),
+        // What Terraform refreshes: the workload roles only. The chain roles' trust policies
+        // carry the other roles' external ids, so the plan role may not read them.
+        Statement::allow(
+            "ReadTheWorkloadRoles",
+            &[
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+            ],
+            Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect(),
+        ),
+        Statement::allow(
+            "ReadMigrationResources",
+            &[
+                "ecr:DescribeRepositories",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
+                "ecr:ListTagsForResource",
+                "ecs:DescribeClusters",
+                "ecs:ListTagsForResource",
+                "states:DescribeStateMachine",
+                "states:ListTagsForResource",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetPolicy",
+                "lambda:ListVersionsByFunction",
+                "lambda:ListTags",
+                "logs:ListTagsForResource",
+                "secretsmanager:DescribeSecret",
+            ],
+            vec![
+                arns.ecr_repository(),
+                arns.cluster(),
+                arns.task_definitions(),
+                arns.state_machine(),
+                arns.notifier(),
+                arns.task_log_group(),
+                arns.state_machine_log_group(),
+                arns.notifier_log_group(),
+                arns.database_secret(),
+            ],
+        ),
+        Statement::allow(
+            "DescribeWhatCannotBeScoped",
+            &[
+                "ecs:DescribeTaskDefinition",
+                "logs:DescribeLogGroups",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSecurityGroupRules",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+            ],
+            star(),
+        ),
+    ]
+}
+
+/// Reads and writes the state and its lock: `terraform apply`'s backend.
+fn backend_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            "ListStateBucket",
+            &["s3:ListBucket"],
+            vec![arns.state_bucket()],
+        ),
+        Statement::allow(
+            "ReadWriteStateAndLock",
+            &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            vec![arns.state_object(), arns.state_lock()],
+        ),
+    ]
+}
+
+/// Pushes the migration image, registers its task definition, starts and follows the execution.
+fn migrate_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
+        Statement::allow(
+            "PushTheMigrationImage",
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+                "ecr:BatchGetImage",
+                "ecr:DescribeImages",
+            ],
+            vec![arns.ecr_repository()],
+        ),
+        Statement::allow(
+            "RegisterTaskDefinitionForTheImage",
+            &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+            star(),
+        ),
+        // Registering a revision copies the family's tags, which is a tagging action.
+        Statement::allow(
+            "TagTheRegisteredRevision",
+            &["ecs:TagResource"],
+            vec![arns.task_definitions()],
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "ecs:CreateAction",
+            strings(&["RegisterTaskDefinition"]),
+        ),
+        pass_task_roles(arns),
+        Statement::allow(
+            "StartTheMigration",
+            &["states:StartExecution", "states:ListExecutions"],
+            vec![arns.state_machine()],
+        ),
+        Statement::allow(
+            "FollowTheMigration",
+            &[
+                "states:DescribeExecution",
+                "states:GetExecutionHistory",
+                "states:StopExecution",
+            ],
+            vec![arns.executions()],
+        ),
+        Statement::allow(
+            "DescribeTheTask",
+            &["ecs:DescribeTasks"],
+            vec![arns.tasks()],
+        ),
+        Statement::allow(
+            "ReadTheTaskLogs",
+            &["logs:GetLogEvents"],
+            vec![format!("{}:log-stream:*", arns.task_log_group())],
+        ),
+    ]
+}
+
+/// Runs the migration task, follows it and calls the notifier.
+fn state_machine_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            "RunTheMigrationTask",
+            &["ecs:RunTask"],
+            vec![arns.task_definitions()],
+        )
+        .when(
+            ConditionOperator::ArnLike,
+            "ecs:cluster",
+            vec![arns.cluster()],
+        ),
+        Statement::allow(
+            "FollowTheMigrationTask",
+            &["ecs:StopTask", "ecs:DescribeTasks"],
+            vec![arns.tasks()],
+        ),
+        // `PropagateTags` tags the task it starts, which is a tagging action.
+        Statement::allow(
+            "TagTheStartedTask",
+            &["ecs:TagResource"],
+            vec![arns.tasks()],
+        )
+        .when(
+            ConditionOperator::StringEquals,
+            "ecs:CreateAction",
+            strings(&["RunTask"]),
+        ),
+        Statement::allow(
+            "ManagedRuleForRunTaskSync",
+            &["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            vec![arns.ecs_sync_rule()],
+        ),
+        pass_task_roles(arns),
+        Statement::allow(
+            "InvokeTheNotifier",
+            &["lambda:InvokeFunction"],
+            vec![arns.notifier(), format!("{}:*", arns.notifier())],
+        ),
+        Statement::allow(
+            "DeliverExecutionLogs",
+            &[
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            star(),
+        ),
+    ]
+}
+
+/// Pulls the image, writes the task's logs and reads the database URL.
+fn ecs_execution_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![
+        Statement::allow("EcrLogin", &["ecr:GetAuthorizationToken"], star()),
+        Statement::allow(
+            "PullTheMigrationImage",
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            vec![arns.ecr_repository()],
+        ),
+        Statement::allow(
+            "WriteTaskLogs",
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![format!("{}:log-stream:*", arns.task_log_group())],
+        ),
+        Statement::allow(
+            "ReadTheDatabaseUrl",
+            &["secretsmanager:GetSecretValue"],
+            vec![arns.database_secret()],
+        ),
+    ]
+}
+
+/// Writes the notifier's own logs.
+fn notifier_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![Statement::allow(
+        "WriteFunctionLogs",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![format!("{}:log-stream:*", arns.notifier_log_group())],
+    )]
 }
 
 fn pass_task_roles(arns: &Arns) -> Statement {
@@ -852,7 +577,7 @@ fn pass_task_roles(arns: &Arns) -> Statement {
 /// changed workload trust policy needs the administrator). `iam:CreateRole` sets a trust policy
 /// that no condition key can constrain, which is why the boundary, not the trust, is what bounds a
 /// workload role.
-fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) -> Vec<Statement> {
+fn deploy_permissions(config: &Config, environment: &Environment, arns: &Arns) -> Vec<Statement> {
     let workload_roles: Vec<String> = Role::WORKLOAD.iter().map(|role| arns.role(*role)).collect();
     let boundary = vec![arns.boundary_policy()];
     let managed_tag = managed_tag_value(config, environment);
@@ -907,7 +632,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "iam:AttachRolePolicy",
                 "iam:PutRolePermissionsBoundary",
             ],
-            vec!["*".to_owned()],
+            star(),
         )
         .when(
             ConditionOperator::StringNotEquals,
@@ -917,7 +642,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
         Statement::deny(
             "NeverRemoveABoundary",
             &["iam:DeleteRolePermissionsBoundary"],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::deny(
             "NeverEditTheBoundaryPolicy",
@@ -973,7 +698,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "ecs:DeregisterTaskDefinition",
                 "ecs:DescribeTaskDefinition",
             ],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::allow(
             "ManageLogGroups",
@@ -1094,7 +819,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "logs:PutResourcePolicy",
                 "logs:DescribeResourcePolicies",
             ],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::allow(
             "DescribeWhatCannotBeScoped",
@@ -1106,7 +831,7 @@ fn deploy_statements(config: &Config, environment: &Environment, arns: &Arns) ->
                 "ec2:DescribeSubnets",
                 "ec2:DescribeNetworkInterfaces",
             ],
-            vec!["*".to_owned()],
+            star(),
         ),
         Statement::allow(
             "ReadTheDatabaseSecretMetadata",

@@ -67,10 +67,10 @@ pub fn generated_locations(config: &Config) -> Vec<Location> {
     let mut locations = vec![Location::Shared(PathBuf::from(".github"))];
     for environment in config.environments.values() {
         locations.push(Location::Owned(
-            environment.dir.join(terraform::GENERATED_DIR),
+            environment.dir.join(crate::environment::GENERATED_DIR),
         ));
         locations.push(Location::Owned(
-            environment.dir.join(terraform::LOCALS_FILE),
+            environment.dir.join(crate::environment::LOCALS_FILE),
         ));
     }
     locations
@@ -196,7 +196,7 @@ pub fn write(
                     .find(|f| &f.path == path)
                     .map(|f| f.contents.as_str())
                     .unwrap_or_default();
-                write_atomically(&target, contents)?;
+                crate::fs::write_atomically(&target, contents)?;
             }
             Drift::NotOurs(_) => {}
             Drift::Extra(_) => std::fs::remove_file(&target)
@@ -205,27 +205,6 @@ pub fn write(
         }
     }
     Ok(drifts)
-}
-
-/// Writes `contents` to `path` through a sibling temporary file and a rename.
-pub fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let parent = path
-        .parent()
-        .with_context(|| format!("{} has no parent directory", path.display()))?;
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("creating {}", parent.display()))
-        .classify(FailureKind::Environment)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    std::fs::write(&temporary, contents)
-        .with_context(|| format!("writing {}", temporary.display()))
-        .classify(FailureKind::Environment)?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))
-        .classify(FailureKind::Environment)
 }
 
 /// The files in `locations` that the generator may own: everything in an owned location, the

@@ -9,16 +9,14 @@ use indexmap::IndexMap;
 use serde_json::{Value, json};
 
 use super::GeneratedFile;
-use super::iam::Arns;
 use std::time::Duration;
 
-use crate::config::{Environment, MigrationSettings};
+use crate::config::Environment;
+use crate::environment::{Arns, DEFINITION_FILE, execution_timeout};
 use crate::models::state_machine::{
     Catcher, ChoiceRule, ChoiceState, FailState, JitterStrategy, QueryLanguage, Retrier, State,
     StateMachine, SucceedState, TaskState, Transition,
 };
-
-pub const DEFINITION_FILE: &str = "generated/sfn/migrate.asl.json";
 
 /// Filled by Terraform (`templatefile`) with the security group it creates for the task.
 pub const SECURITY_GROUP_PLACEHOLDER: &str = "${migration_security_group_id}";
@@ -75,16 +73,6 @@ fn notify(comment: &str, arguments: Value, next: &str) -> State {
             next: next.to_owned(),
         },
     }))
-}
-
-/// Time the notifications may take after the task, on top of `migration.timeout`.
-const NOTIFICATION_ALLOWANCE: Duration = Duration::from_secs(300);
-
-/// How long an execution may run in all: the task's own limit (`migration.timeout`) plus the
-/// notifications. `cargo xtask migrate` follows a little longer than this by default, so the
-/// state machine, not our patience, decides how a slow migration ends.
-pub fn execution_timeout(migration: &MigrationSettings) -> Duration {
-    migration.timeout.0.saturating_add(NOTIFICATION_ALLOWANCE)
 }
 
 fn seconds(duration: Duration) -> u32 {

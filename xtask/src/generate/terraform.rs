@@ -5,27 +5,12 @@
 
 use serde_json::json;
 
-use super::iam::{MANAGED_TAG_KEY, Role, boundary_policy_name, managed_tag_value};
 use super::{GeneratedFile, HEADER};
 use crate::config::{Config, Environment};
-
-pub const GENERATED_DIR: &str = "generated";
-pub const LOCALS_FILE: &str = "xtask.generated.tf.json";
-pub const BACKEND_FILE: &str = "generated/backend.tfbackend";
-pub const README_FILE: &str = "generated/README.md";
-
-/// The AWS profile names of an environment's role chain.
-pub fn profile_backend(environment: &Environment) -> String {
-    format!("{}-terraform-backend", environment.name)
-}
-
-pub fn profile_deploy(environment: &Environment) -> String {
-    format!("{}-terraform-deploy", environment.name)
-}
-
-pub fn profile_migrate(environment: &Environment) -> String {
-    format!("{}-db-migrate", environment.name)
-}
+use crate::environment::{
+    BACKEND_FILE, LOCALS_FILE, MANAGED_TAG_KEY, README_FILE, Role, boundary_policy_name,
+    managed_tag_value, profile_backend, profile_deploy,
+};
 
 pub fn generate(config: &Config, environment: &Environment) -> anyhow::Result<Vec<GeneratedFile>> {
     Ok(vec![

@@ -115,7 +115,7 @@ fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static 
 fn zizmor_config(config: &Config, files: &[GeneratedFile]) -> ZizmorConfig {
     let mut outside_env = Vec::new();
     for (file, secret, why) in pull_request_secrets(config) {
-        let path = format!(".github/workflows/{file}");
+        let path = workflow_files::path(file);
         let Some(generated) = files
             .iter()
             .find(|f| f.path.as_path() == std::path::Path::new(&path))
@@ -700,8 +700,8 @@ impl Kit<'_> {
         }
     }
 
-    /// describe and improve on every push, and the `/describe`, `/review`, `/improve` comment
-    /// commands. The push's `review` is the plan workflow's (it has the plan summaries).
+    /// describe and improve on every push, and the `/describe`, `/review` (`/review full`),
+    /// `/improve` and `/ask` comment commands (`/ask` also as a reply on a diff line). The push's `review` is the plan workflow's (it has the plan summaries).
     fn review_workflow(&self) -> anyhow::Result<Workflow> {
         let mut job = self.job(
             "AI review",
@@ -720,7 +720,7 @@ impl Kit<'_> {
         );
         job.timeout_minutes = 20;
         job.condition = Some(
-            "(github.event_name == 'pull_request' && !github.event.pull_request.draft) || (github.event_name == 'issue_comment' && github.event.issue.pull_request && contains(fromJSON('[\"OWNER\", \"MEMBER\", \"COLLABORATOR\"]'), github.event.comment.author_association) && (startsWith(github.event.comment.body, '/describe') || startsWith(github.event.comment.body, '/review') || startsWith(github.event.comment.body, '/improve')))".to_owned(),
+            "(github.event_name == 'pull_request' && !github.event.pull_request.draft) || (github.event_name == 'issue_comment' && github.event.issue.pull_request && contains(fromJSON('[\"OWNER\", \"MEMBER\", \"COLLABORATOR\"]'), github.event.comment.author_association) && (startsWith(github.event.comment.body, '/describe') || startsWith(github.event.comment.body, '/review') || startsWith(github.event.comment.body, '/improve') || startsWith(github.event.comment.body, '/ask'))) || (github.event_name == 'pull_request_review_comment' && contains(fromJSON('[\"OWNER\", \"MEMBER\", \"COLLABORATOR\"]'), github.event.comment.author_association) && startsWith(github.event.comment.body, '/ask'))".to_owned(),
         );
         // At job level, so that it applies only after the `if`: an unrelated comment starts a run
         // whose job is skipped and cancels nothing. A newer push cancels the older push's run; a
@@ -728,6 +728,7 @@ impl Kit<'_> {
         job.concurrency = Some(Concurrency::cancel_older(format!(
             "review-{PR_NUMBER}-${{{{ github.event.comment.id || 'push' }}}}"
         )));
+        // A diff-line comment's run is a pull request's: a fork's gets no secrets, like a push.
         let run_it = format!("github.event_name == 'issue_comment' || {SAME_REPO_PR}");
         job.steps = vec![
             Step::run(
@@ -737,7 +738,7 @@ impl Kit<'_> {
             .when(&format!("github.event_name == 'pull_request' && {FORK_PR}")),
             Step::run(
                 "Pick the review tool",
-                "case \"$COMMENT_BODY\" in\n  /describe*) tool=describe ;;\n  /review*) tool=review ;;\n  /improve*) tool=improve ;;\n  *) tool=push ;;\nesac\necho \"tool=$tool\" >> \"$GITHUB_OUTPUT\"\n",
+                "case \"$COMMENT_BODY\" in\n  /describe*) tool=describe ;;\n  \"/review full\"*) tool=review-full ;;\n  /review*) tool=review ;;\n  /improve*) tool=improve ;;\n  /ask*) tool=ask ;;\n  *) tool=push ;;\nesac\necho \"tool=$tool\" >> \"$GITHUB_OUTPUT\"\n",
             )
             .with_id("tool")
             .env("COMMENT_BODY", "${{ github.event.comment.body }}"),
@@ -756,16 +757,22 @@ impl Kit<'_> {
             self.llm_env(
                 Step::run(
                     "Review the pull request",
-                    "if [ \"$TOOL\" = push ]; then\n  # The push's review runs in the plan workflow, with the plan summaries.\n  cargo xtask review describe --pr \"$PR_NUMBER\"\n  cargo xtask review improve --pr \"$PR_NUMBER\"\nelse\n  cargo xtask review \"$TOOL\" --pr \"$PR_NUMBER\"\nfi\n",
+                    "case \"$TOOL\" in\n  push)\n    # The push's review runs in the plan workflow, with the plan summaries.\n    cargo xtask review describe --pr \"$PR_NUMBER\"\n    cargo xtask review improve --pr \"$PR_NUMBER\"\n    ;;\n  review-full) cargo xtask review review --full --pr \"$PR_NUMBER\" ;;\n  ask)\n    # The comment is read from the API by its id: who wrote it and what it asks.\n    if [ \"$EVENT_NAME\" = pull_request_review_comment ]; then\n      cargo xtask review ask --pr \"$PR_NUMBER\" --comment \"$COMMENT_ID\" --on-line\n    else\n      cargo xtask review ask --pr \"$PR_NUMBER\" --comment \"$COMMENT_ID\"\n    fi\n    ;;\n  *) cargo xtask review \"$TOOL\" --pr \"$PR_NUMBER\" ;;\nesac\n",
                 )
                 .when(&run_it)
                 .env("TOOL", "${{ steps.tool.outputs.tool }}")
+                .env("EVENT_NAME", "${{ github.event_name }}")
+                .env("COMMENT_ID", "${{ github.event.comment.id }}")
                 .env("PR_NUMBER", PR_NUMBER)
                 .env("GITHUB_TOKEN", "${{ github.token }}"),
             ),
         );
         let on = Triggers {
             issue_comment: Some(IssueCommentTrigger {
+                types: vec![IssueCommentActivity::Created],
+            }),
+            // `/ask` as a reply on a diff line.
+            pull_request_review_comment: Some(IssueCommentTrigger {
                 types: vec![IssueCommentActivity::Created],
             }),
             ..Triggers::pull_request(
@@ -802,11 +809,8 @@ impl Kit<'_> {
             "github.ref == 'refs/heads/{branch}' && (github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
         ));
         job.environment = Some(environment.settings.github.environment.to_string());
-        let timeout_minutes =
-            u32::try_from(environment.settings.migration.timeout.0.as_secs() / 60)
-                .unwrap_or(u32::MAX);
-        // Build, push and the run itself, plus room for the image build.
-        job.timeout_minutes = timeout_minutes.saturating_add(30);
+        let limit = crate::environment::job_timeout(&environment.settings.migration);
+        job.timeout_minutes = u32::try_from(limit.as_secs() / 60).unwrap_or(u32::MAX);
         // Only this environment's migrate external id reaches this job.
         let secret = environment
             .settings

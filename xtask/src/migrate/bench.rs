@@ -78,7 +78,7 @@ pub fn simulate(runs_for: Duration, latency: Duration) -> anyhow::Result<Figures
         latency,
         calls: RefCell::new(Vec::new()),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let runtime = crate::runtime::current_thread()?;
     let timeout = runs_for * 2 + Duration::from_secs(60);
     let end = runtime.block_on(follow(&mut execution, &clock, timeout, |_| {}))?;
     anyhow::ensure!(

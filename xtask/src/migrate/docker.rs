@@ -1,34 +1,18 @@
 //! The docker client: login, build, push. Argv only; the registry password goes on stdin. Build
 //! and push logs go to stderr so stdout carries only our own results.
 
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::failure::{Classify, Failure, FailureKind, fail};
+use crate::failure::{Classify, FailureKind, fail};
 use crate::migrate::ecr::RegistryLogin;
+use crate::process::Program;
 
 /// Runs `docker` (from PATH) in the repository root.
 #[derive(Debug, Clone)]
 pub struct Docker {
     dir: PathBuf,
-}
-
-fn spawn_error(error: std::io::Error, step: &str) -> anyhow::Error {
-    if error.kind() == ErrorKind::NotFound {
-        fail(
-            FailureKind::Environment,
-            format!(
-                "{step}: `docker` is not on PATH; install the Docker CLI and start an engine (or use --dry-run)"
-            ),
-        )
-    } else {
-        anyhow::Error::new(Failure {
-            kind: FailureKind::Environment,
-            error: anyhow::Error::new(error).context(format!("{step}: running docker")),
-        })
-    }
 }
 
 impl Docker {
@@ -38,76 +22,50 @@ impl Docker {
         }
     }
 
+    fn program<I, S>(&self, args: I) -> Program
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString>,
+    {
+        Program::new("docker", &self.dir)
+            .args(args)
+            .install_hint("install the Docker CLI and start an engine (or use --dry-run)")
+    }
+
     /// `docker login --username U --password-stdin REGISTRY`, the password on stdin.
     pub fn login(&self, login: &RegistryLogin) -> anyhow::Result<()> {
-        let step = format!("docker login {}", login.registry);
-        let output = duct::cmd(
-            "docker",
-            [
-                "login",
-                "--username",
-                login.username.as_str(),
-                "--password-stdin",
-                login.registry.as_str(),
-            ],
-        )
-        .dir(&self.dir)
-        .stdin_bytes(login.password.as_bytes())
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| spawn_error(e, &step))?;
-        if !output.status.success() {
-            return Err(fail(
-                FailureKind::Environment,
-                format!(
-                    "{step} failed ({}): {}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
-            ));
-        }
-        Ok(())
+        self.program([
+            "login",
+            "--username",
+            login.username.as_str(),
+            "--password-stdin",
+            login.registry.as_str(),
+        ])
+        .stdin(login.password.as_bytes())
+        .failure_kind(FailureKind::Environment)
+        .read()
+        .map(drop)
     }
 
     /// `docker build --no-cache -t IMAGE CONTEXT`, its log on stderr.
     pub fn build(&self, argv: &[String]) -> anyhow::Result<()> {
-        let step = format!("docker {}", argv.join(" "));
-        let output = duct::cmd("docker", argv)
-            .dir(&self.dir)
-            .stdout_to_stderr()
-            .unchecked()
-            .run()
-            .map_err(|e| spawn_error(e, &step))?;
-        if !output.status.success() {
-            return Err(fail(
-                FailureKind::OperationFailed,
-                format!("{step} failed ({}); see its log above", output.status),
-            ));
+        let program = self.program(argv);
+        let finished = program.run_streaming_to_stderr()?;
+        if !finished.success {
+            return Err(program.exit_error(&finished).context("see its log above"));
         }
         Ok(())
     }
 
     /// `docker push IMAGE`; returns `<repository>@sha256:...` of what was pushed.
     pub fn push(&self, tagged_image: &str) -> anyhow::Result<String> {
-        let step = format!("docker push {tagged_image}");
-        let output = duct::cmd("docker", ["push", tagged_image])
-            .dir(&self.dir)
-            .stdout_capture()
-            .unchecked()
-            .run()
-            .map_err(|e| spawn_error(e, &step))?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        eprint!("{text}");
-        if !output.status.success() {
-            return Err(fail(
-                FailureKind::OperationFailed,
-                format!("{step} failed ({}); see its log above", output.status),
-            ));
+        let program = self.program(["push", tagged_image]);
+        let finished = program.run_streaming_to_stderr()?;
+        if !finished.success {
+            return Err(program.exit_error(&finished).context("see its log above"));
         }
         let repository = repository_of(tagged_image);
-        if let Some(digest) = parse_push_digest(&text) {
+        if let Some(digest) = parse_push_digest(&finished.output) {
             return Ok(format!("{repository}@{digest}"));
         }
         self.repo_digest(tagged_image, repository)
@@ -116,17 +74,10 @@ impl Docker {
     /// The pushed digest from `docker inspect`, when `docker push` did not print it.
     fn repo_digest(&self, tagged_image: &str, repository: &str) -> anyhow::Result<String> {
         let step = format!("docker inspect {tagged_image}");
-        let output = duct::cmd(
-            "docker",
-            ["inspect", "--format", "{{json .RepoDigests}}", tagged_image],
-        )
-        .dir(&self.dir)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| spawn_error(e, &step))?;
-        let digests: Vec<String> = serde_json::from_slice(&output.stdout)
+        let output = self
+            .program(["inspect", "--format", "{{json .RepoDigests}}", tagged_image])
+            .read()?;
+        let digests: Vec<String> = serde_json::from_str(&output)
             .with_context(|| format!("{step}: RepoDigests is not a JSON list"))
             .classify(FailureKind::OperationFailed)?;
         digests

@@ -193,11 +193,7 @@ mod tests {
     }
 
     fn block_on<F: Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-            .block_on(future)
+        crate::runtime::current_thread().unwrap().block_on(future)
     }
 
     #[test]

@@ -4,26 +4,34 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::failure::{Classify, FailureKind, fail};
+use crate::failure::{FailureKind, fail};
+use crate::process::Program;
+
+fn git(root: &Path) -> Program {
+    Program::new("git", root)
+        .install_hint("install git; the image is tagged with the commit it is built from")
+        .failure_kind(FailureKind::Environment)
+}
 
 /// `git rev-parse HEAD` in `root`.
 pub fn head_commit(root: &Path) -> anyhow::Result<String> {
-    let output = duct::cmd("git", ["rev-parse", "--verify", "HEAD"])
-        .dir(root)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .context("running `git rev-parse HEAD` (is git installed?)")
-        .classify(FailureKind::Environment)?;
-    let sha = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    if !output.status.success() || sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let sha = git(root)
+        .args(["rev-parse", "--verify", "HEAD"])
+        .read()
+        .with_context(|| {
+            format!(
+                "cannot read the git commit of {}; the image is tagged with it, so run from a git checkout with at least one commit",
+                root.display()
+            )
+        })?
+        .trim()
+        .to_owned();
+    if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(fail(
             FailureKind::Environment,
             format!(
-                "cannot read the git commit of {}: {}; the image is tagged with it, so run from a git checkout with at least one commit",
-                root.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
+                "`git rev-parse HEAD` in {} printed `{sha}`, not a commit",
+                root.display()
             ),
         ));
     }
@@ -33,21 +41,15 @@ pub fn head_commit(root: &Path) -> anyhow::Result<String> {
 /// Whether `path` (relative to `root`) has uncommitted changes: then the image would not be what
 /// its commit tag says.
 pub fn has_uncommitted_changes(root: &Path, path: &Path) -> anyhow::Result<bool> {
-    let args: [&std::ffi::OsStr; 4] = [
-        "status".as_ref(),
-        "--porcelain".as_ref(),
-        "--".as_ref(),
-        path.as_os_str(),
-    ];
-    let output = duct::cmd("git", args)
-        .dir(root)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .context("running `git status`")
-        .classify(FailureKind::Environment)?;
-    Ok(output.status.success() && !output.stdout.is_empty())
+    let finished = git(root)
+        .args([
+            "status".as_ref(),
+            "--porcelain".as_ref(),
+            "--".as_ref(),
+            path.as_os_str(),
+        ])
+        .run_captured()?;
+    Ok(finished.success && !finished.output.is_empty())
 }
 
 /// Who asked: the GitHub actor in CI, else the local user.

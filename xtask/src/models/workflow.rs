@@ -29,6 +29,9 @@ pub struct Triggers {
     pub pull_request: Option<PullRequestTrigger>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issue_comment: Option<IssueCommentTrigger>,
+    /// A comment on a diff line (its `types` are the same as an issue comment's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request_review_comment: Option<IssueCommentTrigger>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow_dispatch: Option<Empty>,
 }

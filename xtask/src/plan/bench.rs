@@ -6,16 +6,18 @@
 //! peak RSS (`VmHWM` from /proc/self/status), so the figure belongs to that work alone. `jq`
 //! counting the actions of the same file is timed beside it as the reference.
 
-use std::path::{Path, PathBuf};
+use std::ffi::OsString;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::failure::{Classify, FailureKind, fail};
+use crate::failure::{Classify, FailureKind};
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
 use crate::plan::render::{Completeness, Context as RenderContext, render_plan};
 use crate::plan::summary::Summary;
+use crate::process::Program;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 50_000];
 
@@ -25,7 +27,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     let exe = std::env::current_exe()
         .context("locating the xtask binary")
         .classify(FailureKind::Environment)?;
-    let jq = which("jq");
+    let jq = crate::process::which("jq");
     println!(
         "{:>8} {:>10} {:>12} {:>12} {:>10} {:>12} {:>14} {:>12} {:>10}",
         "changes",
@@ -40,24 +42,20 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     );
     for size in SIZES {
         let file = dir.join(format!("plan-{size}.json"));
-        crate::generate::write_atomically(
+        crate::fs::write_atomically(
             &file,
-            &crate::plan::synthetic::plan_json(size, "bench-secret"),
+            crate::plan::synthetic::plan_json(size, "bench-secret"),
         )?;
         let json_mb = file_mb(&file)?;
-        let output = duct::cmd(&exe, ["bench", "plan-once", "--file"])
-            .before_spawn({
-                let file = file.clone();
-                move |command| {
-                    command.arg(&file);
-                    Ok(())
-                }
-            })
-            .stdout_capture()
-            .run()
-            .with_context(|| format!("running the child for {size} changes"))
-            .classify(FailureKind::OperationFailed)?;
-        let figures = String::from_utf8_lossy(&output.stdout);
+        let figures = Program::new(&exe, root)
+            .args([
+                OsString::from("bench"),
+                "plan-once".into(),
+                "--file".into(),
+                file.clone().into(),
+            ])
+            .read()
+            .with_context(|| format!("running the child for {size} changes"))?;
         let field = |name: &str| -> String {
             figures
                 .split_whitespace()
@@ -143,31 +141,12 @@ pub fn run_once(file: &Path) -> anyhow::Result<()> {
 
 fn time_jq(jq: &Path, file: &Path) -> anyhow::Result<String> {
     let started = Instant::now();
-    let output = duct::cmd(
-        jq,
-        [
-            "-c",
-            "[.resource_changes[].change.actions | join(\",\")] | group_by(.) | map({(.[0]): length}) | add",
-        ],
-    )
-    .before_spawn({
-        let file = file.to_path_buf();
-        move |command| {
-            command.arg(&file);
-            Ok(())
-        }
-    })
-    .stdout_capture()
-    .unchecked()
-    .run()
-    .context("running jq")
-    .classify(FailureKind::Environment)?;
-    if !output.status.success() {
-        return Err(fail(
-            FailureKind::OperationFailed,
-            "jq failed on the bench file",
-        ));
-    }
+    Program::new(jq, Path::new("."))
+        .arg("-c")
+        .arg("[.resource_changes[].change.actions | join(\",\")] | group_by(.) | map({(.[0]): length}) | add")
+        .arg(file)
+        .read()
+        .context("jq failed on the bench file")?;
     Ok(started.elapsed().as_millis().to_string())
 }
 
@@ -177,12 +156,4 @@ fn file_mb(file: &Path) -> anyhow::Result<f64> {
         .classify(FailureKind::Environment)?
         .len();
     Ok(len as f64 / (1024.0 * 1024.0))
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::failure::{Classify, FailureKind, fail};
+use crate::fs::write_atomically;
 use crate::plan::model::any_sensitive;
 
 /// `plan.json`: the reduced `terraform show -json`.
@@ -58,8 +59,8 @@ pub fn write_planned(
 ) -> anyhow::Result<()> {
     let reduced = mask(&reduce(plan_json)?);
     let dir = env_dir(dir, env);
-    write(&dir.join(PLAN_FILE), &reduced)?;
-    write(&dir.join(TEXT_FILE), &mask(text))
+    write_atomically(&dir.join(PLAN_FILE), &reduced)?;
+    write_atomically(&dir.join(TEXT_FILE), mask(text))
 }
 
 /// Writes the change set's stamp beside the plan.
@@ -68,7 +69,7 @@ pub fn write_stamp(
     env: &str,
     stamp: &crate::plan::digest::Stamp,
 ) -> anyhow::Result<()> {
-    write(&env_dir(dir, env).join(STAMP_FILE), &stamp.hidden_lines())
+    write_atomically(&env_dir(dir, env).join(STAMP_FILE), stamp.hidden_lines())
 }
 
 /// The stamp of a record, when it has a well-formed one (the record is untrusted: anything that
@@ -83,16 +84,7 @@ pub fn write_failed(dir: &Path, env: &str, failure: &Failure) -> anyhow::Result<
     let text = serde_json::to_string_pretty(failure)
         .context("serializing the plan failure record")
         .classify(FailureKind::OperationFailed)?;
-    write(&env_dir(dir, env).join(ERROR_FILE), &text)
-}
-
-fn write(path: &Path, contents: &str) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))
-            .classify(FailureKind::Environment)?;
-    }
-    crate::generate::write_atomically(path, contents)
+    write_atomically(&env_dir(dir, env).join(ERROR_FILE), &text)
 }
 
 /// Reads `env`'s record under `dir`. A missing record is reported as a failure of the plan job

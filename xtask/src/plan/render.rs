@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use super::mask::Masker;
 use super::summary::{Entry, Shown, Summary};
+use crate::github::Label;
 use crate::markdown::{code_span as code, text as prose};
 
 /// GitHub refuses comment bodies over 65,536 characters; stay under with room to spare.
@@ -76,6 +77,45 @@ pub struct Completeness {
     pub outputs: bool,
     /// Terraform's plan text, uncut.
     pub details: bool,
+}
+
+/// The labels a plan of `env` sets on the pull request, and every label it manages (removed when
+/// no longer set). `None` (the plan failed): none set. See [`labels_apply`] for when to sync.
+pub fn labels(env: &str, summary: Option<&Summary>) -> (Vec<Label>, Vec<String>) {
+    let label = |suffix: &str, color: &str, description: &str| Label {
+        name: format!("{env}/{suffix}"),
+        color: color.to_owned(),
+        description: description.to_owned(),
+    };
+    let managed = ["add-or-update", "destroy", "no-changes"]
+        .iter()
+        .map(|suffix| format!("{env}/{suffix}"))
+        .collect();
+    let wanted = match summary {
+        None => Vec::new(),
+        Some(summary) if summary.has_destroy() => vec![label(
+            "destroy",
+            "d73a4a",
+            "terraform plan destroys or replaces resources",
+        )],
+        Some(summary) if summary.has_changes() => vec![label(
+            "add-or-update",
+            "1d76db",
+            "terraform plan adds or updates resources",
+        )],
+        Some(_) => vec![label(
+            "no-changes",
+            "0e8a16",
+            "terraform plan has no changes",
+        )],
+    };
+    (wanted, managed)
+}
+
+/// Whether a plan's labels replace the pull request's: a failed or incomplete plan (without
+/// changes) keeps the labels of the last good one.
+pub fn labels_apply(summary: Option<&Summary>) -> bool {
+    summary.is_some_and(|s| !s.errored && (!s.incomplete || s.has_changes()))
 }
 
 /// The hidden marker that identifies an environment's plan comment on a pull request.

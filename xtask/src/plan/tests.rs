@@ -405,3 +405,36 @@ fn an_errored_or_incomplete_plan_never_reads_as_no_changes() {
     );
     assert!(body.contains("incomplete"), "{body}");
 }
+
+#[test]
+fn labels_by_outcome_and_kept_when_the_plan_failed() {
+    use super::render::{labels, labels_apply};
+    let plan = Plan::from_slice(MIXED_JSON.as_bytes()).unwrap();
+    let destroys = Summary::from_plan(&plan);
+    let (wanted, managed) = labels("dev", Some(&destroys));
+    assert_eq!(
+        managed,
+        ["dev/add-or-update", "dev/destroy", "dev/no-changes"]
+    );
+    insta::assert_debug_snapshot!(wanted, @r#"
+    [
+        Label {
+            name: "dev/destroy",
+            color: "d73a4a",
+            description: "terraform plan destroys or replaces resources",
+        },
+    ]
+    "#);
+    assert!(labels_apply(Some(&destroys)));
+    let empty = Summary::from_plan(
+        &Plan::from_slice(br#"{"format_version":"1.2","planned_values":{}}"#).unwrap(),
+    );
+    assert_eq!(labels("dev", Some(&empty)).0[0].name, "dev/no-changes");
+    assert!(labels("dev", None).0.is_empty());
+    assert!(!labels_apply(None));
+    let incomplete = Summary::from_plan(
+        &Plan::from_slice(br#"{"format_version":"1.2","planned_values":{},"complete":false}"#)
+            .unwrap(),
+    );
+    assert!(!labels_apply(Some(&incomplete)));
+}

@@ -42,8 +42,12 @@ pub struct Hunk {
 
 impl Hunk {
     /// The new-side lines this hunk shows: where a review comment or a suggestion may be anchored.
+    /// The lines that are there, not the header's count: a cut-off hunk shows fewer (and the
+    /// parser never takes more than the header counts, see `HunkBuilder::accepts`).
     pub fn new_range(&self) -> Option<RangeInclusive<u32>> {
-        (self.new_len > 0).then(|| self.new_start..=self.new_start.saturating_add(self.new_len - 1))
+        let mut numbers = self.lines.iter().filter_map(|line| line.new_line);
+        let first = numbers.next()?;
+        Some(first..=numbers.next_back().unwrap_or(first))
     }
 }
 
@@ -73,6 +77,27 @@ impl FileDiff {
             hunks: Vec::new(),
             additions: 0,
             deletions: 0,
+        }
+    }
+
+    /// One file of GitHub's "list pull request files", its `patch` parsed. GitHub leaves the patch
+    /// out of binary and very large files: such a file has no hunks and keeps GitHub's counts.
+    pub fn from_pull_request_file(file: crate::github::PullRequestFile) -> FileDiff {
+        let status = match file.status.as_str() {
+            "added" => FileStatus::Added,
+            "removed" => FileStatus::Deleted,
+            "renamed" => FileStatus::Renamed,
+            _ => FileStatus::Modified,
+        };
+        let mut diff = FileDiff::new(file.filename, status);
+        diff.old_path = file
+            .previous_filename
+            .filter(|_| status == FileStatus::Renamed);
+        diff.additions = u32::try_from(file.additions).unwrap_or(u32::MAX);
+        diff.deletions = u32::try_from(file.deletions).unwrap_or(u32::MAX);
+        match file.patch {
+            Some(patch) => parse_patch(diff, &patch),
+            None => diff,
         }
     }
 
@@ -202,7 +227,8 @@ pub fn parse(input: &[u8]) -> Vec<FileDiff> {
 /// Parses the hunks of one file's patch, as GitHub's "list pull request files" returns it.
 pub fn parse_patch(mut file: FileDiff, patch: &str) -> FileDiff {
     let mut hunk: Option<HunkBuilder> = None;
-    for line in patch.split('\n') {
+    // A final newline ends the last line; it does not start an (empty context) line.
+    for line in patch.strip_suffix('\n').unwrap_or(patch).split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if let Some(builder) = hunk.as_mut()
             && !builder.is_complete()
@@ -396,11 +422,18 @@ impl HunkBuilder {
         self.old_left == 0 && self.new_left == 0
     }
 
+    /// Whether `line` belongs to this hunk: a diff line for which the header's counts leave room
+    /// (an added line needs a new-side line left, a removed one an old-side line, a context line
+    /// both). A line past the counts ends the hunk: it is not part of it, for fmt's suggestions
+    /// and the review's anchors alike.
     fn accepts(&self, line: &str) -> bool {
-        matches!(
-            line.as_bytes().first(),
-            Some(b' ' | b'+' | b'-' | b'\\') | None
-        )
+        match line.as_bytes().first() {
+            Some(b'+') => self.new_left > 0,
+            Some(b'-') => self.old_left > 0,
+            Some(b'\\') => true,
+            Some(b' ') | None => self.old_left > 0 && self.new_left > 0,
+            Some(_) => false,
+        }
     }
 
     /// The new-side number of the line being pushed. A hunk with more lines than its header
@@ -583,6 +616,23 @@ Binary files a/logo.png and b/logo.png differ
         assert!(file.hunks.iter().all(|hunk| hunk.new_range().is_some()));
     }
 
+    #[test]
+    fn lines_past_a_hunks_counts_are_outside_the_hunk() {
+        // More lines than the header counts (the new side is full after `+a`), and a hunk with
+        // fewer lines than it counts: a line is in the hunk only when it is both counted and there.
+        // (fmt's suggestions and the review's anchors disagreed here when each had a parser.)
+        for (patch, shown) in [
+            ("@@ -1,1 +1,1 @@\n+a\n+b\n+c\n", &[1][..]),
+            ("@@ -1,1 +1,1 @@\n-x\n+a\n b\n", &[1]),
+            ("@@ -1,2 +1,5 @@\n a\n+b\n", &[1, 2]),
+            ("@@ -1 +1 @@\n-a\n+b\n\n", &[1]),
+        ] {
+            let file = parse_patch(FileDiff::new("x", FileStatus::Modified), patch);
+            let lines: Vec<u32> = (1..=8).filter(|line| file.shows_line(*line)).collect();
+            assert_eq!(lines, shown, "{patch:?}");
+        }
+    }
+
     mod fuzz {
         use super::*;
         use proptest::prelude::*;
@@ -637,8 +687,8 @@ Binary files a/logo.png and b/logo.png differ
                     }
                 }
                 let patch = String::from_utf8_lossy(&input).into_owned();
-                let _ = parse_patch(FileDiff::new("x", FileStatus::Modified), &patch);
-                let _ = crate::fmt::diff::commentable_lines(&patch);
+                let file = parse_patch(FileDiff::new("x", FileStatus::Modified), &patch);
+                let _ = file.lines_in_one_hunk(&(probe % 64..=probe % 64 + 3));
             }
         }
     }

@@ -42,7 +42,7 @@ pub struct Review {
     pub key_issues: Vec<KeyIssue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct KeyIssue {
     pub file: String,
     pub start_line: u32,
@@ -51,7 +51,7 @@ pub struct KeyIssue {
     pub issue: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 pub enum Label {
     Security,
     PossibleBug,
@@ -82,7 +82,7 @@ impl Label {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Suggestion {
     pub file: String,
     pub start_line: u32,

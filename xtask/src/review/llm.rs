@@ -22,27 +22,18 @@ use super::bedrock;
 use super::redact::Redactor;
 use crate::config::{LlmProvider, ReviewSettings};
 use crate::failure::{FailureKind, fail};
+use crate::retry::{Decision, RetryPolicy};
 
 pub const BASE_URL_ENV: &str = "XTASK_LLM_BASE_URL";
 const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts per model, the first included.
-    pub attempts: u32,
-    pub first_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 3,
-            first_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
+/// Three tries per model, waiting 0.5 s then 1 s (at most 10 s when `Retry-After` asks for more):
+/// a review has a fallback model to go to, so it waits less than the GitHub client.
+const RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(10),
+};
 
 enum Endpoint {
     /// OpenAI and OpenAI-compatible servers: `{base}/chat/completions`.
@@ -78,6 +69,27 @@ pub struct Answer {
     pub model: String,
     /// The model stopped at the output limit.
     pub truncated: bool,
+    /// The tokens of the call, as the provider reported them (`None`: it did not).
+    pub usage: Option<Usage>,
+}
+
+/// Prompt (input) and completion (output) tokens of one call: OpenAI's and Azure's `usage`
+/// (`prompt_tokens`, `completion_tokens`), Bedrock Converse's `usage` (`inputTokens`,
+/// `outputTokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    fn read(body: &Value, prompt: &str, completion: &str) -> Option<Usage> {
+        let usage = body.get("usage")?;
+        Some(Usage {
+            prompt_tokens: usage.get(prompt)?.as_u64()?,
+            completion_tokens: usage.get(completion)?.as_u64()?,
+        })
+    }
 }
 
 pub struct LlmClient {
@@ -85,7 +97,6 @@ pub struct LlmClient {
     endpoint: Endpoint,
     label: &'static str,
     models: Vec<String>,
-    retry: RetryPolicy,
     key_env: Option<String>,
 }
 
@@ -179,14 +190,8 @@ impl LlmClient {
             endpoint,
             label,
             models,
-            retry: RetryPolicy::default(),
             key_env: provider.api_key_env().map(ToString::to_string),
         })
-    }
-
-    pub fn with_retry(mut self, retry: RetryPolicy) -> LlmClient {
-        self.retry = retry;
-        self
     }
 
     pub fn label(&self) -> &'static str {
@@ -246,39 +251,42 @@ impl LlmClient {
         request: &Request<'_>,
     ) -> Result<Answer, CallFailure> {
         let mut structured = true;
-        let mut attempt = 0;
-        let mut delay = self.retry.first_delay;
-        loop {
-            attempt += 1;
-            let result = self.send(model, request, structured).await;
-            let failure = match result {
-                Ok(answer) => return Ok(answer),
-                Err(failure) => failure,
-            };
-            if failure.status == Some(400)
-                && structured
-                && failure.mentions_response_format
-                && !self.is_bedrock()
-            {
-                // A server without structured output: ask once more for plain JSON.
-                structured = false;
-                continue;
+        let result = RETRY
+            .run(
+                async |_| {
+                    let failure = match self.send(model, request, structured).await {
+                        Ok(answer) => return Ok(answer),
+                        Err(failure) => failure,
+                    };
+                    if failure.status == Some(400)
+                        && structured
+                        && failure.mentions_response_format
+                        && !self.is_bedrock()
+                    {
+                        // A server without structured output: ask once more for plain JSON.
+                        structured = false;
+                        return self.send(model, request, structured).await;
+                    }
+                    Err(failure)
+                },
+                |failure: &CallFailure| {
+                    if failure.retryable {
+                        Decision::Retry(failure.retry_after)
+                    } else {
+                        Decision::Stop
+                    }
+                },
+            )
+            .await;
+        result.map_err(|gave_up| {
+            let failure = gave_up.error;
+            if failure.retryable {
+                let message = format!("{} after {} attempts", failure.message, gave_up.attempts);
+                CallFailure { message, ..failure }
+            } else {
+                failure
             }
-            if !failure.retryable || attempt >= self.retry.attempts.max(1) {
-                let message = if failure.retryable {
-                    format!("{} after {attempt} attempts", failure.message)
-                } else {
-                    failure.message
-                };
-                return Err(CallFailure { message, ..failure });
-            }
-            let wait = failure
-                .retry_after
-                .unwrap_or(delay)
-                .min(self.retry.max_delay);
-            tokio::time::sleep(wait).await;
-            delay = (delay * 2).min(self.retry.max_delay);
-        }
+        })
     }
 
     fn is_bedrock(&self) -> bool {
@@ -479,6 +487,7 @@ impl LlmClient {
                         .to_owned(),
                     truncated: choice.get("finish_reason").and_then(Value::as_str)
                         == Some("length"),
+                    usage: Usage::read(body, "prompt_tokens", "completion_tokens"),
                 })
             }
             Endpoint::Bedrock { .. } => {
@@ -501,6 +510,7 @@ impl LlmClient {
                     text,
                     model: model.to_owned(),
                     truncated: body.get("stopReason").and_then(Value::as_str) == Some("max_tokens"),
+                    usage: Usage::read(body, "inputTokens", "outputTokens"),
                 })
             }
         }

@@ -5,19 +5,25 @@
 //! Order matters: everything is redacted before it is counted, compressed or shown, so nothing
 //! after [`redact_inputs`] ever sees a secret.
 
+pub mod answers;
+pub mod ask;
 pub mod bedrock;
 pub mod bench;
 pub mod compress;
 pub mod diff;
 pub mod findings;
 pub mod headings;
+pub mod increment;
 pub mod llm;
 pub mod plan_summary;
 pub mod prompt;
+pub mod pull_request;
 pub use crate::redact;
 pub mod render;
+pub mod suggestion;
 pub mod tokens;
 
+use crate::config::ReviewSettings;
 use compress::{Compression, Inclusion, LeftOut};
 use diff::{FileDiff, LineKind};
 use prompt::{Prompt, PromptContext, Task};
@@ -44,6 +50,18 @@ pub fn redact_inputs(
     text.body = redactor.text(&text.body, "PR body");
     text.branch = redactor.text(&text.branch, "PR branch");
     *plan_section = redactor.text(plan_section, "plan summary");
+    redact_diff(&mut redactor, files);
+    redactor.redactions
+}
+
+/// Redacts more diff lines (the commits since an earlier review) as [`redact_inputs`] does.
+pub fn redact_files(files: &mut [FileDiff]) -> Vec<Redaction> {
+    let mut redactor = Redactor::new();
+    redact_diff(&mut redactor, files);
+    redactor.redactions
+}
+
+fn redact_diff(redactor: &mut Redactor, files: &mut [FileDiff]) {
     for file in files.iter_mut() {
         redactor.reset_block();
         let path = file.path.clone();
@@ -63,7 +81,65 @@ pub fn redact_inputs(
             }
         }
     }
-    redactor.redactions
+}
+
+/// The prompt's context: the pull request's (redacted) words, the plan section, where secrets were
+/// redacted, and the repository's review settings.
+pub fn prompt_context(
+    text: &PullRequestText,
+    plan_section: String,
+    redactions: &[Redaction],
+    settings: &ReviewSettings,
+) -> PromptContext {
+    PromptContext {
+        title: text.title.clone(),
+        branch: text.branch.clone(),
+        body: text.body.clone(),
+        plan: plan_section,
+        redactions: redactions
+            .iter()
+            .map(|redaction| format!("{} at {}", redaction.kind, redaction.location))
+            .collect(),
+        left_out: Vec::new(),
+        language: settings.language.clone(),
+        max_findings: settings.max_findings,
+        max_suggestions: settings.max_suggestions,
+    }
+}
+
+/// The prompts of each task, from its diff, within the settings' budget (see [`plan_prompts`]).
+pub fn plan_tasks(
+    tasks: &[(Task, &[FileDiff])],
+    context: &PromptContext,
+    tokenizer: &Tokenizer,
+    settings: &ReviewSettings,
+) -> Result<Vec<PlannedPrompts>, String> {
+    tasks
+        .iter()
+        .map(|(task, files)| {
+            plan_prompts(
+                *task,
+                files,
+                context,
+                tokenizer,
+                settings.token_budget as usize,
+                settings.output_reserve as usize,
+            )
+        })
+        .collect()
+}
+
+/// The log line saying what will be asked.
+pub fn planned_note(files: usize, redactions: &[Redaction], planned: &[PlannedPrompts]) -> String {
+    format!(
+        "review: {files} files, {} redaction(s); {}",
+        redactions.len(),
+        planned
+            .iter()
+            .map(|p| format!("{}: {} call(s)", p.task.name(), p.prompts.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// The prompts of one task, with the budget accounting behind them.

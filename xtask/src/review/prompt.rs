@@ -15,6 +15,8 @@ pub enum Task {
     Describe,
     Review,
     Improve,
+    /// `/ask`: answer a question about the pull request (see `review::ask`).
+    Ask,
 }
 
 impl Task {
@@ -23,6 +25,7 @@ impl Task {
             Task::Describe => "describe",
             Task::Review => "review",
             Task::Improve => "improve",
+            Task::Ask => "ask",
         }
     }
 }
@@ -212,7 +215,7 @@ mod tests {
 
     #[test]
     fn every_task_has_a_template_and_a_schema() {
-        for task in [Task::Describe, Task::Review, Task::Improve] {
+        for task in [Task::Describe, Task::Review, Task::Improve, Task::Ask] {
             build(task, &PromptContext::default(), "").unwrap();
             assert!(schema(task).unwrap().is_object());
         }

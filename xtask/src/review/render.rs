@@ -9,10 +9,16 @@
 
 use std::fmt::Write as _;
 
+use super::PlannedPrompts;
+use super::answers::Outputs;
 use super::compress::{Compression, FileReport, Inclusion, LeftOut};
 use super::findings::{Description, Review, Suggestion};
 use super::headings::Headings;
+use super::llm::Usage;
+use super::prompt::Task;
 use super::redact::Redaction;
+use super::suggestion::{self, Committable};
+use super::tokens::Tokenizer;
 use crate::markdown;
 
 /// Hidden markers: a re-run finds its own comment by these and edits it in place.
@@ -35,6 +41,22 @@ pub struct Links {
 }
 
 impl Links {
+    /// Links into `repository` (`owner/name`) on `server` (default `https://github.com`) at the
+    /// pull request's head.
+    pub fn for_pull_request(
+        server: Option<&str>,
+        repository: impl std::fmt::Display,
+        head_sha: &str,
+    ) -> Links {
+        let server = server
+            .filter(|url| !url.is_empty())
+            .unwrap_or("https://github.com");
+        Links {
+            repo_url: Some(format!("{}/{repository}", server.trim_end_matches('/'))),
+            head_sha: head_sha.to_owned(),
+        }
+    }
+
     fn lines(&self, file: &str, start: u32, end: u32) -> String {
         let range = if start == end {
             format!("{start}")
@@ -80,6 +102,16 @@ fn prose(raw: &str) -> String {
         .join("\n")
 }
 
+/// Model prose as inert Markdown, for the other comments of the review (`/ask` replies).
+pub fn prose_text(raw: &str) -> String {
+    prose(raw)
+}
+
+/// The footer every comment ends with, for the other comments of the review.
+pub fn footer_text(out: &mut String, footer_info: &Footer, headings: &Headings) {
+    footer(out, footer_info, headings);
+}
+
 /// Untrusted text for inside a code span the heading template opens and closes: no backtick to
 /// close it early, no line break, no marker.
 fn code_span_content(raw: &str) -> String {
@@ -91,6 +123,67 @@ fn inline(raw: &str) -> String {
     markdown::text(&raw.trim().replace(['\r', '\n'], " "))
 }
 
+/// What a review or suggestions comment says about earlier runs: the hidden state line (see
+/// `review::increment`) and, for a review of the commits since an earlier head, that head and
+/// what those commits resolved. `Progress::default()`: a first review, nothing remembered.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub state_line: String,
+    /// The head reviewed before (an incremental review).
+    pub since: Option<String>,
+    /// Findings of the earlier review whose lines the new commits changed: (file, title).
+    pub resolved: Vec<(String, String)>,
+    /// In an incremental review, how many of the findings shown (the first ones) are new; the
+    /// rest are the earlier review's.
+    pub fresh: usize,
+}
+
+impl Progress {
+    /// The mark of the `index`-th finding shown: "new" in an incremental review.
+    fn mark(&self, index: usize, headings: &Headings) -> String {
+        if self.since.is_some() && index < self.fresh {
+            format!(" **{}**", headings.get("new_mark"))
+        } else {
+            String::new()
+        }
+    }
+}
+
+fn progress_head(out: &mut String, progress: &Progress, headings: &Headings) {
+    if let Some(since) = &progress.since {
+        let short: String = since.chars().take(7).collect();
+        let _ = writeln!(
+            out,
+            "{}\n",
+            headings.fill("incremental", &[("since", code_span_content(&short))])
+        );
+    }
+}
+
+fn progress_resolved(out: &mut String, progress: &Progress, headings: &Headings) {
+    if progress.resolved.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### {}\n", headings.get("resolved"));
+    for (file, title) in &progress.resolved {
+        let _ = writeln!(
+            out,
+            "- ~~{}~~ ({})",
+            inline(title),
+            markdown::code_span(file)
+        );
+    }
+}
+
+/// The first lines of a comment: the marker, then the state line when there is one.
+fn start(marker: &str, progress: &Progress) -> String {
+    if progress.state_line.is_empty() {
+        format!("{marker}\n")
+    } else {
+        format!("{marker}\n{}\n", progress.state_line)
+    }
+}
+
 /// What every comment ends with.
 #[derive(Debug, Clone, Default)]
 pub struct Footer {
@@ -100,6 +193,15 @@ pub struct Footer {
     pub truncated: bool,
     pub provider: String,
     pub model: String,
+    /// Each call to the model: the model that answered (after any fallback) and its tokens.
+    pub calls: Vec<Call>,
+}
+
+/// One call to the model, as the footer reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub model: String,
+    pub usage: Option<Usage>,
 }
 
 /// Untrusted text for a table cell: inert ([`markdown::text`] escapes `|` too), line breaks as
@@ -139,6 +241,40 @@ fn footer(out: &mut String, footer: &Footer, headings: &Headings) {
             ]
         )
     );
+    if !footer.calls.is_empty() {
+        let _ = writeln!(out, "\n<sub>{}</sub>", usage(&footer.calls, headings));
+    }
+}
+
+/// The tokens of every call (what the review cost), and their total when more than one reported.
+fn usage(calls: &[Call], headings: &Headings) -> String {
+    let mut parts = Vec::with_capacity(calls.len() + 1);
+    for (index, call) in calls.iter().enumerate() {
+        let mut values = vec![
+            ("call", (index + 1).to_string()),
+            ("model", code_span_content(&call.model)),
+        ];
+        match call.usage {
+            Some(usage) => {
+                values.push(("prompt", usage.prompt_tokens.to_string()));
+                values.push(("completion", usage.completion_tokens.to_string()));
+                parts.push(headings.fill("usage_call", &values));
+            }
+            None => parts.push(headings.fill("usage_unreported", &values)),
+        }
+    }
+    let reported: Vec<Usage> = calls.iter().filter_map(|call| call.usage).collect();
+    if reported.len() > 1 {
+        let sum = |tokens: fn(&Usage) -> u64| reported.iter().map(tokens).sum::<u64>().to_string();
+        parts.push(headings.fill(
+            "usage_total",
+            &[
+                ("prompt", sum(|usage| usage.prompt_tokens)),
+                ("completion", sum(|usage| usage.completion_tokens)),
+            ],
+        ));
+    }
+    format!("{}: {}", headings.get("usage"), parts.join("; "))
 }
 
 /// The "review coverage" footer: what was sent, what was left out and why, what was redacted.
@@ -326,11 +462,17 @@ pub fn update_body(body: &str, section: &str) -> String {
 
 pub fn review(
     reviewed: &Review,
+    progress: &Progress,
     links: &Links,
     headings: &Headings,
     footer_info: &Footer,
 ) -> String {
-    let mut out = format!("{REVIEW_MARKER}\n## {}\n\n", headings.get("review_title"));
+    let mut out = format!(
+        "{}## {}\n\n",
+        start(REVIEW_MARKER, progress),
+        headings.get("review_title")
+    );
+    progress_head(&mut out, progress, headings);
     let effort = usize::from(reviewed.effort.min(5));
     let _ = writeln!(
         out,
@@ -355,15 +497,17 @@ pub fn review(
     if reviewed.key_issues.is_empty() {
         let _ = writeln!(out, "{}", headings.get("key_issues_none"));
     }
-    for issue in &reviewed.key_issues {
+    for (index, issue) in reviewed.key_issues.iter().enumerate() {
         let _ = writeln!(
             out,
-            "- **{}** ({})\n  {}",
+            "- **{}**{} ({})\n  {}",
             inline(&issue.title),
+            progress.mark(index, headings),
             links.lines(&issue.file, issue.start_line, issue.end_line),
             prose(&issue.issue).replace('\n', "\n  ")
         );
     }
+    progress_resolved(&mut out, progress, headings);
     footer(&mut out, footer_info, headings);
     out
 }
@@ -375,43 +519,43 @@ pub struct PlacedSuggestion {
     pub committable: bool,
 }
 
-/// The stable id of a suggestion, for its hidden marker.
-pub fn suggestion_id(suggestion: &Suggestion) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(suggestion.file.as_bytes());
-    hasher.update(suggestion.start_line.to_le_bytes());
-    hasher.update(suggestion.end_line.to_le_bytes());
-    hasher.update(suggestion.improved_code.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// The body of an inline review comment: a committable ```suggestion block. Only for suggestions
-/// whose lines lie in a hunk (see `FileDiff::lines_in_one_hunk`).
-pub fn inline_suggestion(suggestion: &Suggestion) -> String {
-    let fence = crate::markdown::fence_for(&suggestion.improved_code);
-    format!(
-        "{SUGGESTION_MARKER_PREFIX}{} -->\n**{}** ({}/10): {}\n\n{fence}suggestion\n{}\n{fence}\n",
-        suggestion_id(suggestion),
-        suggestion.label.as_str(),
-        suggestion.score,
-        inline(&suggestion.summary),
-        suggestion.improved_code.trim_end_matches('\n'),
+/// The committable suggestion comment of a suggestion whose lines lie in one hunk (see
+/// `FileDiff::lines_in_one_hunk`); its fingerprint covers the file, the lines and the code.
+pub fn committable(suggestion: &Suggestion) -> Committable {
+    let fingerprint = suggestion::fingerprint(&[
+        suggestion.file.as_bytes(),
+        &suggestion.start_line.to_le_bytes(),
+        &suggestion.end_line.to_le_bytes(),
+        suggestion.improved_code.as_bytes(),
+    ]);
+    Committable::new(
+        SUGGESTION_MARKER_PREFIX,
+        &suggestion.file,
+        (suggestion.start_line, suggestion.end_line),
+        fingerprint,
+        &format!(
+            "**{}** ({}/10): {}",
+            suggestion.label.as_str(),
+            suggestion.score,
+            inline(&suggestion.summary)
+        ),
+        Some(suggestion.improved_code.trim_end_matches('\n')),
     )
 }
 
 pub fn improve(
     placed: &[PlacedSuggestion],
+    progress: &Progress,
     links: &Links,
     headings: &Headings,
     footer_info: &Footer,
 ) -> String {
-    let mut out = format!("{IMPROVE_MARKER}\n## {}\n\n", headings.get("improve_title"));
+    let mut out = format!(
+        "{}## {}\n\n",
+        start(IMPROVE_MARKER, progress),
+        headings.get("improve_title")
+    );
+    progress_head(&mut out, progress, headings);
     if placed.is_empty() {
         let _ = writeln!(out, "{}", headings.get("no_suggestions"));
     } else {
@@ -422,7 +566,7 @@ pub fn improve(
             headings.get("suggestion"),
             headings.get("score")
         );
-        for item in placed {
+        for (index, item) in placed.iter().enumerate() {
             let suggestion = &item.suggestion;
             let location =
                 links.lines(&suggestion.file, suggestion.start_line, suggestion.end_line);
@@ -444,13 +588,15 @@ pub fn improve(
             };
             let _ = writeln!(
                 out,
-                "| {} | **{}**<br>{location}{detail} | {} |",
+                "| {} | **{}**{}<br>{location}{detail} | {} |",
                 suggestion.label.as_str(),
                 cell(&suggestion.summary),
+                progress.mark(index, headings),
                 suggestion.score
             );
         }
     }
+    progress_resolved(&mut out, progress, headings);
     footer(&mut out, footer_info, headings);
     out
 }
@@ -462,6 +608,165 @@ fn html_escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('|', "&#124;")
         .replace('@', "&#64;")
+}
+
+/// A label the review sets, with its colour and description.
+pub fn label(name: &str) -> crate::github::Label {
+    let (color, description) = if name == LABEL_SECURITY {
+        (
+            "d93f0b",
+            "cargo xtask review found a possible security concern",
+        )
+    } else {
+        (
+            "c5def5",
+            "cargo xtask review's estimate of the review effort",
+        )
+    };
+    crate::github::Label {
+        name: name.to_owned(),
+        color: color.to_owned(),
+        description: description.to_owned(),
+    }
+}
+
+/// Every label the review manages: those it removes when it no longer sets them.
+pub fn managed_labels() -> Vec<String> {
+    let mut managed: Vec<String> = (1..=5).map(|n| format!("Review effort {n}/5")).collect();
+    managed.push(LABEL_SECURITY.to_owned());
+    managed
+}
+
+/// The outputs as one job summary, under `note`: for a token that cannot write to the pull
+/// request (a fork's), or when writing failed.
+pub fn job_summary(outputs: &Outputs, note: &str) -> String {
+    let mut summary = format!("> {note}\n\n");
+    if let Some(section) = &outputs.describe {
+        // Only our section: the author's text is already on the pull request.
+        summary.push_str(section);
+        summary.push_str("\n\n");
+    }
+    if let Some((text, labels)) = &outputs.review {
+        summary.push_str(text);
+        if !labels.is_empty() {
+            let _ = writeln!(summary, "\nLabels: {}\n", labels.join(", "));
+        }
+    }
+    if let Some(improved) = &outputs.improve {
+        summary.push_str(&improved.text);
+        for committable in improved.committables() {
+            let _ = writeln!(
+                summary,
+                "\n{} {}-{}:\n\n{}",
+                markdown::code_span(&committable.path),
+                committable.start,
+                committable.end,
+                committable.body
+            );
+        }
+    }
+    summary
+}
+
+/// What `review --dry-run` prints: each redacted prompt with its token count and accounting, the
+/// token count of every file and whether it was included, and the comments it would post (with
+/// no model text). `to_pull_request`: whether the input is a pull request (not a diff file).
+pub fn dry_run(
+    planned: &[PlannedPrompts],
+    tokenizer: &Tokenizer,
+    headings: &Headings,
+    coverage: &str,
+    links: &Links,
+    to_pull_request: bool,
+) -> String {
+    let mut out = String::new();
+    for prompts in planned {
+        for (index, built) in prompts.prompts.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "===== {} prompt {}/{}: {} tokens (budget {}, accounted {}) =====",
+                prompts.task.name(),
+                index + 1,
+                prompts.prompts.len(),
+                built.count(tokenizer),
+                prompts.budget,
+                prompts.accounted.get(index).copied().unwrap_or_default()
+            );
+            let _ = writeln!(
+                out,
+                "----- system -----\n{}\n----- user -----\n{}",
+                built.system, built.user
+            );
+        }
+    }
+    if let Some(first) = planned.first() {
+        let _ = writeln!(out, "===== token counts per file =====");
+        let _ = writeln!(
+            out,
+            "{:>8}  {:>7} {:>7}  {:<28} path",
+            "tokens", "+", "-", "included"
+        );
+        for file in &first.compression.files {
+            let included = match file.inclusion {
+                Inclusion::Full => "yes".to_owned(),
+                Inclusion::Partial { hunks, of } => format!("partly ({hunks}/{of} hunks)"),
+                Inclusion::Left(reason) => format!("no: {}", headings.get(reason_key(reason))),
+            };
+            let _ = writeln!(
+                out,
+                "{:>8}  {:>7} {:>7}  {:<28} {}",
+                file.tokens, file.additions, file.deletions, included, file.path
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "===== would post (model text not requested in a dry run) ====="
+    );
+    let footer = Footer {
+        coverage: coverage.to_owned(),
+        provider: "(dry run)".to_owned(),
+        model: "-".to_owned(),
+        ..Footer::default()
+    };
+    for prompts in planned {
+        let text = match prompts.task {
+            Task::Ask => {
+                "a reply to the question: in its review thread, or on the pull request".to_owned()
+            }
+            Task::Describe => format!(
+                "PR body, author's text kept, section:\n{}",
+                description(
+                    &Description::default(),
+                    &prompts.compression.files,
+                    headings,
+                    &footer,
+                )
+            ),
+            Task::Review => format!(
+                "comment {REVIEW_MARKER}:\n{}",
+                review(
+                    &Review::default(),
+                    &Progress::default(),
+                    links,
+                    headings,
+                    &footer
+                )
+            ),
+            Task::Improve => format!(
+                "comment {IMPROVE_MARKER} (+ one review with the committable suggestions):\n{}",
+                improve(&[], &Progress::default(), links, headings, &footer)
+            ),
+        };
+        let _ = writeln!(out, "--- {} ---\n{text}", prompts.task.name());
+    }
+    if !to_pull_request {
+        let _ = writeln!(
+            out,
+            "(from a diff file: nothing would be posted; the result would be printed)"
+        );
+    }
+    out
 }
 
 /// Labels the review sets: `Review effort N/5`, and the security label when there is a concern.
@@ -556,6 +861,7 @@ mod tests {
             truncated: false,
             provider: "OpenAI".to_owned(),
             model: "gpt-4.1-mini".to_owned(),
+            calls: Vec::new(),
         };
         let reviewed = Review {
             effort: 2,
@@ -582,9 +888,136 @@ mod tests {
         ];
         insta::assert_snapshot!(format!(
             "{}\n---\n{}\n---\n{}",
-            review(&reviewed, &links, &headings, &footer),
-            improve(&placed, &links, &headings, &footer),
-            inline_suggestion(&placed[0].suggestion)
+            review(&reviewed, &Progress::default(), &links, &headings, &footer),
+            improve(&placed, &Progress::default(), &links, &headings, &footer),
+            committable(&placed[0].suggestion).body
+        ));
+    }
+
+    #[test]
+    fn dry_run_and_job_summary() {
+        use crate::review::answers::{self, Improved};
+        use crate::review::diff::parse;
+        use crate::review::prompt::PromptContext;
+        let files = parse(
+            b"--- a/main.tf\n+++ b/main.tf\n@@ -1,3 +1,3 @@\n a\n-  acl = \"public-read\"\n+  acl = \"private\"\n c\n--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -1 +1 @@\n-x\n+y\n",
+        );
+        let tokenizer = Tokenizer::load().unwrap();
+        let headings = Headings::for_language("en-US").unwrap();
+        let planned: Vec<PlannedPrompts> = [Task::Review, Task::Improve]
+            .into_iter()
+            .map(|task| {
+                crate::review::plan_prompts(
+                    task,
+                    &files,
+                    &PromptContext::default(),
+                    &tokenizer,
+                    8000,
+                    1000,
+                )
+                .unwrap()
+            })
+            .collect();
+        let coverage = coverage(&planned[0].compression, &[], &headings);
+        let links = Links::for_pull_request(None, "acme/infra", "abc");
+        let printed = dry_run(&planned, &tokenizer, &headings, &coverage, &links, false);
+        let (prompts, rest) = printed
+            .split_once("===== token counts per file =====")
+            .unwrap();
+        // The prompts are the templates' (snapshotted with them); here their framing.
+        assert!(
+            prompts.starts_with("===== review prompt 1/1: "),
+            "{prompts}"
+        );
+        assert!(prompts.contains("----- system -----") && prompts.contains("----- user -----"));
+        insta::assert_snapshot!("dry_run", rest);
+
+        let placed = answers::place(vec![suggestion(2, 2), suggestion(40, 41)], &files);
+        let outputs = Outputs {
+            describe: None,
+            review: Some(("review text\n".to_owned(), labels(&Review::default()))),
+            improve: Some(Improved {
+                text: "suggestions text\n".to_owned(),
+                placed,
+                ..Improved::default()
+            }),
+        };
+        insta::assert_snapshot!("job_summary", job_summary(&outputs, "a note"));
+        assert_eq!(
+            label(LABEL_SECURITY).color,
+            "d93f0b",
+            "the colour GitHub shows"
+        );
+        assert_eq!(managed_labels().len(), 6);
+    }
+
+    #[test]
+    fn the_footer_reports_the_tokens_of_each_call_and_the_model_after_fallback() {
+        let call = |model: &str, usage: Option<(u64, u64)>| Call {
+            model: model.to_owned(),
+            usage: usage.map(|(prompt_tokens, completion_tokens)| Usage {
+                prompt_tokens,
+                completion_tokens,
+            }),
+        };
+        let footer = Footer {
+            coverage: String::new(),
+            provider: "OpenAI".to_owned(),
+            model: "gpt-4.1".to_owned(),
+            calls: vec![
+                call("gpt-4.1-mini", Some((12_034, 812))),
+                // The first model failed; the fallback answered. A model name is untrusted.
+                call("gpt-4.1`<!--", Some((9_100, 640))),
+                call("local-model", None),
+            ],
+            ..Footer::default()
+        };
+        let links = Links::default();
+        let en = Headings::for_language("en").unwrap();
+        let ja = Headings::for_language("ja").unwrap();
+        let text = format!(
+            "{}\n---\n{}",
+            review(
+                &Review::default(),
+                &Progress::default(),
+                &links,
+                &en,
+                &footer
+            ),
+            improve(&[], &Progress::default(), &links, &ja, &footer)
+        );
+        assert!(!text.contains("`<!--"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_incremental_review_marks_new_findings_and_lists_the_resolved() {
+        let headings = Headings::for_language("en").unwrap();
+        let issue = |title: &str, line: u32| KeyIssue {
+            file: "main.tf".to_owned(),
+            start_line: line,
+            end_line: line,
+            title: title.to_owned(),
+            issue: "why".to_owned(),
+        };
+        let reviewed = Review {
+            effort: 2,
+            key_issues: vec![issue("New one", 3), issue("Carried one", 9)],
+            ..Review::default()
+        };
+        let progress = Progress {
+            state_line: "<!-- xtask-review:state {} -->".to_owned(),
+            since: Some("0123456789abcdef".to_owned()),
+            resolved: vec![("app.rs".to_owned(), "Fixed <b>one</b>".to_owned())],
+            fresh: 1,
+        };
+        let links = Links::default();
+        insta::assert_snapshot!(review(
+            &reviewed,
+            &progress,
+            &links,
+            &headings,
+            &Footer::default()
         ));
     }
 }

@@ -12,7 +12,11 @@ use std::process::{Command, Output};
 fn throwaway_repo() -> tempfile::TempDir {
     let repo = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(repo.path().join("xtask")).unwrap();
-    std::fs::write(repo.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(
+        repo.path().join("Cargo.toml"),
+        "[workspace]\n\n[workspace.metadata.xtask]\n",
+    )
+    .unwrap();
     std::fs::write(repo.path().join("xtask/Cargo.toml"), "[package]\n").unwrap();
     repo
 }

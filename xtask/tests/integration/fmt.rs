@@ -238,7 +238,7 @@ fn lines_with_endings(text: &str) -> Vec<(&str, &str)> {
 /// How GitHub commits a suggestion: lines `start..=end` are replaced by the suggestion's lines;
 /// the file keeps its line endings. (Written apart from `fmt::lines::apply`, one line per line:
 /// fmt never changes the number of lines, which the test checks first.)
-fn apply(head: &str, changes: &[xtask::fmt::diff::Change]) -> String {
+fn apply(head: &str, changes: &[xtask::fmt::lines::Change]) -> String {
     let mut lines: Vec<(String, &str)> = lines_with_endings(head)
         .into_iter()
         .map(|(text, ending)| (text.to_owned(), ending))
@@ -266,7 +266,7 @@ fn apply(head: &str, changes: &[xtask::fmt::diff::Change]) -> String {
 }
 
 /// The suggestions for one file whose committed text is `head`.
-fn suggestions(head: &str) -> Vec<xtask::fmt::diff::Change> {
+fn suggestions(head: &str) -> Vec<xtask::fmt::lines::Change> {
     let formatted = terraform_fmt(head).unwrap();
     xtask::fmt::lines::changes("main.tf", head, &formatted)
 }
@@ -370,7 +370,7 @@ fn each_suggestion_is_valid_alone_and_all_give_terraform_fmt_output() {
         for change in &changes {
             assert_eq!(
                 change.end - change.start + 1,
-                change.replacement.len() as u64,
+                change.replacement.len() as u32,
                 "{name}: {change:?} does not replace exactly the lines it covers"
             );
             assert_eq!(

@@ -1,4 +1,5 @@
-//! The generated files: snapshots, the committed copy, `--check`, and the hardening rules that
+//! The generated files: the committed copy, snapshots of what other configurations (more
+//! environments, each review provider) change in them, `--check`, and the hardening rules that
 //! every workflow must keep.
 
 use crate::support;
@@ -47,18 +48,151 @@ fn steps(document: &Value) -> Vec<&Value> {
     found
 }
 
-#[test]
-fn every_generated_file_matches_its_snapshot() {
-    let (_, files) = generated();
-    assert!(
-        files.len() > 20,
-        "expected the full set, got {}",
-        files.len()
-    );
-    for file in &files {
-        let name = file.path.display().to_string().replace('/', "__");
-        insta::assert_snapshot!(name, file.contents);
+/// The provider table of the committed manifest, which the provider configurations replace.
+const COMMITTED_PROVIDER: &str = "[workspace.metadata.xtask.review.provider]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\n";
+
+/// An environment added to a configuration: its name, and how its copy of dev's file is edited.
+type AddedEnvironment<'a> = (&'a str, fn(String) -> String);
+
+/// A configuration-only repository: the committed manifest with its review provider table
+/// replaced by `provider`, dev, and each of `environments` as a copy of dev's configuration with
+/// the name (and the external-id secrets) renamed and `edit` applied.
+fn configured_repo(provider: &str, environments: &[AddedEnvironment]) -> tempfile::TempDir {
+    let repo = support::config_only_repo();
+    let manifest = repo.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains(COMMITTED_PROVIDER), "{text}");
+    std::fs::write(&manifest, text.replace(COMMITTED_PROVIDER, provider)).unwrap();
+    let dev = std::fs::read_to_string(repo.path().join("environments/dev/xtask.toml")).unwrap();
+    for (name, edit) in environments {
+        let dir = repo.path().join("environments").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("xtask.toml"), edit(renamed(&dev, name))).unwrap();
     }
+    repo
+}
+
+/// dev's configuration renamed to `name`: the environment's name, and its secrets' prefix.
+fn renamed(dev: &str, name: &str) -> String {
+    dev.replace("dev", name)
+        .replace("DEV_", &format!("{}_", name.to_uppercase()))
+}
+
+/// What the generator writes for the configuration at `root`, as a diff from what it writes for the
+/// committed configuration (which `committed_files_equal_the_generator_output` checks), so a
+/// snapshot holds only what that configuration changes. A new environment's files are compared
+/// with dev's renamed the way [`configured_repo`] renamed its configuration, so they show only what
+/// its own settings change.
+fn changes_from_committed(root: &Path) -> String {
+    let (_, committed) = generated();
+    let committed: std::collections::BTreeMap<&Path, &str> = committed
+        .iter()
+        .map(|f| (f.path.as_path(), f.contents.as_str()))
+        .collect();
+    let config = Config::load(root).unwrap();
+    let files = generate::generate_all(&config).unwrap();
+    // The committed file a generated one is compared with, and the environment it was renamed to.
+    let counterpart = |path: &Path| -> (PathBuf, Option<&str>) {
+        let text = path.display().to_string();
+        for name in config.environments.keys().filter(|name| *name != "dev") {
+            for own in [
+                format!("environments/{name}/"),
+                format!("db-migrate-{name}.yml"),
+            ] {
+                if text.contains(&own) {
+                    let dev = own.replace(name.as_str(), "dev");
+                    return (PathBuf::from(text.replace(&own, &dev)), Some(name.as_str()));
+                }
+            }
+        }
+        (path.to_path_buf(), None)
+    };
+    let mut out = String::new();
+    for file in &files {
+        let (base, name) = counterpart(&file.path);
+        let before = committed.get(base.as_path()).copied().unwrap_or("");
+        let before = name.map_or_else(|| before.to_owned(), |name| renamed(before, name));
+        if before == file.contents {
+            continue;
+        }
+        let from = match name {
+            Some(name) => format!("{} renamed to {name}", base.display()),
+            None => base.display().to_string(),
+        };
+        let diff = similar::TextDiff::from_lines(&before, &file.contents);
+        out.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(2)
+                .header(&from, &file.path.display().to_string())
+                .to_string(),
+        );
+    }
+    for path in committed.keys() {
+        if !files.iter().any(|f| counterpart(&f.path).0 == *path) {
+            out.push_str(&format!("removed: {}\n", path.display()));
+        }
+    }
+    out
+}
+
+#[test]
+fn three_environments_in_two_accounts_with_an_openai_proxy() {
+    let repo = configured_repo(
+        "[workspace.metadata.xtask.review.provider]\nkind = \"openai\"\napi_key_env = \"OPENAI_PROXY_KEY\"\nbase_url = \"https://llm-proxy.example.com/v1\"\n",
+        &[
+            ("stg", |text| text),
+            ("prod", |text| {
+                text.replace("123456789012", "210987654321")
+                    .replace("ap-northeast-1", "us-east-1")
+                    .replace(
+                        "local_principals = []",
+                        "local_principals = [\"arn:aws:iam::210987654321:role/platform-admin\"]",
+                    )
+                    .replace(
+                        "security_groups = []",
+                        "security_groups = [\"sg-0123456789abcdef0\"]",
+                    )
+                    .replace("assign_public_ip = false", "assign_public_ip = true")
+                    .replace("timeout = \"30m\"", "timeout = \"1h30m\"")
+            }),
+        ],
+    );
+    insta::assert_snapshot!(changes_from_committed(repo.path()));
+}
+
+#[test]
+fn review_on_azure_openai() {
+    let repo = configured_repo(
+        "[workspace.metadata.xtask.review.provider]\nkind = \"azure-openai\"\nendpoint = \"https://example-org.openai.azure.com\"\ndeployment = \"review\"\napi_version = \"2024-10-21\"\n",
+        &[],
+    );
+    insta::assert_snapshot!(changes_from_committed(repo.path()));
+}
+
+#[test]
+fn review_on_bedrock_with_two_environments() {
+    let repo = configured_repo(
+        "[workspace.metadata.xtask.review.provider]\nkind = \"bedrock\"\nregion = \"us-east-1\"\n",
+        &[("stg", |text| text)],
+    );
+    let manifest = repo.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "model = \"gpt-4.1-mini\"\nfallback_models = [\"gpt-4.1\"]",
+        "model = \"anthropic.claude-3-5-haiku-20241022-v1:0\"\nfallback_models = [\"us.anthropic.claude-3-5-sonnet-20241022-v2:0\"]",
+    );
+    assert!(text.contains("claude-3-5-haiku"), "{text}");
+    std::fs::write(&manifest, text).unwrap();
+    insta::assert_snapshot!(changes_from_committed(repo.path()));
+}
+
+#[test]
+fn review_on_an_openai_compatible_server_without_a_key() {
+    let repo = configured_repo(
+        "[workspace.metadata.xtask.review.provider]\nkind = \"openai-compatible\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n",
+        &[],
+    );
+    insta::assert_snapshot!(changes_from_committed(repo.path()));
 }
 
 #[test]
@@ -863,7 +997,18 @@ fn each_push_gets_one_review_and_unrelated_comments_cancel_nothing() {
         .unwrap()["run"]
         .as_str()
         .unwrap();
-    let push_branch = script.split("else").next().unwrap();
+    let push_branch = script.split(";;").next().unwrap();
+    assert!(push_branch.contains("push)"), "{script}");
+    // `/review full` reviews the whole pull request; `/ask`, on the pull request or as a reply
+    // on a diff line, names the comment (read from the API) and whether it is on a line.
+    assert!(script.contains("review review --full"), "{script}");
+    assert!(script.contains("review ask --pr \"$PR_NUMBER\" --comment \"$COMMENT_ID\" --on-line"));
+    assert!(review["on"]["pull_request_review_comment"]["types"][0] == "created");
+    let condition = job["if"].as_str().unwrap();
+    assert!(
+        condition.contains("github.event_name == 'pull_request_review_comment' && contains(fromJSON('[\"OWNER\", \"MEMBER\", \"COLLABORATOR\"]'), github.event.comment.author_association) && startsWith(github.event.comment.body, '/ask')"),
+        "{condition}"
+    );
     assert!(push_branch.contains("review describe") && push_branch.contains("review improve"));
     assert!(
         !push_branch.contains("review review") && !script.contains(" all"),

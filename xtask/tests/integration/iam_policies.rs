@@ -11,7 +11,8 @@ use iam_eval::{Principal, Request, RoleState, Runner, World, allow_statements, a
 
 use serde_json::Value;
 use xtask::config::Config;
-use xtask::generate::iam::{Arns, Role, UNSCOPABLE};
+use xtask::environment::{Arns, Role};
+use xtask::generate::iam::UNSCOPABLE;
 
 const EXTERNAL_ID: &str = "test-external-id";
 const OWNER_REPO: &str = "example-org/infra-monorepo";
@@ -574,10 +575,10 @@ fn world_from(dir: &std::path::Path, bounded: impl Fn(Role) -> bool) -> World {
     let arns = Arns::new(environment);
     let boundary_file = support::repo_root()
         .join("environments/dev/generated/iam")
-        .join(xtask::generate::iam::BOUNDARY_FILE);
+        .join(xtask::environment::BOUNDARY_FILE);
     let boundary = read_policy(
         boundary_file.parent().unwrap(),
-        xtask::generate::iam::BOUNDARY_FILE,
+        xtask::environment::BOUNDARY_FILE,
     )
     .unwrap_or_else(|| serde_json::json!({"Version": "2012-10-17", "Statement": []}));
     let mut roles: Vec<RoleState> = Role::ALL

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use support::repo_root;
 use xtask::config::Config;
-use xtask::failure::{Failure, FailureKind};
+use xtask::failure::FailureKind;
 use xtask::generate;
 use xtask::scaffold::{
     NewEnvironment, ScaffoldValues, create_environment, is_environment_specific, render,
@@ -87,11 +87,7 @@ fn repo_copy() -> tempfile::TempDir {
 }
 
 fn kind(error: &anyhow::Error) -> Option<FailureKind> {
-    error
-        .chain()
-        .filter_map(|c| c.downcast_ref::<Failure>())
-        .last()
-        .map(|f| f.kind)
+    xtask::failure::kind_of(error)
 }
 
 #[test]

@@ -72,6 +72,20 @@ pub struct State {
     pub author: String,
     /// Merge commits of pull request 7 (`GET /repos/acme/infra/commits/{sha}/pulls`).
     pub merge_commits: Vec<String>,
+    /// The pull request's head commit.
+    pub head_sha: String,
+    /// The compare API (`compare/{base}...{head}`): per (base, head), GitHub's `status`
+    /// (`ahead`, `diverged`, ...) and the files changed; a pair not listed answers 404 (a
+    /// commit a force-push dropped and GitHub no longer knows).
+    pub comparisons: Vec<(String, String, String, Value)>,
+    /// The compare requests made, as `base...head`.
+    pub compared: Vec<String>,
+    /// `author_association` of comments by id (`NONE` when not listed).
+    pub associations: Vec<(u64, String)>,
+    /// `diff_hunk` of review comments by id.
+    pub diff_hunks: Vec<(u64, String)>,
+    /// Replies in review threads: (the thread's first comment, body, login).
+    pub replies: Vec<(u64, String, String)>,
 }
 
 impl State {
@@ -118,6 +132,13 @@ impl State {
         }
     }
 
+    fn association(&self, id: u64) -> String {
+        self.associations
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map_or_else(|| "NONE".to_owned(), |(_, a)| a.clone())
+    }
+
     pub fn bot_comments_starting_with(&self, marker: &str) -> Vec<&Comment> {
         self.comments
             .iter()
@@ -149,6 +170,7 @@ pub fn state() -> Shared {
         title: "Add the audit bucket".to_owned(),
         files: json!([]),
         author: BOT.to_owned(),
+        head_sha: "abc123".to_owned(),
         next_id: 100,
         ..State::default()
     }))
@@ -224,7 +246,7 @@ pub async fn server(state: Shared) -> MockServer {
             ResponseTemplate::new(200).set_body_json(json!({
                 "number": 7, "title": st.title, "body": st.body,
                 "user": {"login": "author"},
-                "head": {"sha": "abc123", "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
+                "head": {"sha": st.head_sha, "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
             }))
         })
         .mount(&server)
@@ -271,6 +293,95 @@ pub async fn server(state: Shared) -> MockServer {
                 .map(|merged| json!({"number": 7, "merged_at": "2026-01-01T00:00:00Z", "merge_commit_sha": merged}))
                 .collect();
             ResponseTemplate::new(200).set_body_json(pulls)
+        })
+        .mount(&server)
+        .await;
+
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/infra/compare/[^/]+$"))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            let spec = request.url.path().rsplit('/').next().unwrap().to_owned();
+            st.compared.push(spec.clone());
+            let found = spec.split_once("...").and_then(|(base, head)| {
+                st.comparisons
+                    .iter()
+                    .find(|(b, h, _, _)| b == base && h == head)
+            });
+            match found {
+                Some((_, _, status, files)) => ResponseTemplate::new(200)
+                    .set_body_json(json!({"status": status, "files": files, "commits": []})),
+                None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+            }
+        })
+        .mount(&server)
+        .await;
+
+    // Single comments, as `/ask` reads them.
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/infra/issues/comments/\d+$"))
+        .respond_with(move |request: &Request| {
+            let st = s.lock().unwrap();
+            let id = id_in(request);
+            match st.comments.iter().find(|c| c.id == id) {
+                Some(c) => ResponseTemplate::new(200).set_body_json(json!({
+                    "id": c.id, "body": c.body, "user": {"login": c.login},
+                    "author_association": st.association(id), "html_url": "https://x"
+                })),
+                None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+            }
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/infra/pulls/comments/\d+$"))
+        .respond_with(move |request: &Request| {
+            let st = s.lock().unwrap();
+            let id = id_in(request);
+            match st.review_comments.iter().find(|c| c.id == id) {
+                Some(c) => ResponseTemplate::new(200).set_body_json(json!({
+                    "id": c.id, "body": c.body, "user": {"login": c.login}, "path": c.path,
+                    "line": c.line, "author_association": st.association(id),
+                    "diff_hunk": st.diff_hunks.iter().find(|(i, _)| *i == id).map(|(_, h)| h.clone()),
+                    "pull_request_review_id": c.review_id
+                })),
+                None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+            }
+        })
+        .mount(&server)
+        .await;
+    let s = state.clone();
+    Mock::given(method("POST"))
+        .and(path_regex(
+            r"^/repos/acme/infra/pulls/7/comments/\d+/replies$",
+        ))
+        .respond_with(move |request: &Request| {
+            let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
+            let thread: u64 = request
+                .url
+                .path()
+                .split('/')
+                .nth(7)
+                .unwrap()
+                .parse()
+                .unwrap();
+            if !st.review_comments.iter().any(|c| c.id == thread) {
+                return ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}));
+            }
+            let body: Value = request.body_json().unwrap();
+            let text = body["body"].as_str().unwrap().to_owned();
+            let login = st.author.clone();
+            st.replies.push((thread, text.clone(), login.clone()));
+            let id = st.id();
+            ResponseTemplate::new(201).set_body_json(
+                json!({"id": id, "body": text, "user": {"login": login}, "in_reply_to_id": thread}),
+            )
         })
         .mount(&server)
         .await;

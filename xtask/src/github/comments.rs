@@ -1,0 +1,154 @@
+//! Issue and pull-request comments, and the one comment per marker that `plan` keeps up to date.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::{parse_json, retry_if_unknown};
+use super::transport::{Method, ignore_not_found, same_text};
+use super::{GitHub, User};
+
+/// An issue or pull-request comment.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct IssueComment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub html_url: String,
+}
+
+/// What [`GitHub::upsert_comment`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Created(u64),
+    Updated(u64),
+    /// The comment already had exactly this body.
+    Unchanged(u64),
+}
+
+impl fmt::Display for Upsert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Upsert::Created(id) => write!(f, "created comment {id}"),
+            Upsert::Updated(id) => write!(f, "updated comment {id}"),
+            Upsert::Unchanged(id) => write!(f, "comment {id} is up to date"),
+        }
+    }
+}
+
+impl GitHub {
+    /// Every comment of an issue or pull request, oldest first.
+    pub async fn list_issue_comments(&self, issue: u64) -> anyhow::Result<Vec<IssueComment>> {
+        self.get_all(
+            &format!("listing the comments of #{issue}"),
+            &self.repo_path(&format!("issues/{issue}/comments")),
+        )
+        .await
+    }
+
+    pub async fn create_comment(&self, issue: u64, body: &str) -> anyhow::Result<IssueComment> {
+        let operation = format!("creating a comment on #{issue}");
+        let answer = self
+            .request(
+                &operation,
+                Method::Post,
+                &self.repo_path(&format!("issues/{issue}/comments")),
+                Some(&json!({ "body": body })),
+            )
+            .await?;
+        parse_json(&operation, &answer.body)
+    }
+
+    pub async fn update_comment(
+        &self,
+        comment_id: u64,
+        body: &str,
+    ) -> anyhow::Result<IssueComment> {
+        let operation = format!("updating comment {comment_id}");
+        let answer = self
+            .request(
+                &operation,
+                Method::Patch,
+                &self.repo_path(&format!("issues/comments/{comment_id}")),
+                Some(&json!({ "body": body })),
+            )
+            .await?;
+        parse_json(&operation, &answer.body)
+    }
+
+    /// Deletes a comment; one that is already gone counts as deleted.
+    pub async fn delete_comment(&self, comment_id: u64) -> anyhow::Result<()> {
+        let result = self
+            .request(
+                &format!("deleting comment {comment_id}"),
+                Method::Delete,
+                &self.repo_path(&format!("issues/comments/{comment_id}")),
+                None,
+            )
+            .await;
+        ignore_not_found(result)
+    }
+
+    /// Creates or updates the one comment of `issue` that is ours for `marker` (a hidden HTML
+    /// comment such as `<!-- xtask:plan env=dev -->`, see [`GitHub::is_ours`]); leaves it alone
+    /// when the body is the same. The marker is put at the top of the body unless the body starts
+    /// with it. Duplicates of ours (an earlier run's create that GitHub performed but answered
+    /// with an error) are deleted, keeping the oldest; a create whose outcome is unknown is
+    /// followed by a fresh look before it is tried again, so no run adds a second copy.
+    pub async fn upsert_comment(
+        &self,
+        issue: u64,
+        marker: &str,
+        body: &str,
+    ) -> anyhow::Result<Upsert> {
+        let body = if body.starts_with(marker) {
+            body.to_owned()
+        } else {
+            format!("{marker}\n{body}")
+        };
+        let result = self
+            .retry
+            .run(
+                // A try after the first follows a create whose outcome was unknown.
+                async |attempt| {
+                    let mut ours: Vec<IssueComment> = self
+                        .list_issue_comments(issue)
+                        .await?
+                        .into_iter()
+                        .filter(|comment| {
+                            self.is_ours(comment.user.as_ref(), &comment.body, marker)
+                        })
+                        .collect();
+                    ours.sort_by_key(|comment| comment.id);
+                    let Some((kept, duplicates)) = ours.split_first() else {
+                        let created = self.create_comment(issue, &body).await?;
+                        return Ok(Upsert::Created(created.id));
+                    };
+                    for duplicate in duplicates {
+                        eprintln!(
+                            "github: deleting comment {} on #{issue}, a duplicate of comment {}",
+                            duplicate.id, kept.id
+                        );
+                        self.delete_comment(duplicate.id).await?;
+                    }
+                    if same_text(&kept.body, &body) {
+                        // Our own create of a moment ago, performed although GitHub said otherwise.
+                        return Ok(if attempt > 1 {
+                            Upsert::Created(kept.id)
+                        } else {
+                            Upsert::Unchanged(kept.id)
+                        });
+                    }
+                    self.update_comment(kept.id, &body).await?;
+                    Ok(Upsert::Updated(kept.id))
+                },
+                |error| retry_if_unknown(error, "looking for the comment before trying again"),
+            )
+            .await;
+        result.map_err(|gave_up| gave_up.error)
+    }
+}

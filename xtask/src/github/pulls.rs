@@ -1,0 +1,286 @@
+//! Pull requests: the description, the changed files, reviews and their line comments.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::{parse_json, retry_if_unknown};
+use super::transport::{Method, Replay, ignore_not_found, same_text};
+use super::{GitHub, User};
+use crate::retry::Decision;
+
+/// One file of a pull request.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct PullRequestFile {
+    pub filename: String,
+    pub status: String,
+    #[serde(default)]
+    pub additions: u64,
+    #[serde(default)]
+    pub deletions: u64,
+    /// The unified diff; GitHub omits it for binary and very large files.
+    #[serde(default)]
+    pub patch: Option<String>,
+    #[serde(default)]
+    pub previous_filename: Option<String>,
+}
+
+/// The parts of a pull request the commands use.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default)]
+    pub html_url: String,
+    #[serde(default)]
+    pub user: Option<User>,
+    pub head: GitRef,
+    pub base: GitRef,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct GitRef {
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+}
+
+/// A line comment of a new review. `start_line` makes it span several lines.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NewReviewComment {
+    pub path: String,
+    pub line: u64,
+    pub side: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_side: Option<String>,
+    pub body: String,
+}
+
+impl NewReviewComment {
+    /// A comment on lines `start..=end` of the new version of `path`.
+    pub fn on_new_lines(path: &str, start: u64, end: u64, body: String) -> NewReviewComment {
+        NewReviewComment {
+            path: path.to_owned(),
+            line: end,
+            side: "RIGHT".to_owned(),
+            start_line: (start < end).then_some(start),
+            start_side: (start < end).then(|| "RIGHT".to_owned()),
+            body,
+        }
+    }
+}
+
+/// An existing review comment.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ReviewComment {
+    pub id: u64,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub pull_request_review_id: Option<u64>,
+}
+
+impl GitHub {
+    pub async fn get_pull_request(&self, pr: u64) -> anyhow::Result<PullRequest> {
+        self.get_json(
+            &format!("reading pull request #{pr}"),
+            &self.repo_path(&format!("pulls/{pr}")),
+        )
+        .await
+    }
+
+    /// Rewrites the body (description) of a pull request with `edit` applied to the body as it
+    /// is now, read just before writing; writes nothing when `edit` changes nothing. Returns
+    /// whether it wrote.
+    ///
+    /// The body is shared with its author, so a write is never sent again blindly: after an
+    /// answer that leaves the outcome unknown (a 5xx, a timeout) the body is read again and
+    /// `edit` applied to that, so an edit the author saved in the meantime is not overwritten
+    /// with an older copy.
+    pub async fn edit_pull_request_body(
+        &self,
+        pr: u64,
+        edit: impl Fn(&str) -> String,
+    ) -> anyhow::Result<bool> {
+        let result = self
+            .retry
+            .run(
+                // A try after the first follows a write whose outcome was unknown.
+                async |attempt| {
+                    let current = self.get_pull_request(pr).await?.body.unwrap_or_default();
+                    let updated = edit(&current);
+                    if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
+                        return Ok(attempt > 1);
+                    }
+                    self.send(
+                        &format!("updating the description of pull request #{pr}"),
+                        Method::Patch,
+                        &self.repo_path(&format!("pulls/{pr}")),
+                        Some(&json!({ "body": updated })),
+                        Replay::OnlyIfNotSent,
+                    )
+                    .await?;
+                    Ok(true)
+                },
+                |error| retry_if_unknown(error, "reading the description again before retrying"),
+            )
+            .await;
+        result.map_err(|gave_up| gave_up.error)
+    }
+
+    /// Every file of a pull request (GitHub lists at most 3,000).
+    pub async fn list_pull_request_files(&self, pr: u64) -> anyhow::Result<Vec<PullRequestFile>> {
+        self.get_all(
+            &format!("listing the files of pull request #{pr}"),
+            &self.repo_path(&format!("pulls/{pr}/files")),
+        )
+        .await
+    }
+
+    /// Posts one review (event `COMMENT`) with line comments on `commit_id`; returns its id.
+    ///
+    /// When GitHub answers with an error after which the review may exist (a 5xx, a timeout),
+    /// the review comments are read again: the comments of ours already there (same path and
+    /// body, by our identity) are not posted again, and when all are there the review counts as
+    /// posted (its id is then the one GitHub gives those comments, or 0 when it gives none).
+    pub async fn create_review(
+        &self,
+        pr: u64,
+        commit_id: &str,
+        body: &str,
+        comments: &[NewReviewComment],
+    ) -> anyhow::Result<u64> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let mut pending: Vec<&NewReviewComment> = comments.iter().collect();
+        let result = self
+            .retry
+            .run(
+                async |attempt| {
+                    if attempt > 1 {
+                        // The last try's outcome is unknown: post only what is not there yet.
+                        let existing: Vec<ReviewComment> = self
+                            .list_review_comments(pr)
+                            .await?
+                            .into_iter()
+                            .filter(|comment| self.is_author(comment.user.as_ref()))
+                            .collect();
+                        let posted = |wanted: &NewReviewComment| {
+                            existing
+                                .iter()
+                                .find(|c| c.path == wanted.path && same_text(&c.body, &wanted.body))
+                        };
+                        let review_id = pending
+                            .iter()
+                            .find_map(|wanted| posted(wanted))
+                            .and_then(|found| found.pull_request_review_id);
+                        pending.retain(|wanted| posted(wanted).is_none());
+                        if pending.is_empty() {
+                            return Ok(review_id.unwrap_or(0));
+                        }
+                    }
+                    let operation = format!(
+                        "creating a review with {} comments on pull request #{pr}",
+                        pending.len()
+                    );
+                    let answer = self
+                        .request(
+                            &operation,
+                            Method::Post,
+                            &self.repo_path(&format!("pulls/{pr}/reviews")),
+                            Some(&json!({
+                                "commit_id": commit_id,
+                                "body": body,
+                                "event": "COMMENT",
+                                "comments": pending,
+                            })),
+                        )
+                        .await?;
+                    Ok(parse_json::<Created>(&operation, &answer.body)?.id)
+                },
+                // A review without line comments leaves nothing to look for: not retried.
+                |error| {
+                    if comments.is_empty() {
+                        Decision::Stop
+                    } else {
+                        retry_if_unknown(
+                            error,
+                            "looking for the review comments before trying again",
+                        )
+                    }
+                },
+            )
+            .await;
+        result.map_err(|gave_up| gave_up.error)
+    }
+
+    /// The review comments of ours (see [`GitHub::is_ours`]) whose body starts with `prefix`
+    /// (such as `<!-- xtask:fmt fp=`), one per first line (the whole marker): of duplicates the
+    /// oldest is kept and the others are deleted. Every page is read.
+    pub async fn own_review_comments(
+        &self,
+        pr: u64,
+        prefix: &str,
+    ) -> anyhow::Result<Vec<ReviewComment>> {
+        let mut ours: Vec<ReviewComment> = self
+            .list_review_comments(pr)
+            .await?
+            .into_iter()
+            .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, prefix))
+            .collect();
+        ours.sort_by_key(|comment| comment.id);
+        let mut kept: Vec<ReviewComment> = Vec::with_capacity(ours.len());
+        for comment in ours {
+            let marker = comment.body.lines().next().unwrap_or_default();
+            match kept
+                .iter()
+                .find(|k| k.body.lines().next().unwrap_or_default() == marker)
+            {
+                Some(original) => {
+                    eprintln!(
+                        "github: deleting review comment {} on #{pr}, a duplicate of {}",
+                        comment.id, original.id
+                    );
+                    self.delete_review_comment(comment.id).await?;
+                }
+                None => kept.push(comment),
+            }
+        }
+        Ok(kept)
+    }
+
+    pub async fn list_review_comments(&self, pr: u64) -> anyhow::Result<Vec<ReviewComment>> {
+        self.get_all(
+            &format!("listing the review comments of pull request #{pr}"),
+            &self.repo_path(&format!("pulls/{pr}/comments")),
+        )
+        .await
+    }
+
+    /// Deletes a review comment; one that is already gone counts as deleted.
+    pub async fn delete_review_comment(&self, comment_id: u64) -> anyhow::Result<()> {
+        let result = self
+            .request(
+                &format!("deleting review comment {comment_id}"),
+                Method::Delete,
+                &self.repo_path(&format!("pulls/comments/{comment_id}")),
+                None,
+            )
+            .await;
+        ignore_not_found(result)
+    }
+}
