@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::report::{CiRunReport, Outcome, StageReport};
+use super::report::{CiRunReport, StageOutcome, StageReport};
 use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
@@ -106,7 +106,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<CiRunReport> {
         if stop {
             summary.stages.push(StageReport {
                 stage,
-                outcome: Outcome::NotRun,
+                outcome: StageOutcome::NotRun,
                 elapsed: Default::default(),
                 note: String::new(),
                 tests: None,
@@ -140,9 +140,9 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<CiRunReport> {
         summary.stages.push(StageReport {
             stage,
             outcome: if verdict.passed {
-                Outcome::Passed
+                StageOutcome::Passed
             } else {
-                Outcome::Failed
+                StageOutcome::Failed
             },
             elapsed,
             note: verdict.note,

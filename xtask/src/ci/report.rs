@@ -9,7 +9,7 @@ use super::test_counts::TestCounts;
 
 /// How a stage ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum StageOutcome {
     Passed,
     Failed,
     /// An earlier stage failed, so this one did not run.
@@ -20,7 +20,7 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct StageReport {
     pub stage: Stage,
-    pub outcome: Outcome,
+    pub outcome: StageOutcome,
     pub elapsed: Duration,
     /// What it found or why it failed, one line.
     pub note: String,
@@ -43,7 +43,7 @@ impl CiRunReport {
     pub fn failed(&self) -> Vec<Stage> {
         self.stages
             .iter()
-            .filter(|report| report.outcome == Outcome::Failed)
+            .filter(|report| report.outcome == StageOutcome::Failed)
             .map(|report| report.stage)
             .collect()
     }
@@ -56,7 +56,7 @@ impl CiRunReport {
     pub fn succeeded(&self) -> bool {
         self.stages
             .iter()
-            .all(|report| report.outcome == Outcome::Passed)
+            .all(|report| report.outcome == StageOutcome::Passed)
     }
 
     /// Test cases of every test stage added up.
@@ -73,12 +73,12 @@ impl CiRunReport {
         let mut text = String::from("== cargo xtask ci: summary ==\n");
         for report in &self.stages {
             let status = match report.outcome {
-                Outcome::Passed => "passed",
-                Outcome::Failed => "FAILED",
-                Outcome::NotRun => "not run",
+                StageOutcome::Passed => "passed",
+                StageOutcome::Failed => "FAILED",
+                StageOutcome::NotRun => "not run",
             };
             let elapsed = match report.outcome {
-                Outcome::NotRun => String::new(),
+                StageOutcome::NotRun => String::new(),
                 _ => format!("{:.1}s", report.elapsed.as_secs_f64()),
             };
             let _ = write!(
@@ -132,7 +132,7 @@ impl CiRunReport {
 mod tests {
     use super::*;
 
-    fn report(stage: Stage, outcome: Outcome, millis: u64, note: &str) -> StageReport {
+    fn report(stage: Stage, outcome: StageOutcome, millis: u64, note: &str) -> StageReport {
         StageReport {
             stage,
             outcome,
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn a_failed_run_names_the_failed_stage_and_counts_tests() {
-        let mut tests = report(Stage::Tests, Outcome::Failed, 61_250, "2 tests failed");
+        let mut tests = report(Stage::Tests, StageOutcome::Failed, 61_250, "2 tests failed");
         tests.tests = Some(TestCounts {
             passed: 40,
             failed: 2,
@@ -155,13 +155,13 @@ mod tests {
             stages: vec![
                 report(
                     Stage::Setup,
-                    Outcome::Passed,
+                    StageOutcome::Passed,
                     1_200,
                     "Python tools: up to date",
                 ),
-                report(Stage::Fmt, Outcome::Passed, 800, ""),
+                report(Stage::Fmt, StageOutcome::Passed, 800, ""),
                 tests,
-                report(Stage::Zizmor, Outcome::NotRun, 0, ""),
+                report(Stage::Zizmor, StageOutcome::NotRun, 0, ""),
             ],
             deselected: vec![Stage::Checkov],
         };
@@ -181,13 +181,13 @@ mod tests {
 
     #[test]
     fn lambda_and_cargo_tests_add_up() {
-        let mut cargo = report(Stage::Tests, Outcome::Passed, 10, "");
+        let mut cargo = report(Stage::Tests, StageOutcome::Passed, 10, "");
         cargo.tests = Some(TestCounts {
             passed: 30,
             failed: 0,
             skipped: 0,
         });
-        let mut node = report(Stage::LambdaTests, Outcome::Passed, 10, "");
+        let mut node = report(Stage::LambdaTests, StageOutcome::Passed, 10, "");
         node.tests = Some(TestCounts {
             passed: 5,
             failed: 0,

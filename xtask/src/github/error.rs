@@ -59,14 +59,7 @@ impl std::error::Error for ApiError {}
 
 /// The first GitHub API error in an error chain.
 pub(super) fn find_api_error(error: &anyhow::Error) -> Option<&ApiError> {
-    // Classified errors keep theirs inside a `Failure`, whose chain anyhow does not walk.
-    error.chain().find_map(|cause| {
-        cause.downcast_ref::<ApiError>().or_else(|| {
-            cause
-                .downcast_ref::<crate::failure::Failure>()
-                .and_then(|failure| find_api_error(&failure.error))
-        })
-    })
+    crate::failure::find_cause::<ApiError>(error)
 }
 
 /// The HTTP status of the first GitHub API error in an error chain.
