@@ -29,6 +29,12 @@ mod labels;
 mod pulls;
 mod transport;
 
+mod commits;
+mod issues;
+
+pub use commits::AssociatedPullRequest;
+pub use issues::Issue;
+
 use std::fmt;
 
 use anyhow::Context;

@@ -12,6 +12,7 @@
 //! - [`commands`]: one module per `cargo xtask` command; they orchestrate the rest.
 
 pub mod affected;
+pub mod apply;
 pub mod aws;
 pub mod aws_profiles;
 pub mod ci;

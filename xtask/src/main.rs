@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::commands::{
-    affected, aws_profiles, bench, ci, doctor, fmt, gen_workflows, github_setup, migrate, new_env,
-    plan, review,
+    affected, apply, aws_profiles, bench, ci, doctor, fmt, gen_workflows, github_setup, migrate,
+    new_env, plan, review,
 };
 use xtask::failure::{Outcome, exit_code_for, report};
 
@@ -38,6 +38,8 @@ enum Command {
     Fmt(fmt::Args),
     /// Run `terraform plan` and post one comment per environment on the pull request.
     Plan(plan::Args),
+    /// Apply the merged commit's saved plan when it is the reviewed one.
+    Apply(apply::Args),
     /// Print the environments affected by the changes since a git ref, as a JSON list.
     Affected(affected::Args),
     /// AI review of a pull request: describe, review, improve.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::AwsProfiles(args) => aws_profiles::run(args).map(Outcome::from),
         Command::Fmt(args) => fmt::run(args).map(Outcome::from),
         Command::Plan(args) => plan::run(args).map(Outcome::from),
+        Command::Apply(args) => apply::run(args).map(Outcome::from),
         Command::Affected(args) => affected::run(args).map(Outcome::from),
         Command::Review(args) => review::run(args).map(Outcome::from),
         Command::Migrate(args) => migrate::run(args),

@@ -1,6 +1,8 @@
 //! Runs the `terraform` CLI (through [`crate::process`]) in a root module.
 //!
-//! Only the read-only steps exist here: init, validate, plan, show and fmt. There is no apply.
+//! The read-only steps (init, validate, plan, show, fmt) and one writing step: `apply` of a saved
+//! plan file, which only `cargo xtask apply` calls, after it has compared the plan's change set
+//! with the reviewed one. There is no apply without a saved plan.
 //! Credentials reach terraform through the environment and the AWS profiles, never the argv.
 
 use std::ffi::OsString;
@@ -85,6 +87,39 @@ impl Terraform {
             Some(2) => PlanExit::Changes,
             _ => PlanExit::Failed(output),
         })
+    }
+
+    /// `terraform plan -refresh-only` (what changed outside Terraform), same flags as [`Self::plan`].
+    pub fn plan_refresh_only(&self, plan_file: &Path) -> anyhow::Result<PlanExit> {
+        let out = format!("-out={}", plan_file.display());
+        let output = self.run(&[
+            "plan",
+            "-refresh-only",
+            "-input=false",
+            "-no-color",
+            "-detailed-exitcode",
+            "-lock=false",
+            &out,
+        ])?;
+        Ok(match output.code {
+            Some(0) => PlanExit::NoChanges,
+            Some(2) => PlanExit::Changes,
+            _ => PlanExit::Failed(output),
+        })
+    }
+
+    /// `terraform apply` of the saved `plan_file`, and nothing else: terraform refuses a plan
+    /// whose state has changed since (a stale plan) and waits for no lock (`-lock-timeout=0s`), so
+    /// a held lock fails at once instead of applying later than the decision was made.
+    pub fn apply_saved(&self, plan_file: &Path) -> anyhow::Result<crate::process::Finished> {
+        let path = plan_file.display().to_string();
+        self.run(&[
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-lock-timeout=0s",
+            &path,
+        ])
     }
 
     /// `terraform show -json <plan_file>`, streamed into `json_file` (plans can be large).

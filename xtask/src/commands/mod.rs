@@ -1,6 +1,7 @@
 //! One module per `cargo xtask` command: its arguments and its `run` function.
 
 pub mod affected;
+pub mod apply;
 pub mod aws_profiles;
 pub mod bench;
 pub mod ci;

@@ -9,6 +9,7 @@ use crate::config::{Config, Environment};
 use crate::failure::{Classify, FailureKind, fail};
 use crate::github::{self, GitHub, Upsert};
 use crate::github_actions;
+use crate::plan::digest::{ChangeSet, Stamp};
 use crate::plan::errors::{error_blocks, hint_for};
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
@@ -209,6 +210,7 @@ fn planned(
     env: &str,
     plan: &Plan,
     text: Option<&str>,
+    stamp: Option<&Stamp>,
     masker: &Masker,
     outlets: &Outlets,
 ) -> EnvResult {
@@ -223,13 +225,19 @@ fn planned(
         &summary,
         text,
         &masker,
-        &RenderContext::job_summary(env, run_url, outlets.step_summary_limit),
+        &RenderContext {
+            stamp,
+            ..RenderContext::job_summary(env, run_url, outlets.step_summary_limit)
+        },
     );
     let comment = render::render_plan(
         &summary,
         text,
         &masker,
-        &RenderContext::comment(env, run_url, complete),
+        &RenderContext {
+            stamp,
+            ..RenderContext::comment(env, run_url, complete)
+        },
     );
     // The log lists every address (the comment may count them per type) and terraform's text.
     let addresses = render::address_list(&summary);
@@ -288,7 +296,8 @@ fn from_plan_file(
         )
     })?;
     drop(bytes);
-    Ok(planned(env, &plan, None, masker, outlets))
+    let stamp = ChangeSet::from_plan(&plan).stamp();
+    Ok(planned(env, &plan, None, Some(&stamp), masker, outlets))
 }
 
 /// Renders an environment from the record of the job that ran terraform: untrusted data, parsed
@@ -311,7 +320,16 @@ fn from_record(
                 })
                 .classify(FailureKind::Config)?;
             let text = (!text.trim().is_empty()).then_some(text);
-            Ok(planned(env, &plan, text.as_deref(), masker, outlets))
+            // Computed by the plan job from the full plan (the record holds no values).
+            let stamp = record::read_stamp(dir, env);
+            Ok(planned(
+                env,
+                &plan,
+                text.as_deref(),
+                stamp.as_ref(),
+                masker,
+                outlets,
+            ))
         }
         Record::Failed(failure) => Ok(failed(env, &failure.step, &failure.output, masker, run_url)),
     }
@@ -388,15 +406,24 @@ fn plan_environment(
     let plan = Plan::from_slice(&bytes)
         .with_context(|| format!("parsing {}", json_file.display()))
         .classify(FailureKind::OperationFailed)?;
+    let stamp = ChangeSet::from_plan(&plan).stamp();
     if let Some(dir) = record_dir {
         let mut masker = masker.clone();
         for value in sensitive_strings(&plan) {
             masker.add_literal(&value);
         }
         record::write_planned(dir, env, &bytes, &text, |t| masker.mask(t))?;
+        record::write_stamp(dir, env, &stamp)?;
     }
     drop(bytes);
-    Ok(planned(env, &plan, Some(&text), masker, outlets))
+    Ok(planned(
+        env,
+        &plan,
+        Some(&text),
+        Some(&stamp),
+        masker,
+        outlets,
+    ))
 }
 
 fn post(config: &Config, args: &Args, results: &[EnvResult]) -> anyhow::Result<()> {

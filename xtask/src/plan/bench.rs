@@ -29,11 +29,12 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         .classify(FailureKind::Environment)?;
     let jq = crate::process::which("jq");
     println!(
-        "{:>8} {:>10} {:>12} {:>12} {:>12} {:>14} {:>12} {:>10}",
+        "{:>8} {:>10} {:>12} {:>12} {:>10} {:>12} {:>14} {:>12} {:>10}",
         "changes",
         "JSON MB",
         "parse ms",
         "render ms",
+        "digest ms",
         "peak RSS MB",
         "target RSS MB",
         "comment ch",
@@ -67,11 +68,12 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             None => "no jq".to_owned(),
         };
         println!(
-            "{:>8} {:>10.1} {:>12} {:>12} {:>12} {:>14.1} {:>12} {:>10}",
+            "{:>8} {:>10.1} {:>12} {:>12} {:>10} {:>12} {:>14.1} {:>12} {:>10}",
             size,
             json_mb,
             field("parse_ms"),
             field("render_ms"),
+            field("digest_ms"),
             field("peak_rss_mb"),
             3.0 * json_mb + 30.0,
             field("comment_chars"),
@@ -82,7 +84,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         println!("jq is not installed: no reference time");
     }
     println!(
-        "(parse = read + parse the JSON; render = summary + comment; target RSS = 3 x JSON + 30 MB)"
+        "(parse = read + parse the JSON; render = summary + comment; digest = the change set's digest and stamp, from the parsed plan; target RSS = 3 x JSON + 30 MB)"
     );
     Ok(())
 }
@@ -114,6 +116,9 @@ pub fn run_once(file: &Path) -> anyhow::Result<()> {
         ),
     );
     let rendered = started.elapsed() - parsed;
+    let digest_started = Instant::now();
+    let stamp = crate::plan::digest::ChangeSet::from_plan(&plan).stamp();
+    let digested = digest_started.elapsed();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let peak_kb: f64 = status
         .lines()
@@ -121,9 +126,11 @@ pub fn run_once(file: &Path) -> anyhow::Result<()> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(f64::NAN);
     println!(
-        "parse_ms={} render_ms={} peak_rss_mb={:.1} comment_chars={} add={} destroy={}",
+        "parse_ms={} render_ms={} digest_ms={} digest={} peak_rss_mb={:.1} comment_chars={} add={} destroy={}",
         parsed.as_millis(),
         rendered.as_millis(),
+        digested.as_millis(),
+        stamp.digest,
         peak_kb / 1024.0,
         comment.chars().count(),
         summary.add,

@@ -3,6 +3,7 @@
 //! and talks to GitHub.
 
 pub mod bench;
+pub mod digest;
 pub mod errors;
 pub mod mask;
 pub mod model;

@@ -437,6 +437,11 @@ impl<'de> Deserialize<'de> for AnyTrue {
 pub struct Digest(u64);
 
 impl Digest {
+    /// The 64-bit value, for the change-set digest (`plan::digest`).
+    pub fn value(self) -> u64 {
+        self.0
+    }
+
     fn of<T: Hash>(tag: u8, value: T) -> Digest {
         let mut hasher = DefaultHasher::new();
         tag.hash(&mut hasher);

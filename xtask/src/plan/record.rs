@@ -24,6 +24,9 @@ use crate::plan::model::any_sensitive;
 pub const PLAN_FILE: &str = "plan.json";
 /// `plan.txt`: terraform's human plan text (already masked).
 pub const TEXT_FILE: &str = "plan.txt";
+/// `change-set.txt`: the change set's stamp (digests only, see [`crate::plan::digest`]), computed
+/// by the job that has the full plan; the reduced plan JSON has no values to compute it from.
+pub const STAMP_FILE: &str = "change-set.txt";
 /// `error.json`: the failed step and terraform's output (already masked).
 pub const ERROR_FILE: &str = "error.json";
 
@@ -58,6 +61,22 @@ pub fn write_planned(
     let dir = env_dir(dir, env);
     write_atomically(&dir.join(PLAN_FILE), &reduced)?;
     write_atomically(&dir.join(TEXT_FILE), mask(text))
+}
+
+/// Writes the change set's stamp beside the plan.
+pub fn write_stamp(
+    dir: &Path,
+    env: &str,
+    stamp: &crate::plan::digest::Stamp,
+) -> anyhow::Result<()> {
+    write_atomically(&env_dir(dir, env).join(STAMP_FILE), stamp.hidden_lines())
+}
+
+/// The stamp of a record, when it has a well-formed one (the record is untrusted: anything that
+/// does not parse as a stamp is no stamp, and the comment then shows no digest).
+pub fn read_stamp(dir: &Path, env: &str) -> Option<crate::plan::digest::Stamp> {
+    let text = std::fs::read_to_string(env_dir(dir, env).join(STAMP_FILE)).ok()?;
+    crate::plan::digest::Stamp::parse(&text)
 }
 
 /// Writes the record of a failed step (the output must already be masked).

@@ -37,6 +37,9 @@ pub struct Context<'a> {
     /// What the job summary holds in full, when this body is the PR comment; `None` when this
     /// body is the job summary. The notes about left-out parts say where to find them from this.
     pub job_summary: Option<Completeness>,
+    /// The change set's digest (hidden after the marker, shown in the footer): what
+    /// `cargo xtask apply` compares the merged commit's plan with.
+    pub stamp: Option<&'a super::digest::Stamp>,
 }
 
 impl<'a> Context<'a> {
@@ -48,6 +51,7 @@ impl<'a> Context<'a> {
             limit: COMMENT_LIMIT,
             list_limit: LIST_LIMIT,
             job_summary: Some(job_summary),
+            stamp: None,
         }
     }
 
@@ -59,6 +63,7 @@ impl<'a> Context<'a> {
             limit,
             list_limit: usize::MAX,
             job_summary: None,
+            stamp: None,
         }
     }
 }
@@ -185,7 +190,14 @@ pub fn render_plan_complete(
     } else {
         ("📝", "changes".to_owned())
     };
-    let mut head = format!("{}\n## {icon} Plan `{env}`: {result}\n\n", marker(env));
+    let hidden = context
+        .stamp
+        .map(super::digest::Stamp::hidden_lines)
+        .unwrap_or_default();
+    let mut head = format!(
+        "{}\n{hidden}## {icon} Plan `{env}`: {result}\n\n",
+        marker(env)
+    );
     let _ = writeln!(head, "**{}**\n", summary_line(summary));
     if summary.errored {
         head.push_str(
@@ -200,7 +212,7 @@ pub fn render_plan_complete(
         head.push_str(&destroy_warning(summary));
     }
 
-    let footer = footer(summary, context.run_url);
+    let footer = footer(summary, context.run_url, context.stamp);
     let extras = format!("{}{}", outputs_section(summary), drift_section(summary));
     let fits = |middle: &str| count(&head) + count(middle) + count(&footer) <= context.limit;
     let mut complete = Completeness {
@@ -269,7 +281,7 @@ pub fn render_failure(
     if let Some(hint) = hint {
         let _ = writeln!(head, "> [!TIP]\n> {hint}\n");
     }
-    let footer = footer(&Summary::default(), context.run_url);
+    let footer = footer(&Summary::default(), context.run_url, None);
     let budget = context
         .limit
         .saturating_sub(count(&head) + count(&footer) + 16);
@@ -476,10 +488,18 @@ fn drift_section(summary: &Summary) -> String {
     out
 }
 
-fn footer(summary: &Summary, run_url: Option<&str>) -> String {
+fn footer(
+    summary: &Summary,
+    run_url: Option<&str>,
+    stamp: Option<&super::digest::Stamp>,
+) -> String {
     let mut parts = Vec::new();
     if let Some(url) = run_url {
         parts.push(format!("[CI run]({url})"));
+    }
+    if let Some(stamp) = stamp {
+        // Checked to be `sha256:` and hex when it was read; the form `--accept` takes.
+        parts.push(format!("change set `{}`", stamp.digest));
     }
     if !summary.terraform_version.is_empty() {
         let version = &summary.terraform_version;

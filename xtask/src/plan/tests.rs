@@ -72,6 +72,33 @@ fn mixed_plan_comment() {
     insta::assert_snapshot!(body);
 }
 
+/// The change set's digest: hidden right after the marker (where `apply` reads it) and shown in
+/// the footer (what `--accept` takes).
+#[test]
+fn plan_comment_carries_the_change_set_digest() {
+    let plan = Plan::from_slice(MIXED_JSON.as_bytes()).unwrap();
+    let summary = Summary::from_plan(&plan);
+    let stamp = crate::plan::digest::ChangeSet::from_plan(&plan).stamp();
+    let body = render_plan(
+        &summary,
+        None,
+        &masker_for(&plan),
+        &Context {
+            stamp: Some(&stamp),
+            ..context(COMMENT_LIMIT)
+        },
+    );
+    assert_eq!(
+        crate::plan::digest::Stamp::from_comment(&body, &crate::plan::render::marker("dev")),
+        Some(stamp.clone())
+    );
+    assert!(body.contains(&format!("change set `{}`", stamp.digest)));
+    assert!(!body.contains(PLANTED));
+    let head: String = body.lines().take(4).collect::<Vec<_>>().join("\n");
+    let footer = body.lines().last().unwrap_or_default();
+    insta::assert_snapshot!(format!("{head}\n…\n{footer}"));
+}
+
 #[test]
 fn no_changes_comment() {
     let plan = Plan::from_slice(br#"{"format_version":"1.2","planned_values":{},"terraform_version":"1.11.4","resource_changes":[{"address":"a.b","mode":"managed","type":"a","change":{"actions":["no-op"]}}],"output_changes":{"o":{"actions":["no-op"],"before":"x","after":"x"}}}"#).unwrap();

@@ -12,6 +12,7 @@ mod support;
 
 mod affected;
 mod aws_models;
+mod apply;
 mod aws_profiles;
 mod ci_command;
 mod environment;

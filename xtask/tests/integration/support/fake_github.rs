@@ -70,6 +70,8 @@ pub struct State {
     pub violations: Vec<String>,
     /// The login new comments get (the token's identity).
     pub author: String,
+    /// Merge commits of pull request 7 (`GET /repos/acme/infra/commits/{sha}/pulls`).
+    pub merge_commits: Vec<String>,
     /// The pull request's head commit.
     pub head_sha: String,
     /// The compare API (`compare/{base}...{head}`): per (base, head), GitHub's `status`
@@ -273,6 +275,24 @@ pub async fn server(state: Shared) -> MockServer {
         .and(path("/repos/acme/infra/pulls/7/files"))
         .respond_with(move |_: &Request| {
             ResponseTemplate::new(200).set_body_json(s.lock().unwrap().files.clone())
+        })
+        .mount(&server)
+        .await;
+
+    // The pull requests of a commit: PR 7 for its merge commits, none for others.
+    let s = state.clone();
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/infra/commits/[0-9a-f]+/pulls$"))
+        .respond_with(move |request: &Request| {
+            let st = s.lock().unwrap();
+            let sha = request.url.path().split('/').nth(5).unwrap().to_owned();
+            let pulls: Vec<Value> = st
+                .merge_commits
+                .iter()
+                .filter(|merged| **merged == sha)
+                .map(|merged| json!({"number": 7, "merged_at": "2026-01-01T00:00:00Z", "merge_commit_sha": merged}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(pulls)
         })
         .mount(&server)
         .await;

@@ -1,0 +1,63 @@
+//! The pull request a commit on the default branch merged: what `cargo xtask apply` reads the
+//! reviewed plan from.
+
+use serde::Deserialize;
+
+use super::GitHub;
+
+/// A pull request associated with a commit (`GET /repos/{o}/{r}/commits/{sha}/pulls`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct AssociatedPullRequest {
+    pub number: u64,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+}
+
+impl GitHub {
+    /// The pull request whose merge produced `sha`: merged, and with `sha` as its merge commit
+    /// (a merge, squash or rebase merge all record it). A commit pushed directly, or one that is
+    /// only part of a pull request's branch, has none. The path is relative, so the token goes only
+    /// to the API host (see [`GitHub::relative`]).
+    pub async fn pull_request_merged_as(&self, sha: &str) -> anyhow::Result<Option<u64>> {
+        let path = self.repo_path(&format!(
+            "commits/{}/pulls",
+            crate::percent::encode_segment(sha)
+        ));
+        let pulls: Vec<AssociatedPullRequest> = self
+            .get_all(&format!("listing the pull requests of commit {sha}"), &path)
+            .await?;
+        Ok(merged_as(&pulls, sha))
+    }
+}
+
+fn merged_as(pulls: &[AssociatedPullRequest], sha: &str) -> Option<u64> {
+    pulls
+        .iter()
+        .find(|pull| pull.merged_at.is_some() && pull.merge_commit_sha.as_deref() == Some(sha))
+        .map(|pull| pull.number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_pull_request_merged_as_the_commit_counts() {
+        let pull = |number, merged: bool, sha: &str| AssociatedPullRequest {
+            number,
+            merged_at: merged.then(|| "2026-01-01T00:00:00Z".to_owned()),
+            merge_commit_sha: Some(sha.to_owned()),
+        };
+        // Open, or merged as another commit (the commit was only on its branch): not it.
+        let pulls = [
+            pull(3, false, "abc"),
+            pull(4, true, "def"),
+            pull(5, true, "abc"),
+        ];
+        assert_eq!(merged_as(&pulls, "abc"), Some(5));
+        assert_eq!(merged_as(&pulls[..2], "abc"), None);
+        assert_eq!(merged_as(&[], "abc"), None);
+    }
+}

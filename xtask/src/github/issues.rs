@@ -1,0 +1,96 @@
+//! Issues the tool owns (the drift issue of each environment): found by our marker at the start
+//! of the body and our bot as the author, never by title, so a look-alike opened by someone else
+//! is never edited or closed.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{GitHub, Label, Method, User, parse_json};
+
+/// An issue as the listing returns it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Issue {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub state: String,
+    /// Present when the "issue" is a pull request (the issues listing returns both).
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+impl GitHub {
+    /// Our open issue for `marker` carrying `label`, the oldest when there are several.
+    pub async fn find_own_issue(&self, marker: &str, label: &str) -> anyhow::Result<Option<Issue>> {
+        let path = self.repo_path(&format!(
+            "issues?state=open&labels={}",
+            crate::percent::encode_segment(label)
+        ));
+        let issues: Vec<Issue> = self
+            .get_all(&format!("listing the open issues labelled {label}"), &path)
+            .await?;
+        Ok(issues
+            .into_iter()
+            .filter(|issue| issue.pull_request.is_none())
+            .filter(|issue| {
+                self.is_ours(
+                    issue.user.as_ref(),
+                    issue.body.as_deref().unwrap_or_default(),
+                    marker,
+                )
+            })
+            .min_by_key(|issue| issue.number))
+    }
+
+    /// Opens an issue with `labels` (created in the repository when missing).
+    pub async fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        labels: &[Label],
+    ) -> anyhow::Result<Issue> {
+        for label in labels {
+            self.ensure_label(label).await?;
+        }
+        let names: Vec<&str> = labels.iter().map(|label| label.name.as_str()).collect();
+        let operation = format!("opening the issue {title:?}");
+        let answer = self
+            .request(
+                &operation,
+                Method::Post,
+                &self.repo_path("issues"),
+                Some(&json!({"title": title, "body": body, "labels": names})),
+            )
+            .await?;
+        parse_json(&operation, &answer.body)
+    }
+
+    /// Replaces the title and body of our issue `number`.
+    pub async fn update_issue(&self, number: u64, title: &str, body: &str) -> anyhow::Result<()> {
+        self.request(
+            &format!("updating issue #{number}"),
+            Method::Patch,
+            &self.repo_path(&format!("issues/{number}")),
+            Some(&json!({"title": title, "body": body})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Closes our issue `number` as completed.
+    pub async fn close_issue(&self, number: u64) -> anyhow::Result<()> {
+        self.request(
+            &format!("closing issue #{number}"),
+            Method::Patch,
+            &self.repo_path(&format!("issues/{number}")),
+            Some(&json!({"state": "closed", "state_reason": "completed"})),
+        )
+        .await?;
+        Ok(())
+    }
+}
