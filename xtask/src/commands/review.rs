@@ -19,7 +19,7 @@ use crate::config::{Config, ReviewSettings};
 use crate::failure::{Classify, FailureKind, fail};
 use crate::github::{self, GitHub, Label, NewReviewComment, PullRequestFile};
 use crate::github_actions;
-use crate::review::compress::Inclusion;
+use crate::review::compress::{Inclusion, Selection};
 use crate::review::diff::{self, FileDiff, FileStatus};
 use crate::review::findings::{self, Description, Known, Review, Suggestion};
 use crate::review::headings::Headings;
@@ -123,6 +123,10 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
             .map(|redaction| format!("{} at {}", redaction.kind, redaction.location))
             .collect(),
         left_out: Vec::new(),
+        selection: Selection {
+            plan_files: plan_summary::pointed_files(&plans, &input.files),
+            ..Selection::default()
+        },
         language: settings.language.clone(),
         max_findings: settings.max_findings,
         max_suggestions: settings.max_suggestions,
@@ -663,7 +667,7 @@ fn print_dry_run(
         for file in &first.compression.files {
             let included = match file.inclusion {
                 Inclusion::Full => "yes".to_owned(),
-                Inclusion::Partial { hunks, of } => format!("partly ({hunks}/{of} hunks)"),
+                Inclusion::Partial { lines, of } => format!("cut ({lines}/{of} lines)"),
                 Inclusion::Left(reason) => {
                     format!("no: {}", headings.get(render::reason_key(reason)))
                 }
@@ -671,7 +675,11 @@ fn print_dry_run(
             let _ = writeln!(
                 out,
                 "{:>8}  {:>7} {:>7}  {:<28} {}",
-                file.tokens, file.additions, file.deletions, included, file.path
+                file.tokens,
+                file.additions,
+                file.deletions,
+                included,
+                file.display_path()
             );
         }
     }
