@@ -126,12 +126,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn aws_config_path(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    explicit.or_else(crate::aws::aws_config_file).ok_or_else(|| {
-        fail(
-            FailureKind::Environment,
-            "HOME is not set; pass --config-file or set AWS_CONFIG_FILE",
-        )
-    })
+    explicit
+        .or_else(crate::aws::aws_config_file)
+        .ok_or_else(|| {
+            fail(
+                FailureKind::Environment,
+                "HOME is not set; pass --config-file or set AWS_CONFIG_FILE",
+            )
+        })
 }
 
 /// Follows `path` through symlinks (relative ones from the link's directory) to the file they

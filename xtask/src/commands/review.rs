@@ -114,12 +114,14 @@ async fn run_ask(args: Args, config: Config) -> anyhow::Result<()> {
     if let Some(on) = &on_line {
         input.files.sort_by_key(|file| file.path != on.path);
     }
-    let mut section = read_plan_summaries(&args.plan_summary)?;
+    let plans = read_plan_summaries(&args.plan_summary)?;
+    let selection = review::selection(&plans, &input.files);
+    let mut section = plan_summary::render(&plans);
     let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut section);
     redactions.extend(redactor.redactions);
     let section = review::ask::prompt_section(&question, on_line.as_ref()) + &section;
     let tokenizer = Tokenizer::load()?;
-    let context = review::prompt_context(&input.text, section, &redactions, settings);
+    let context = review::prompt_context(&input.text, section, &redactions, selection, settings);
     let planned = review::plan_tasks(&[(Task::Ask, &input.files)], &context, &tokenizer, settings)
         .map_err(|why| fail(FailureKind::Config, why))?;
     let coverage = planned
@@ -236,7 +238,9 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
         Headings::for_language(&settings.language).map_err(|why| fail(FailureKind::Config, why))?;
     let mut input = read_input(&args, &config).await?;
     let mut earlier = earlier_reviews(&input, &tasks(args.tool), args.full).await?;
-    let mut plan_section = read_plan_summaries(&args.plan_summary)?;
+    let plans = read_plan_summaries(&args.plan_summary)?;
+    let selection = review::selection(&plans, &input.files);
+    let mut plan_section = plan_summary::render(&plans);
     let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut plan_section);
     for (_, earlier) in &mut earlier {
         for redaction in review::redact_files(&mut earlier.since.changes) {
@@ -246,7 +250,8 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
         }
     }
     let tokenizer = Tokenizer::load()?;
-    let context = review::prompt_context(&input.text, plan_section, &redactions, settings);
+    let context =
+        review::prompt_context(&input.text, plan_section, &redactions, selection, settings);
     let diffs: Vec<(Task, &[FileDiff])> = tasks(args.tool)
         .into_iter()
         .map(|task| match earlier_for(&earlier, task) {
@@ -316,8 +321,8 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     }
 }
 
-/// The plan summaries (`cargo xtask plan --summary-json` files), as the prompt's plan section.
-fn read_plan_summaries(paths: &[PathBuf]) -> anyhow::Result<String> {
+/// The plan summaries (`cargo xtask plan --summary-json` files).
+fn read_plan_summaries(paths: &[PathBuf]) -> anyhow::Result<Vec<plan_summary::EnvPlan>> {
     let mut plans = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path)
@@ -333,7 +338,7 @@ fn read_plan_summaries(paths: &[PathBuf]) -> anyhow::Result<String> {
             .classify(FailureKind::Config)?;
         plans.extend(parsed);
     }
-    Ok(plan_summary::render(&plans))
+    Ok(plans)
 }
 
 /// Links into the pull request's repository at its head (none for a diff file).

@@ -278,8 +278,64 @@ impl Summary {
             errored: self.errored,
             destroyed: self.destroyed(),
             replaced: self.replaced(),
+            destructive: self
+                .groups
+                .delete
+                .iter()
+                .map(|entry| DestructiveJson::of(entry, "delete"))
+                .chain(
+                    self.groups
+                        .replace
+                        .iter()
+                        .map(|entry| DestructiveJson::of(entry, "replace")),
+                )
+                .collect(),
+            drift: self
+                .drift
+                .iter()
+                .map(|line| DriftJson {
+                    address: line.address.clone(),
+                    what: line.what.to_owned(),
+                    attributes: line.attributes.clone(),
+                })
+                .collect(),
         }
     }
+}
+
+/// A destroyed or replaced resource with why: what the review's prompt needs to ground a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DestructiveJson {
+    pub address: String,
+    /// `delete` or `replace`.
+    pub action: &'static str,
+    /// Terraform's `replace_paths`: the attributes that force the replacement.
+    pub forces: Vec<String>,
+    /// Terraform's `action_reason`.
+    pub reason: Option<String>,
+    /// A replacement that creates the new object first (`create_before_destroy`).
+    pub create_first: bool,
+}
+
+impl DestructiveJson {
+    fn of(entry: &Entry, action: &'static str) -> DestructiveJson {
+        DestructiveJson {
+            address: entry.address.clone(),
+            action,
+            forces: entry.forces.clone(),
+            reason: entry.reason.clone(),
+            create_first: entry.create_first,
+        }
+    }
+}
+
+/// A resource changed outside Terraform since the last apply (`resource_drift`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftJson {
+    pub address: String,
+    /// `updated` or `deleted`.
+    pub what: String,
+    pub attributes: Vec<String>,
 }
 
 /// One object of `--summary-json` (and of the `plan-summary` step output).
@@ -297,6 +353,10 @@ pub struct SummaryJson {
     pub errored: bool,
     pub destroyed: Vec<String>,
     pub replaced: Vec<String>,
+    /// The destroyed and replaced resources with the attributes that force a replacement and
+    /// Terraform's reason (added after `destroyed`/`replaced`, which stay for readers of those).
+    pub destructive: Vec<DestructiveJson>,
+    pub drift: Vec<DriftJson>,
 }
 
 impl SummaryJson {

@@ -1,6 +1,7 @@
-//! `cargo xtask bench review`: compress a 50,000-line diff into a 32,000-token budget and report
-//! the wall time and how far the budget accounting is from the tokenizer's count of the final
-//! prompt; then pathological inputs (a 10 MB single-line file, a line of a million spaces, a
+//! `cargo xtask bench review`: compress a 400-file, 51,000-line synthetic pull request into a
+//! 32,000-token budget and report the wall time, what the selection shows (files with changed
+//! lines in the prompt, distinct changed lines, files left out named) and how far the budget
+//! accounting is from the tokenizer's count of the final prompt; then pathological inputs (a 10 MB single-line file, a line of a million spaces, a
 //! minified-looking file) against the target of at most 1 s per MB of diff.
 
 use std::fmt::Write as _;
@@ -11,74 +12,409 @@ use super::prompt::{PromptContext, Task};
 use super::tokens::Tokenizer;
 use super::{PullRequestText, plan_prompts, redact_inputs};
 
-/// A deterministic synthetic pull request: `files` Terraform/Rust-like files, `lines` diff lines in
-/// all, hunks of mixed added/removed/context lines.
-pub fn synthetic_diff(files: usize, lines: usize) -> String {
-    let per_file = lines / files.max(1);
-    let mut out = String::with_capacity(lines * 48);
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    for file in 0..files {
-        // Sizes vary so that "largest first" has something to sort.
-        let size = per_file / 2 + (next() as usize % per_file.max(1));
-        let path = if file % 3 == 0 {
-            format!("environments/dev/module_{file}.tf")
-        } else {
-            format!("xtask/src/part_{file}.rs")
-        };
+/// A small deterministic generator (xorshift64), so that the synthetic pull request is the same
+/// on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `from..=to`.
+    fn between(&mut self, from: usize, to: usize) -> usize {
+        from + (self.next() as usize) % (to - from + 1)
+    }
+}
+
+/// What a synthetic file holds, for lines that read like it.
+#[derive(Clone, Copy)]
+enum Lang {
+    Terraform,
+    Rust,
+    Markdown,
+    Json,
+    Sql,
+    Yaml,
+    Docker,
+    Lock,
+}
+
+fn synthetic_line(lang: Lang, rng: &mut Rng) -> String {
+    let n = rng.next() % 10_000;
+    let pick = rng.next() % 6;
+    // About a third of the lines of real code close a block or are blank.
+    match (lang, pick) {
+        (Lang::Terraform | Lang::Rust | Lang::Json, 4) => {
+            ["}", "  }", "    }", "  ]"][n as usize % 4].to_owned()
+        }
+        (_, 5) => String::new(),
+        (Lang::Terraform, 0) => format!("resource \"aws_s3_bucket\" \"logs_{n}\" {{"),
+        (Lang::Terraform, 1) => format!("  bucket        = \"acme-logs-{n}\""),
+        (Lang::Terraform, 2) => {
+            format!("  tags          = merge(local.tags, {{ Name = \"svc-{n}\" }})")
+        }
+        (Lang::Terraform, _) => format!("  retention_in_days = {}", n % 400),
+        (Lang::Rust, 0) => format!("    let value_{n} = compute(&input, {n})?;"),
+        (Lang::Rust, 1) => format!("fn handle_{n}(ctx: &Context) -> anyhow::Result<Output> {{"),
+        (Lang::Rust, 2) => format!("        .with_context(|| format!(\"reading step {n}\"))?;"),
+        (Lang::Rust, _) => {
+            format!("    if options.limit > {n} {{ return Ok(Output::default()); }}")
+        }
+        (Lang::Markdown, 0) => {
+            format!("Step {n}: check the alarm dashboard before restarting the service.")
+        }
+        (Lang::Markdown, 1) => {
+            format!("- `cargo xtask plan --env dev` shows change {n} before the apply.")
+        }
+        (Lang::Markdown, _) => {
+            format!("If the task fails with code {n}, read the logs of the migration task.")
+        }
+        (Lang::Json, 0) => format!("        \"arn:aws:s3:::acme-state-{n}/*\","),
+        (Lang::Json, 1) => "      \"Action\": [\"s3:GetObject\", \"s3:PutObject\"],".to_owned(),
+        (Lang::Json, _) => format!("      \"Sid\": \"AllowState{n}\","),
+        (Lang::Sql, 0) => format!("ALTER TABLE \"User\" ADD COLUMN \"field_{n}\" TEXT;"),
+        (Lang::Sql, _) => format!("CREATE INDEX \"idx_{n}\" ON \"Order\" (\"createdAt\");"),
+        (Lang::Yaml, 0) => format!("      - run: cargo xtask step-{n}"),
+        (Lang::Yaml, _) => format!("        timeout-minutes: {}", n % 60),
+        (Lang::Docker, 0) => format!("RUN npm ci --omit=dev && echo build-{n}"),
+        (Lang::Docker, _) => format!("ENV APP_PORT={}", n % 9000),
+        (Lang::Lock, _) => format!("checksum = \"{:016x}{n:04}\"", rng.next()),
+    }
+}
+
+/// A modified (or renamed) file's hunks: `hunks` hunks of 3 context lines, 1 to `changed`
+/// removed and added lines, 3 context lines.
+fn modified_hunks(lang: Lang, hunks: usize, changed: usize, rng: &mut Rng) -> String {
+    let mut out = String::new();
+    let mut line_no = 1 + rng.between(0, 40);
+    for _ in 0..hunks {
+        let removed = rng.between(0, changed);
+        let added = rng.between(usize::from(removed == 0), changed);
         let _ = writeln!(
             out,
-            "diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}"
+            "@@ -{line_no},{} +{line_no},{} @@",
+            removed + 6,
+            added + 6
         );
-        let mut written = 0;
-        let mut line_no = 1;
-        while written < size {
-            let hunk_len = 12.min(size - written).max(4);
-            let (mut old_len, mut new_len) = (0, 0);
-            let mut body = String::new();
-            for index in 0..hunk_len {
-                let word = next() % 1000;
-                match index % 4 {
-                    0 | 3 => {
-                        let _ = writeln!(
-                            body,
-                            " resource \"aws_s3_bucket\" \"b{word}\" {{ # context {index}"
-                        );
-                        old_len += 1;
-                        new_len += 1;
-                    }
-                    1 => {
-                        let _ = writeln!(body, "-  bucket = \"old-{word}-name\"");
-                        old_len += 1;
-                    }
-                    _ => {
-                        let _ = writeln!(
-                            body,
-                            "+  bucket = \"new-{word}-name\" # changed value {file}"
-                        );
-                        new_len += 1;
-                    }
-                }
-            }
-            let _ = writeln!(
-                out,
-                "@@ -{line_no},{old_len} +{line_no},{new_len} @@ block {written}"
-            );
-            out.push_str(&body);
-            written += hunk_len;
-            line_no += hunk_len + 20;
+        for _ in 0..3 {
+            let _ = writeln!(out, " {}", synthetic_line(lang, rng));
         }
+        for _ in 0..removed {
+            let _ = writeln!(out, "-{}", synthetic_line(lang, rng));
+        }
+        for _ in 0..added {
+            let _ = writeln!(out, "+{}", synthetic_line(lang, rng));
+        }
+        for _ in 0..3 {
+            let _ = writeln!(out, " {}", synthetic_line(lang, rng));
+        }
+        line_no += added + 6 + rng.between(10, 80);
     }
     out
 }
 
+fn one_sided(sign: char, lang: Lang, lines: usize, rng: &mut Rng) -> String {
+    let mut out = if sign == '+' {
+        format!("@@ -0,0 +1,{lines} @@\n")
+    } else {
+        format!("@@ -1,{lines} +0,0 @@\n")
+    };
+    for _ in 0..lines {
+        out.push(sign);
+        out.push_str(&synthetic_line(lang, rng));
+        out.push('\n');
+    }
+    out
+}
+
+/// A deterministic synthetic pull request of 400 files and about 51,000 diff lines, shaped like a
+/// large change to this monorepo: a 1,806-line added Terraform file and an added Markdown runbook
+/// (the files a size-first selection spends the budget on), modified Terraform, IAM policies,
+/// workflows and their generators, Dockerfiles, added migration SQL, many modified and added Rust
+/// files, docs, renames (with and without changes), deleted files, lock files and binaries.
+pub fn synthetic_pull_request(seed: u64) -> String {
+    let mut rng = Rng(seed | 1);
+    let mut files: Vec<(String, String)> = Vec::new();
+    let modified = |files: &mut Vec<(String, String)>,
+                    rng: &mut Rng,
+                    path: String,
+                    lang: Lang,
+                    hunks: usize,
+                    changed: usize| {
+        let body = modified_hunks(lang, hunks, changed, rng);
+        files.push((
+            path.clone(),
+            format!("diff --git a/{path} b/{path}\nindex 1111111..2222222 100644\n--- a/{path}\n+++ b/{path}\n{body}"),
+        ));
+    };
+    let added = |files: &mut Vec<(String, String)>,
+                 rng: &mut Rng,
+                 path: String,
+                 lang: Lang,
+                 lines: usize| {
+        let body = one_sided('+', lang, lines, rng);
+        files.push((
+            path.clone(),
+            format!("diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..3333333\n--- /dev/null\n+++ b/{path}\n{body}"),
+        ));
+    };
+
+    added(
+        &mut files,
+        &mut rng,
+        "environments/dev/observability.tf".to_owned(),
+        Lang::Terraform,
+        1_806,
+    );
+    added(
+        &mut files,
+        &mut rng,
+        "docs/runbooks/incident-response.md".to_owned(),
+        Lang::Markdown,
+        700,
+    );
+    for i in 0..70 {
+        let path = match i % 4 {
+            0 => format!("environments/dev/stack_{i:02}.tf"),
+            1 => format!("environments/stg/stack_{i:02}.tf"),
+            2 => format!("modules/service_{i:02}/main.tf"),
+            _ => format!("modules/service_{i:02}/variables.tf"),
+        };
+        let hunks = rng.between(1, 8);
+        modified(&mut files, &mut rng, path, Lang::Terraform, hunks, 5);
+    }
+    for i in 0..8 {
+        let hunks = rng.between(1, 3);
+        modified(
+            &mut files,
+            &mut rng,
+            format!("environments/dev/generated/iam/role_{i}.policy.json"),
+            Lang::Json,
+            hunks,
+            4,
+        );
+    }
+    for i in 0..5 {
+        let hunks = rng.between(1, 4);
+        modified(
+            &mut files,
+            &mut rng,
+            format!(".github/workflows/workflow_{i}.yml"),
+            Lang::Yaml,
+            hunks,
+            4,
+        );
+        let hunks = rng.between(1, 6);
+        modified(
+            &mut files,
+            &mut rng,
+            format!("xtask/src/generate/part_{i}.rs"),
+            Lang::Rust,
+            hunks,
+            6,
+        );
+    }
+    modified(
+        &mut files,
+        &mut rng,
+        "environments/dev/docker/Dockerfile".to_owned(),
+        Lang::Docker,
+        2,
+        3,
+    );
+    modified(
+        &mut files,
+        &mut rng,
+        "lambda/Dockerfile".to_owned(),
+        Lang::Docker,
+        1,
+        3,
+    );
+    for i in 0..4 {
+        let lines = rng.between(20, 60);
+        added(
+            &mut files,
+            &mut rng,
+            format!(
+                "environments/dev/docker/app/prisma/migrations/2026120{i}_change/migration.sql"
+            ),
+            Lang::Sql,
+            lines,
+        );
+    }
+    for i in 0..200 {
+        // Mostly small changes, some large ones.
+        let hunks = if i % 10 == 0 {
+            rng.between(10, 50)
+        } else {
+            rng.between(1, 7)
+        };
+        modified(
+            &mut files,
+            &mut rng,
+            format!("xtask/src/area_{}/part_{i:03}.rs", i % 12),
+            Lang::Rust,
+            hunks,
+            8,
+        );
+    }
+    for i in 0..40 {
+        let lines = rng.between(200, 600);
+        added(
+            &mut files,
+            &mut rng,
+            format!("xtask/src/feature/new_{i:02}.rs"),
+            Lang::Rust,
+            lines,
+        );
+    }
+    for i in 0..20 {
+        let hunks = rng.between(1, 5);
+        modified(
+            &mut files,
+            &mut rng,
+            format!("docs/guide_{i:02}.md"),
+            Lang::Markdown,
+            hunks,
+            6,
+        );
+    }
+    for i in 0..6 {
+        let hunks = rng.between(1, 4);
+        modified(
+            &mut files,
+            &mut rng,
+            format!("config/app_{i}.yaml"),
+            Lang::Yaml,
+            hunks,
+            4,
+        );
+    }
+    for i in 0..14 {
+        let (old, new, lang) = if i % 2 == 0 {
+            (
+                format!("modules/legacy_{i:02}/main.tf"),
+                format!("modules/platform_{i:02}/main.tf"),
+                Lang::Terraform,
+            )
+        } else {
+            (
+                format!("xtask/src/old/mod_{i:02}.rs"),
+                format!("xtask/src/core/mod_{i:02}.rs"),
+                Lang::Rust,
+            )
+        };
+        let mut text = format!("diff --git a/{old} b/{new}\n");
+        if i < 4 {
+            let _ = write!(
+                text,
+                "similarity index 100%\nrename from {old}\nrename to {new}\n"
+            );
+        } else {
+            let hunks = rng.between(1, 3);
+            let _ = write!(
+                text,
+                "similarity index 91%\nrename from {old}\nrename to {new}\nindex 4444444..5555555 100644\n--- a/{old}\n+++ b/{new}\n{}",
+                modified_hunks(lang, hunks, 3, &mut rng)
+            );
+        }
+        files.push((new, text));
+    }
+    for i in 0..20 {
+        let (path, lang) = if i % 2 == 0 {
+            (format!("environments/old/stack_{i:02}.tf"), Lang::Terraform)
+        } else {
+            (format!("xtask/src/retired/part_{i:02}.rs"), Lang::Rust)
+        };
+        let lines = rng.between(40, 160);
+        let body = one_sided('-', lang, lines, &mut rng);
+        files.push((
+            path.clone(),
+            format!("diff --git a/{path} b/{path}\ndeleted file mode 100644\nindex 6666666..0000000\n--- a/{path}\n+++ /dev/null\n{body}"),
+        ));
+    }
+    modified(
+        &mut files,
+        &mut rng,
+        "Cargo.lock".to_owned(),
+        Lang::Lock,
+        40,
+        6,
+    );
+    modified(
+        &mut files,
+        &mut rng,
+        "environments/dev/.terraform.lock.hcl".to_owned(),
+        Lang::Lock,
+        3,
+        6,
+    );
+    for name in ["docs/architecture.png", "docs/flow.png"] {
+        files.push((
+            name.to_owned(),
+            format!("diff --git a/{name} b/{name}\nnew file mode 100644\nindex 0000000..7777777\nBinary files /dev/null and b/{name} differ\n"),
+        ));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.into_iter().map(|(_, text)| text).collect()
+}
+
+/// The figures of one selection: what reached the prompt.
+pub struct Shown {
+    /// Files whose changed lines (some or all) are in the prompt.
+    pub files: usize,
+    /// Distinct changed (added or removed) lines in the prompt.
+    pub lines: u64,
+    /// Files left out (deleted files included: they are named in the diff).
+    pub left_out: usize,
+    /// Of those, how many the prompt names.
+    pub named: usize,
+}
+
+/// What `planned` shows of the pull request, and whether the prompt names every file it leaves
+/// out.
+pub fn shown(planned: &super::PlannedPrompts) -> Shown {
+    let compression = &planned.compression;
+    let prompt_text: String = planned
+        .prompts
+        .iter()
+        .map(|prompt| prompt.user.as_str())
+        .collect();
+    let left: Vec<&super::compress::FileReport> =
+        compression.left_out().map(|(file, _)| file).collect();
+    let named = left
+        .iter()
+        .filter(|file| {
+            let name = file.display_path();
+            let short = name.rsplit('/').next().unwrap_or(&name).to_owned();
+            prompt_text.contains(&name) || prompt_text.contains(&short)
+        })
+        .count();
+    Shown {
+        files: compression
+            .files
+            .iter()
+            .filter(|file| file.lines_shown > 0)
+            .count(),
+        lines: compression.lines_covered().0,
+        left_out: left.len(),
+        named,
+    }
+}
+
+/// The seed of the benchmark's (and the selection snapshot's) synthetic pull request.
+pub const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// What PR-Agent shows of the same kind of pull request at the same budget (issue 13's
+/// measurement): distinct changed lines, most of them from 5 files.
+const PR_AGENT_LINES: u64 = 2_108;
+
 pub fn run() -> anyhow::Result<()> {
-    let text = synthetic_diff(120, 50_000);
+    let text = synthetic_pull_request(SEED);
     let line_count = text.lines().count();
 
     let started = Instant::now();
@@ -152,6 +488,16 @@ pub fn run() -> anyhow::Result<()> {
         "  files sent: {included} of {}; context trimmed: {}",
         files.len(),
         planned.compression.context_trimmed
+    );
+    let figures = shown(&planned);
+    let (_, lines_total) = planned.compression.lines_covered();
+    println!(
+        "  selection: changed lines from {} files (target >= 40), {} distinct changed lines of {lines_total} (PR-Agent at this budget: {PR_AGENT_LINES}), {} of {} files left out named in the prompt, in {:.0} ms (target < 500 ms)",
+        figures.files,
+        figures.lines,
+        figures.named,
+        figures.left_out,
+        compressed.as_secs_f64() * 1e3
     );
     println!(
         "  budget accounting {accounted} tokens vs tokenizer count of the final prompt {actual} tokens: {difference:.3}% (target within 1%); recount {:.0} ms",

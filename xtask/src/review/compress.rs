@@ -1,51 +1,216 @@
-//! Fits a pull request's diff into a token budget, the way PR-Agent does:
+//! Fits a pull request's diff into a token budget, spending it on what a reviewer of this
+//! monorepo reads first:
 //!
-//! - lock files, binaries and generated files (our own `.github` output and
-//!   `environments/*/generated`) are left out by name; deleted files are listed by name only;
-//! - when everything fits, every file goes in with the patch's context lines;
-//! - when it does not, context is cut to one line around each change and files are taken largest
-//!   first (the big changes are the ones worth reviewing), smaller ones filling the rest; a file
-//!   larger than a whole budget goes in hunk by hunk until the budget is full;
+//! - lock files, binaries, minified and `*.generated.*` files and the repository's
+//!   `review.ignore` globs are left out by name; deleted files are listed by name only;
+//! - when everything fits, every file goes in with the patch's context lines; when it fits with
+//!   one context line around each change, it goes in that way;
+//! - when it does not, only the changed lines are shown (no context) and files are taken by risk
+//!   ([`Risk`]: what the plan destroys or replaces, then infrastructure and security-relevant
+//!   files, then code, then prose), modified before added, small before large. No file takes more
+//!   than a share of the budget ([`FILE_SHARE`]): a huge file is cut to its head with a note saying
+//!   how many changed lines were cut, so that many files show their changes rather than a few whole;
 //! - improve may spread the files over several calls (`max_chunks`).
 //!
 //! Every file ends up in [`FileReport`] with what happened to it, which feeds the "review
-//! coverage" footer. Pure: the tokenizer is the only collaborator.
+//! coverage" footer and the list of files left out in the prompt. Pure: the tokenizer is the only
+//! collaborator.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use super::diff::{FileDiff, FileStatus, Hunk, LineKind};
 use super::tokens::{MAX_TOKEN_BYTES, Tokenizer};
 
-/// Context lines kept around each change when the full patch does not fit.
+/// Context lines kept around each change in the second attempt.
 const TRIMMED_CONTEXT: usize = 1;
+
+/// When the diff does not fit, no file takes more than `1 / FILE_SHARE` of a call's budget
+/// (unless room is left once every file has its share).
+pub const FILE_SHARE: usize = 24;
+
+/// A file is cut to its head only when at least this many tokens are free for it; less than
+/// that would show a line or two.
+const MIN_CUT_TOKENS: usize = 120;
+
+/// Tokens of a cut hunk's "cut here" line, at most.
+const CUT_NOTE_TOKENS: usize = 8;
+
+/// The note before the diff when only changed lines are shown.
+const CHANGED_ONLY_NOTE: &str = "(Only changed lines are shown: context lines were cut to fit the token budget. Files are in order of review priority.)\n\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeftOut {
     LockFile,
     Binary,
     Generated,
+    /// Matched by the repository's `review.ignore`.
+    Ignored,
     Deleted,
     /// GitHub sends no patch for very large files.
     NoPatch,
     OverBudget,
 }
 
+impl LeftOut {
+    /// The reason as the prompt's list of files left out says it.
+    pub fn text(self) -> &'static str {
+        match self {
+            LeftOut::LockFile => "lock file",
+            LeftOut::Binary => "binary",
+            LeftOut::Generated => "generated",
+            LeftOut::Ignored => "ignored by review.ignore",
+            LeftOut::Deleted => "deleted",
+            LeftOut::NoPatch => "no patch available",
+            LeftOut::OverBudget => "over the token budget",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inclusion {
     Full,
-    Partial { hunks: usize, of: usize },
+    /// Cut to its head: `lines` of the file's `of` changed lines are shown.
+    Partial {
+        lines: u32,
+        of: u32,
+    },
     Left(LeftOut),
+}
+
+/// How much a file matters to a reviewer of this monorepo, most first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Risk {
+    /// Defines a resource the plan destroys or replaces.
+    Plan,
+    /// Terraform, IAM/policy JSON, workflows and their generators, Dockerfiles, migration SQL.
+    Infrastructure,
+    Code,
+    /// Markdown and other prose.
+    Prose,
+}
+
+impl Risk {
+    /// The risk of a path by its name alone (the plan's files are marked by [`Selection`]).
+    pub fn of_path(path: &str) -> Risk {
+        let lower = path.to_ascii_lowercase();
+        let name = lower.rsplit('/').next().unwrap_or(&lower);
+        let extension = name.rsplit_once('.').map_or("", |(_, ext)| ext);
+        let in_dir = |dir: &str| lower.split('/').rev().skip(1).any(|part| part == dir);
+        let infrastructure = matches!(extension, "tf" | "tfvars" | "hcl")
+            || (extension == "json" && (name.contains("policy") || in_dir("iam")))
+            || lower.starts_with(".github/")
+            || lower.starts_with("xtask/src/generate/")
+            || name == "dockerfile"
+            || name.starts_with("dockerfile.")
+            || name.ends_with(".dockerfile")
+            || (extension == "sql" && in_dir("migrations"));
+        if infrastructure {
+            Risk::Infrastructure
+        } else if matches!(extension, "md" | "markdown" | "txt" | "rst" | "adoc") {
+            Risk::Prose
+        } else {
+            Risk::Code
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Risk::Plan => "plan",
+            Risk::Infrastructure => "infrastructure",
+            Risk::Code => "code",
+            Risk::Prose => "prose",
+        }
+    }
+}
+
+/// The repository's `review.ignore` globs, compiled.
+#[derive(Debug, Clone, Default)]
+pub struct IgnoreGlobs {
+    set: globset::GlobSet,
+    patterns: Vec<String>,
+}
+
+impl IgnoreGlobs {
+    /// Compiles the globs (`*` stays within a path segment, `**` crosses them); the error names
+    /// the glob.
+    pub fn new(patterns: &[String]) -> Result<IgnoreGlobs, String> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|error| format!("review.ignore: `{pattern}` is not a glob: {error}"))?;
+            builder.add(glob);
+        }
+        let set = builder
+            .build()
+            .map_err(|error| format!("review.ignore: {error}"))?;
+        Ok(IgnoreGlobs {
+            set,
+            patterns: patterns.to_vec(),
+        })
+    }
+
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        !self.patterns.is_empty() && self.set.is_match(path)
+    }
+}
+
+/// What steers the selection besides the diff itself.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Files left out and listed as ignored (from the default branch's config, never the PR's).
+    pub ignore: IgnoreGlobs,
+    /// Files that define what the plan destroys or replaces (`plan_summary::pointed_files`).
+    pub plan_files: BTreeSet<String>,
+}
+
+impl Selection {
+    pub fn risk(&self, path: &str) -> Risk {
+        if self.plan_files.contains(path) {
+            Risk::Plan
+        } else {
+            Risk::of_path(path)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
     pub path: String,
+    /// The path before a rename.
+    pub old_path: Option<String>,
     pub status: FileStatus,
     pub additions: u32,
     pub deletions: u32,
+    pub risk: Risk,
     /// Tokens of the file's section as sent (0 when left out).
     pub tokens: usize,
+    /// Changed (added and removed) lines shown in the prompt.
+    pub lines_shown: u32,
     pub inclusion: Inclusion,
     /// The call (chunk) it went into.
     pub chunk: Option<usize>,
+}
+
+impl FileReport {
+    /// `old → new` for a rename, else the path.
+    pub fn display_path(&self) -> String {
+        display_path(&self.path, self.old_path.as_deref())
+    }
+}
+
+/// `old → new` for a rename, else the path.
+pub fn display_path(path: &str, old_path: Option<&str>) -> String {
+    match old_path {
+        Some(old) if old != path => format!("{old} → {path}"),
+        _ => path.to_owned(),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,10 +222,10 @@ pub struct Chunk {
     pub pieces: Vec<Piece>,
 }
 
-/// One section of a chunk: a file's (or the deleted files') part of the text.
+/// One section of a chunk: a file's (or the deleted files' or a note's) part of the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
-    /// Index into [`Compression::files`]; `None` for the list of deleted files.
+    /// Index into [`Compression::files`]; `None` for the list of deleted files and the note.
     pub file: Option<usize>,
     /// Where the section starts in [`Chunk::text`].
     pub start: usize,
@@ -90,20 +255,29 @@ pub struct Compression {
 }
 
 impl Compression {
-    /// Takes the last section out of chunk `chunk` (its file becomes left out for the budget);
-    /// false when the chunk has none left.
+    /// Takes the last file section out of chunk `chunk` (its file becomes left out for the
+    /// budget); false when the chunk has none left.
     pub fn drop_last_piece(&mut self, chunk: usize) -> bool {
         let Some(chunk) = self.chunks.get_mut(chunk) else {
             return false;
         };
-        let Some(piece) = chunk.pieces.pop() else {
+        let Some(position) = chunk.pieces.iter().rposition(|piece| piece.file.is_some()) else {
             return false;
         };
-        chunk.text.truncate(piece.start);
+        let piece = chunk.pieces.remove(position);
+        let end = chunk
+            .pieces
+            .get(position)
+            .map_or(chunk.text.len(), |next| next.start);
+        chunk.text.replace_range(piece.start..end, "");
+        for later in &mut chunk.pieces[position..] {
+            later.start -= end - piece.start;
+        }
         chunk.tokens -= piece.tokens;
         if let Some(report) = piece.file.and_then(|file| self.files.get_mut(file)) {
             report.inclusion = Inclusion::Left(LeftOut::OverBudget);
             report.tokens = 0;
+            report.lines_shown = 0;
             report.chunk = None;
         }
         true
@@ -116,23 +290,76 @@ impl Compression {
         })
     }
 
-    /// Changed lines (added + deleted) of the files sent, fully or partly, against all.
+    /// Changed lines (added + deleted) shown to the model against all.
     pub fn lines_covered(&self) -> (u64, u64) {
         let mut covered = 0;
         let mut total = 0;
         for file in &self.files {
-            let lines = u64::from(file.additions) + u64::from(file.deletions);
-            total += lines;
-            if !matches!(file.inclusion, Inclusion::Left(_)) {
-                covered += lines;
-            }
+            total += u64::from(file.additions) + u64::from(file.deletions);
+            covered += u64::from(file.lines_shown);
         }
         (covered, total)
     }
+
+    /// The prompt's list of the files not shown (deleted files are named in the diff itself):
+    /// every one, grouped by reason and directory so that hundreds of names stay short.
+    pub fn left_out_lines(&self) -> Vec<String> {
+        left_out_list(
+            self.left_out()
+                .map(|(file, reason)| (file.path.as_str(), file.old_path.as_deref(), reason)),
+        )
+    }
+}
+
+/// At most this many files left out are named in the prompt (the coverage footer names all).
+pub const MAX_LISTED_LEFT_OUT: usize = 500;
+
+/// Lines of `reason: dir/a, b, c`, one per reason and directory, in order of first appearance;
+/// renames are listed whole as `old → new`. Deleted files are skipped (the diff names them).
+pub fn left_out_list<'a>(
+    entries: impl IntoIterator<Item = (&'a str, Option<&'a str>, LeftOut)>,
+) -> Vec<String> {
+    let mut groups: Vec<(LeftOut, String, Vec<String>)> = Vec::new();
+    let mut more = 0;
+    let mut listed = 0;
+    for (path, old_path, reason) in entries {
+        if reason == LeftOut::Deleted {
+            continue;
+        }
+        if listed == MAX_LISTED_LEFT_OUT {
+            more += 1;
+            continue;
+        }
+        listed += 1;
+        let (dir, name) = match old_path {
+            Some(old) if old != path => (String::new(), display_path(path, Some(old))),
+            _ => match path.rsplit_once('/') {
+                Some((dir, name)) => (format!("{dir}/"), name.to_owned()),
+                None => (String::new(), path.to_owned()),
+            },
+        };
+        match groups
+            .iter_mut()
+            .find(|(r, d, _)| *r == reason && *d == dir)
+        {
+            Some((_, _, names)) => names.push(name),
+            None => groups.push((reason, dir, vec![name])),
+        }
+    }
+    let mut lines: Vec<String> = groups
+        .into_iter()
+        .map(|(reason, dir, names)| format!("{}: {dir}{}", reason.text(), names.join(", ")))
+        .collect();
+    if more > 0 {
+        lines.push(format!(
+            "... and {more} more files (see the review coverage)"
+        ));
+    }
+    lines
 }
 
 /// Why a file should not be sent at all, from its name and kind.
-pub fn skip_reason(file: &FileDiff) -> Option<LeftOut> {
+pub fn skip_reason(file: &FileDiff, selection: &Selection) -> Option<LeftOut> {
     let path = file.path.as_str();
     let name = path.rsplit('/').next().unwrap_or(path);
     const LOCK_FILES: [&str; 9] = [
@@ -163,16 +390,22 @@ pub fn skip_reason(file: &FileDiff) -> Option<LeftOut> {
     if LOCK_FILES.contains(&name) || name.ends_with(".lock") {
         return Some(LeftOut::LockFile);
     }
-    let in_generated_env_dir =
-        path.starts_with("environments/") && path.split('/').nth(2) == Some("generated");
-    if path.starts_with(".github/")
-        || in_generated_env_dir
-        || name.contains(".generated.")
+    // Our generated workflows and IAM policies are reviewed: they are what runs and what is
+    // allowed, and a reviewer reads them first. Minified bundles and source maps are not.
+    if name.contains(".generated.")
         || name.ends_with(".min.js")
         || name.ends_with(".min.css")
         || name.ends_with(".map")
     {
         return Some(LeftOut::Generated);
+    }
+    if selection.ignore.matches(path)
+        || file
+            .old_path
+            .as_deref()
+            .is_some_and(|old| selection.ignore.matches(old))
+    {
+        return Some(LeftOut::Ignored);
     }
     if file.status == FileStatus::Deleted {
         return Some(LeftOut::Deleted);
@@ -183,14 +416,30 @@ pub fn skip_reason(file: &FileDiff) -> Option<LeftOut> {
     None
 }
 
+/// The order files are offered to the budget: by risk, modified (and renamed) before added,
+/// fewer changed lines before more, then the diff's order.
+fn rank(files: &[FileDiff], reports: &[FileReport], candidates: &mut [usize]) {
+    candidates.sort_by_key(|&index| {
+        let file = &files[index];
+        (
+            reports[index].risk,
+            file.status == FileStatus::Added,
+            file.additions + file.deletions,
+            index,
+        )
+    });
+}
+
 /// Splits the diff into at most `max_chunks` texts of at most `budget` tokens each.
 ///
 /// Tokenizing is the expensive part, so only what may be sent is counted: the "everything fits"
-/// pass stops as soon as the budget is exceeded, and afterwards a file is counted only when an
-/// estimate from its size (at the bytes-per-token ratio measured so far) says it could fit. The
-/// estimate decides what to try; the accounting of what is sent is always exact.
+/// passes stop as soon as the budget is exceeded, and afterwards a file is counted only when an
+/// estimate from its size (at the bytes-per-token ratio measured so far) says it could fit, and a
+/// file cut to its head only up to the cut. The estimate decides what to try; the accounting of
+/// what is sent is always exact (the sum of the sections' counts).
 pub fn compress(
     files: &[FileDiff],
+    selection: &Selection,
     tokenizer: &Tokenizer,
     budget: usize,
     max_chunks: usize,
@@ -199,141 +448,179 @@ pub fn compress(
         .iter()
         .map(|file| FileReport {
             path: file.path.clone(),
+            old_path: file.old_path.clone(),
             status: file.status,
             additions: file.additions,
             deletions: file.deletions,
+            risk: selection.risk(&file.path),
             tokens: 0,
-            inclusion: skip_reason(file).map_or(Inclusion::Full, Inclusion::Left),
+            lines_shown: 0,
+            inclusion: skip_reason(file, selection).map_or(Inclusion::Full, Inclusion::Left),
             chunk: None,
         })
         .collect();
-    let candidates: Vec<usize> = (0..files.len())
+    let mut candidates: Vec<usize> = (0..files.len())
         .filter(|&index| reports[index].inclusion == Inclusion::Full)
         .collect();
+    rank(files, &reports, &mut candidates);
 
-    let deleted: Vec<&str> = reports
+    let deleted: Vec<(&str, Option<&str>)> = reports
         .iter()
         .filter(|report| report.inclusion == Inclusion::Left(LeftOut::Deleted))
-        .map(|report| report.path.as_str())
+        .map(|report| (report.path.as_str(), report.old_path.as_deref()))
         .collect();
     let deleted_section = render_deleted(&deleted);
     let deleted_tokens = tokenizer.count(&deleted_section);
 
-    // Pass 1: everything with the patch's own context, if it fits. Decided by size first: text of
-    // more than `budget * MAX_TOKEN_BYTES` bytes cannot fit, and counting stops at the budget.
+    // Passes 1 and 2: everything with the patch's own context, then with one line of context, if
+    // it fits. Decided by size first: text of more than `budget * MAX_TOKEN_BYTES` bytes cannot
+    // fit, and counting stops at the budget.
     let mut ratio = Ratio::default();
-    let mut full = Vec::with_capacity(candidates.len());
-    let mut used = deleted_tokens;
-    let mut fits = max_chunks == 0
-        || candidates
-            .iter()
-            .map(|&index| files[index].bytes())
-            .sum::<usize>()
-            / MAX_TOKEN_BYTES
-            <= budget;
-    if fits {
+    let cap = if max_chunks == 0 { usize::MAX } else { budget };
+    let total_bytes = candidates
+        .iter()
+        .map(|&index| files[index].bytes())
+        .sum::<usize>();
+    for context in [None, Some(TRIMMED_CONTEXT)] {
+        let may_fit = max_chunks == 0 || total_bytes / MAX_TOKEN_BYTES <= budget;
+        if !may_fit {
+            break;
+        }
+        let mut rendered: Vec<RenderedFile> = Vec::with_capacity(candidates.len());
+        let mut used = deleted_tokens;
         for &index in &candidates {
-            let mut rendered = RenderedFile::new(&files[index], None);
-            let tokens = rendered.count(tokenizer, budget);
-            ratio.add_counted(&rendered, tokens);
+            let mut file = RenderedFile::new(&files[index], context);
+            let tokens = file.count_all(tokenizer, cap);
+            ratio.add_counted(&file, tokens);
             used += tokens;
-            full.push(rendered);
-            if used > budget {
-                fits = false;
+            rendered.push(file);
+            if used > budget && max_chunks > 0 {
                 break;
             }
         }
-    }
-    if (fits && used <= budget) || max_chunks == 0 {
+        if used > budget && max_chunks > 0 {
+            continue;
+        }
         let mut chunk = Chunk::default();
         chunk.push(None, &deleted_section, deleted_tokens);
-        for (rendered, &index) in full.iter_mut().zip(&candidates) {
-            let tokens = rendered.count(tokenizer, budget);
-            chunk.push(
-                Some(index),
-                &rendered.text(rendered.hunks.len(), None),
-                tokens,
-            );
-            reports[index].tokens = tokens;
-            reports[index].chunk = Some(0);
+        for (file, &index) in rendered.iter_mut().zip(&candidates) {
+            let tokens = file.count_all(tokenizer, cap);
+            chunk.push(Some(index), &file.text_all(), tokens);
+            let report = &mut reports[index];
+            report.tokens = tokens;
+            report.lines_shown = file.changed_lines();
+            report.chunk = Some(0);
         }
         return Compression {
             chunks: vec![chunk],
             files: reports,
-            context_trimmed: false,
+            context_trimmed: context.is_some(),
         };
     }
-    drop(full);
 
-    // Pass 2: trimmed context, largest first, spread over up to `max_chunks` calls.
-    let mut trimmed: Vec<RenderedFile> = candidates
+    // Pass 3: changed lines only, by rank, each file within its share of the budget, spread over
+    // up to `max_chunks` calls.
+    let mut rendered: Vec<RenderedFile> = candidates
         .iter()
-        .map(|&index| RenderedFile::new(&files[index], Some(TRIMMED_CONTEXT)))
+        .map(|&index| RenderedFile::new(&files[index], Some(0)))
         .collect();
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&a, &b| trimmed[b].bytes().cmp(&trimmed[a].bytes()).then(a.cmp(&b)));
-
-    let mut remaining: Vec<usize> = order;
+    let note_tokens = tokenizer.count(CHANGED_ONLY_NOTE);
+    let share = (budget / FILE_SHARE).max(MIN_CUT_TOKENS);
+    // Positions in `candidates`, in rank order.
+    let mut remaining: Vec<usize> = (0..candidates.len()).collect();
     let mut chunks = Vec::new();
     for chunk_index in 0..max_chunks {
         if remaining.is_empty() {
             break;
         }
-        let mut used = if chunk_index == 0 { deleted_tokens } else { 0 };
-        // (position in candidates, hunks taken)
-        let mut taken: Vec<(usize, usize)> = Vec::new();
+        let mut used = note_tokens + if chunk_index == 0 { deleted_tokens } else { 0 };
+        let mut taken: Vec<(usize, Section)> = Vec::new();
         let mut left = Vec::new();
         for &position in &remaining {
-            let rendered = &mut trimmed[position];
+            let file = &mut rendered[position];
             let room = budget.saturating_sub(used);
-            if !taken.is_empty() && ratio.lower_estimate(rendered.bytes()) > room {
-                left.push(position);
-                continue;
-            }
-            let tokens = rendered.count(tokenizer, budget);
-            ratio.add_counted(rendered, tokens);
-            if tokens <= room {
-                used += tokens;
-                taken.push((position, rendered.hunks.len()));
+            let limit = room.min(share);
+            let estimate = ratio.lower_estimate(file.bytes());
+            // Whole when it fits; cut to its head when it is larger than its share (a file that
+            // would fit its share but not the room left waits: smaller ones may still fit).
+            let cut = |file: &mut RenderedFile| {
+                if limit >= MIN_CUT_TOKENS {
+                    file.head(tokenizer, limit)
+                } else {
+                    None
+                }
+            };
+            let section = if estimate > room {
+                if estimate > share { cut(file) } else { None }
             } else {
-                left.push(position);
+                // Exact up to the share; above it only "more than the share".
+                let tokens = file.count_all(tokenizer, share);
+                ratio.add_counted(file, tokens);
+                if tokens <= limit {
+                    Some(Section::whole(file, tokens))
+                } else if tokens > share {
+                    cut(file)
+                } else {
+                    None
+                }
+            };
+            match section {
+                Some(section) => {
+                    used += section.tokens;
+                    taken.push((position, section));
+                }
+                None => left.push(position),
             }
         }
-        // Whole files are preferred; when not even one fits, the largest goes in hunk by hunk.
-        if taken.is_empty()
-            && let Some(&position) = left.first()
-        {
+        // Room left once every file has its share: grow the cut files, in rank order.
+        if left.is_empty() {
+            for (position, section) in &mut taken {
+                if section.cut.is_none() {
+                    continue;
+                }
+                let room = budget.saturating_sub(used);
+                if room == 0 {
+                    break;
+                }
+                if let Some(grown) = rendered[*position].head(tokenizer, section.tokens + room)
+                    && grown.tokens >= section.tokens
+                {
+                    used = used - section.tokens + grown.tokens;
+                    *section = grown;
+                }
+            }
+        }
+        // Room too small for any whole file left: the first of them (by rank) shows its head.
+        let mut index = 0;
+        while index < left.len() && budget.saturating_sub(used) >= MIN_CUT_TOKENS {
             let room = budget.saturating_sub(used);
-            let (hunks, _cost) = trimmed[position].fitting_hunks(room, tokenizer, budget);
-            if hunks > 0 {
-                taken.push((position, hunks));
-                left.remove(0);
+            match rendered[left[index]].head(tokenizer, room) {
+                Some(section) => {
+                    used += section.tokens;
+                    taken.push((left.remove(index), section));
+                }
+                None => index += 1,
             }
         }
         remaining = left;
-        taken.sort_unstable();
         let mut chunk = Chunk::default();
         if chunk_index == 0 {
             chunk.push(None, &deleted_section, deleted_tokens);
         }
-        for (position, hunks) in taken {
-            let rendered = &mut trimmed[position];
+        chunk.push(None, CHANGED_ONLY_NOTE, note_tokens);
+        for (position, section) in taken {
             let index = candidates[position];
-            let of = rendered.hunks.len();
-            let (text, file_tokens) = if hunks == of {
-                (rendered.text(of, None), rendered.count(tokenizer, budget))
-            } else {
-                let header = rendered.partial_header(hunks, of);
-                let header_tokens = tokenizer.count(&header);
-                reports[index].inclusion = Inclusion::Partial { hunks, of };
-                let body: usize = rendered.hunk_tokens(tokenizer, budget)[..hunks]
-                    .iter()
-                    .sum();
-                (rendered.text(hunks, Some(&header)), header_tokens + body)
-            };
-            chunk.push(Some(index), &text, file_tokens);
-            reports[index].tokens = file_tokens;
-            reports[index].chunk = Some(chunk_index);
+            chunk.push(Some(index), &section.text, section.tokens);
+            let report = &mut reports[index];
+            report.tokens = section.tokens;
+            report.lines_shown = section.lines;
+            report.chunk = Some(chunk_index);
+            if section.cut.is_some() {
+                report.inclusion = Inclusion::Partial {
+                    lines: section.lines,
+                    of: rendered[position].changed_lines(),
+                };
+            }
         }
         chunks.push(chunk);
     }
@@ -357,7 +644,7 @@ struct Ratio {
 impl Ratio {
     /// Learns from a file's count, unless the count stopped early at the cap.
     fn add_counted(&mut self, rendered: &RenderedFile, tokens: usize) {
-        if !rendered.capped() {
+        if !rendered.capped {
             self.bytes += rendered.bytes();
             self.tokens += tokens;
         }
@@ -374,52 +661,99 @@ impl Ratio {
     }
 }
 
-fn render_deleted(deleted: &[&str]) -> String {
+fn render_deleted(deleted: &[(&str, Option<&str>)]) -> String {
     if deleted.is_empty() {
         return String::new();
     }
     let mut out = String::from("## Deleted files (content not shown)\n");
-    for path in deleted {
+    for (path, old_path) in deleted {
         out.push_str("- ");
-        out.push_str(path);
+        out.push_str(&display_path(path, *old_path));
         out.push('\n');
     }
     out.push('\n');
     out
 }
 
+/// What goes into a chunk for one file.
+struct Section {
+    text: String,
+    tokens: usize,
+    /// Changed lines shown.
+    lines: u32,
+    /// `Some(cut lines)` when the file was cut to its head.
+    cut: Option<u32>,
+}
+
+impl Section {
+    fn whole(file: &RenderedFile, tokens: usize) -> Section {
+        Section {
+            text: file.text_all(),
+            tokens,
+            lines: file.changed_lines(),
+            cut: None,
+        }
+    }
+}
+
+/// One hunk, rendered: its `@@` line, then one line per diff line kept.
+struct RenderedHunk {
+    text: String,
+    /// Where the `@@` line ends.
+    head_end: usize,
+    /// Where each rendered line ends in `text` (the `@@` line is not one of them).
+    line_ends: Vec<usize>,
+    /// Changed lines among the first `n + 1` rendered lines.
+    changed_through: Vec<u32>,
+}
+
+impl RenderedHunk {
+    fn changed(&self) -> u32 {
+        self.changed_through.last().copied().unwrap_or(0)
+    }
+
+    /// The hunk's first `lines` rendered lines, with a note that the rest is cut.
+    fn head(&self, lines: usize) -> String {
+        let end = self.line_ends[lines - 1];
+        let mut out = self.text[..end].to_owned();
+        out.push_str("  ... (cut here)\n\n");
+        out
+    }
+}
+
 /// One file's section, hunk by hunk; token counts are computed on first use, each hunk's only up
-/// to the budget (a hunk over the budget never fits, however much over it is).
+/// to a cap (a hunk over the cap never fits whole, however much over it is).
 struct RenderedFile {
     path_line: String,
     header: String,
-    hunks: Vec<String>,
-    counts: Option<(usize, Vec<usize>)>,
-    /// A hunk's count stopped at the cap.
+    hunks: Vec<RenderedHunk>,
+    header_tokens: Option<usize>,
+    /// Per hunk: its count, and whether it is exact (a count that stopped at its cap is only a
+    /// lower bound above that cap).
+    counts: Vec<Option<(usize, bool)>>,
+    /// Some hunk's count stopped at its cap.
     capped: bool,
 }
 
 impl RenderedFile {
     fn new(file: &FileDiff, context: Option<usize>) -> RenderedFile {
-        let mut path_line = format!("## File: {}", file.path);
-        if let Some(old) = &file.old_path {
-            path_line.push_str(&format!(" (renamed from {old})"));
-        }
         let status = match file.status {
             FileStatus::Added => "added",
             FileStatus::Deleted => "deleted",
             FileStatus::Modified => "modified",
             FileStatus::Renamed => "renamed",
         };
-        path_line.push_str(&format!(
-            " [{status} +{} -{}]",
-            file.additions, file.deletions
-        ));
+        let mut path_line = format!(
+            "## File: {} [{status} +{} -{}]",
+            display_path(&file.path, file.old_path.as_deref()),
+            file.additions,
+            file.deletions
+        );
         if file.lossy {
             path_line.push_str(" (not valid UTF-8; shown lossily)");
         }
         let header = format!("{path_line}\n");
-        let hunks = file
+        let hunks: Vec<RenderedHunk> = file
             .hunks
             .iter()
             .map(|hunk| render_hunk(hunk, context))
@@ -427,92 +761,157 @@ impl RenderedFile {
         RenderedFile {
             path_line,
             header,
+            counts: vec![None; hunks.len()],
             hunks,
-            counts: None,
+            header_tokens: None,
             capped: false,
         }
     }
 
     fn bytes(&self) -> usize {
-        self.header.len() + self.hunks.iter().map(String::len).sum::<usize>()
+        self.header.len() + self.hunks.iter().map(|hunk| hunk.text.len()).sum::<usize>()
     }
 
-    fn capped(&self) -> bool {
-        self.capped
+    fn changed_lines(&self) -> u32 {
+        self.hunks.iter().map(RenderedHunk::changed).sum()
     }
 
-    /// The section with its first `hunks` hunks, under `header` (default: the full one).
-    fn text(&self, hunks: usize, header: Option<&str>) -> String {
-        let mut out = header.unwrap_or(&self.header).to_owned();
-        for hunk in &self.hunks[..hunks] {
-            out.push_str(hunk);
+    fn text_all(&self) -> String {
+        let mut out = self.header.clone();
+        for hunk in &self.hunks {
+            out.push_str(&hunk.text);
         }
         out
     }
 
-    fn ensure_counted(&mut self, tokenizer: &Tokenizer, cap: usize) -> &(usize, Vec<usize>) {
-        let header = &self.header;
-        let hunks = &self.hunks;
-        let capped = &mut self.capped;
-        self.counts.get_or_insert_with(|| {
-            let counts: Vec<usize> = hunks
-                .iter()
-                .map(|hunk| tokenizer.count_capped(hunk, cap))
-                .collect();
-            *capped = counts.iter().any(|&tokens| tokens > cap);
-            (tokenizer.count(header), counts)
-        })
+    fn header_tokens(&mut self, tokenizer: &Tokenizer) -> usize {
+        *self
+            .header_tokens
+            .get_or_insert_with(|| tokenizer.count(&self.header))
     }
 
-    /// The file's tokens; above `cap` when it is more than `cap`.
-    fn count(&mut self, tokenizer: &Tokenizer, cap: usize) -> usize {
-        let (header, hunks) = self.ensure_counted(tokenizer, cap);
-        header + hunks.iter().sum::<usize>()
+    /// Hunk `index`'s tokens; above `cap` when it is more than `cap`. A count made with a lower
+    /// cap that stopped early is made again.
+    fn hunk_tokens(&mut self, index: usize, tokenizer: &Tokenizer, cap: usize) -> usize {
+        match self.counts[index] {
+            Some((tokens, exact)) if exact || tokens > cap => tokens,
+            _ => {
+                let tokens = tokenizer.count_capped(&self.hunks[index].text, cap);
+                let exact = tokens <= cap;
+                self.capped |= !exact;
+                self.counts[index] = Some((tokens, exact));
+                tokens
+            }
+        }
     }
 
-    fn hunk_tokens(&mut self, tokenizer: &Tokenizer, cap: usize) -> Vec<usize> {
-        self.ensure_counted(tokenizer, cap).1.clone()
-    }
-
-    fn partial_header(&self, hunks: usize, of: usize) -> String {
-        format!("{} (only {hunks} of {of} hunks shown)\n", self.path_line)
-    }
-
-    /// How many leading hunks fit in `room` tokens with the partial header, and their cost.
-    fn fitting_hunks(&mut self, room: usize, tokenizer: &Tokenizer, cap: usize) -> (usize, usize) {
-        let hunk_tokens = self.hunk_tokens(tokenizer, cap);
-        let of = hunk_tokens.len();
-        let mut taken = 0;
-        let mut cost = 0;
-        let mut body = 0;
-        for (count, tokens) in hunk_tokens.iter().enumerate() {
-            body += tokens;
-            let next = tokenizer.count(&self.partial_header(count + 1, of)) + body;
-            if next > room {
+    /// The whole section's tokens; above `cap` when it is more than `cap` (counting stops there).
+    fn count_all(&mut self, tokenizer: &Tokenizer, cap: usize) -> usize {
+        let mut total = self.header_tokens(tokenizer);
+        for index in 0..self.hunks.len() {
+            if total > cap {
                 break;
             }
-            cost = next;
-            taken = count + 1;
+            total += self.hunk_tokens(index, tokenizer, cap.saturating_sub(total));
         }
-        (taken, cost)
+        total
+    }
+
+    fn cut_header(&self, shown: u32, of: u32) -> String {
+        format!(
+            "{} (cut to its head: {shown} of {of} changed lines shown, {} cut)\n",
+            self.path_line,
+            of - shown
+        )
+    }
+
+    /// The file's head within `limit` tokens: whole hunks, then the first lines of the next one;
+    /// `None` when not even one line fits. The count is exact.
+    fn head(&mut self, tokenizer: &Tokenizer, limit: usize) -> Option<Section> {
+        let of = self.changed_lines();
+        // The header with the most digits it can have, so the final one is no longer.
+        let header_reserve = tokenizer.count(&self.cut_header(of, of)) + 1;
+        let room = limit.checked_sub(header_reserve)?;
+        let mut body = String::new();
+        let mut body_tokens = 0;
+        let mut shown = 0;
+        let mut whole = 0;
+        while whole < self.hunks.len() {
+            let tokens = self.hunk_tokens(whole, tokenizer, room - body_tokens);
+            if body_tokens + tokens > room {
+                break;
+            }
+            body_tokens += tokens;
+            body.push_str(&self.hunks[whole].text);
+            shown += self.hunks[whole].changed();
+            whole += 1;
+        }
+        if whole == self.hunks.len() {
+            let tokens = self.header_tokens(tokenizer) + body_tokens;
+            return Some(Section {
+                text: format!("{}{body}", self.header),
+                tokens,
+                lines: shown,
+                cut: None,
+            });
+        }
+        // The next hunk's first lines: as many as the per-line counts allow, then exact.
+        let hunk = &self.hunks[whole];
+        let free = room - body_tokens;
+        let mut lines = 0;
+        let mut estimate = tokenizer.count(&hunk.text[..hunk.head_end]) + CUT_NOTE_TOKENS;
+        let mut start = hunk.head_end;
+        for &end in &hunk.line_ends {
+            estimate +=
+                tokenizer.count_capped(&hunk.text[start..end], free.saturating_sub(estimate));
+            if estimate > free {
+                break;
+            }
+            start = end;
+            lines += 1;
+        }
+        let mut partial = None;
+        while lines > 0 {
+            let text = hunk.head(lines);
+            let tokens = tokenizer.count(&text);
+            if tokens <= free {
+                partial = Some((text, tokens));
+                break;
+            }
+            lines -= 1;
+        }
+        if let Some((text, tokens)) = partial {
+            body.push_str(&text);
+            body_tokens += tokens;
+            shown += hunk.changed_through[lines - 1];
+        }
+        if shown == 0 {
+            return None;
+        }
+        let header = self.cut_header(shown, of);
+        let tokens = tokenizer.count(&header) + body_tokens;
+        Some(Section {
+            text: format!("{header}{body}"),
+            tokens,
+            lines: shown,
+            cut: Some(of - shown),
+        })
     }
 }
 
 /// `@@ -a,b +c,d @@ section`, then one line per diff line: the new-side line number for context
-/// and added lines (so the model can cite lines), `+`/`-`/space, the text.
-fn render_hunk(hunk: &Hunk, context: Option<usize>) -> String {
+/// and added lines (so the model can cite lines), `+`/`-`/space, the text. With `context`, only
+/// that many lines around each change are kept (a `...` marks a gap). With no context at all the
+/// rendering is compact: `@@ +c @@`, no padding, and the line numbers show the gaps.
+fn render_hunk(hunk: &Hunk, context: Option<usize>) -> RenderedHunk {
     let keep: Vec<bool> = match context {
         None => vec![true; hunk.lines.len()],
         Some(context) => {
-            let changed: Vec<usize> = hunk
-                .lines
-                .iter()
-                .enumerate()
-                .filter(|(_, line)| line.kind != LineKind::Context)
-                .map(|(index, _)| index)
-                .collect();
             let mut keep = vec![false; hunk.lines.len()];
-            for index in changed {
+            for (index, line) in hunk.lines.iter().enumerate() {
+                if line.kind == LineKind::Context {
+                    continue;
+                }
                 let from = index.saturating_sub(context);
                 let to = (index + context).min(hunk.lines.len().saturating_sub(1));
                 for flag in &mut keep[from..=to] {
@@ -522,35 +921,80 @@ fn render_hunk(hunk: &Hunk, context: Option<usize>) -> String {
             keep
         }
     };
-    let mut out = format!(
-        "@@ -{},{} +{},{} @@",
-        hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len
-    );
+    // With changed lines only, the old side and the lengths say nothing the model can use: where
+    // the hunk starts on the new side is enough, and every line is a token shorter unpadded.
+    let compact = context == Some(0);
+    // A hunk that opens with an added line is placed by that line's number: no `@@` line then.
+    let placed_by_first_line = hunk.section.is_empty()
+        && hunk
+            .lines
+            .iter()
+            .find(|line| line.kind != LineKind::Context)
+            .is_some_and(|line| line.kind == LineKind::Added && line.new_line.is_some());
+    let mut text = if compact && placed_by_first_line {
+        String::new()
+    } else if compact {
+        format!("@@ +{} @@", hunk.new_start)
+    } else {
+        format!(
+            "@@ -{},{} +{},{} @@",
+            hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len
+        )
+    };
     if !hunk.section.is_empty() {
-        out.push(' ');
-        out.push_str(&hunk.section);
+        text.push(' ');
+        text.push_str(&hunk.section);
     }
-    out.push('\n');
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    let head_end = text.len();
+    let mut line_ends = Vec::new();
+    let mut changed_through = Vec::new();
+    let mut changed = 0;
     let mut skipped = false;
+    let marks_gaps = context != Some(0);
     for (line, keep) in hunk.lines.iter().zip(keep) {
         if !keep {
             skipped = true;
             continue;
         }
-        if skipped {
-            out.push_str("  ...\n");
-            skipped = false;
+        if skipped && marks_gaps {
+            text.push_str("  ...\n");
+            line_ends.push(text.len());
+            changed_through.push(changed);
         }
+        skipped = false;
         match (line.kind, line.new_line) {
-            (LineKind::Removed, _) | (_, None) => out.push_str("      -"),
-            (LineKind::Added, Some(number)) => out.push_str(&format!("{number:>5} +")),
-            (LineKind::Context, Some(number)) => out.push_str(&format!("{number:>5}  ")),
+            (LineKind::Removed, _) | (_, None) if compact => text.push('-'),
+            (LineKind::Removed, _) | (_, None) => text.push_str("      -"),
+            (LineKind::Added, Some(number)) if compact => {
+                let _ = write!(text, "{number} +");
+            }
+            (LineKind::Added, Some(number)) => {
+                let _ = write!(text, "{number:>5} +");
+            }
+            (LineKind::Context, Some(number)) => {
+                let _ = write!(text, "{number:>5}  ");
+            }
         }
-        out.push_str(&line.text);
-        out.push('\n');
+        if line.kind != LineKind::Context {
+            changed += 1;
+        }
+        text.push_str(&line.text);
+        text.push('\n');
+        line_ends.push(text.len());
+        changed_through.push(changed);
     }
-    out.push('\n');
-    out
+    if !compact {
+        text.push('\n');
+    }
+    RenderedHunk {
+        text,
+        head_end,
+        line_ends,
+        changed_through,
+    }
 }
 
 #[cfg(test)]

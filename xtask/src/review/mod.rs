@@ -24,7 +24,7 @@ pub mod suggestion;
 pub mod tokens;
 
 use crate::config::ReviewSettings;
-use compress::{Compression, Inclusion, LeftOut};
+use compress::Compression;
 use diff::{FileDiff, LineKind};
 use prompt::{Prompt, PromptContext, Task};
 use redact::{Redaction, Redactor};
@@ -83,12 +83,22 @@ fn redact_diff(redactor: &mut Redactor, files: &mut [FileDiff]) {
     }
 }
 
+/// What the selection ranks first besides the file kinds: the files the plans' destroyed or
+/// replaced resources point to.
+pub fn selection(plans: &[plan_summary::EnvPlan], files: &[FileDiff]) -> compress::Selection {
+    compress::Selection {
+        plan_files: plan_summary::pointed_files(plans, files),
+        ..compress::Selection::default()
+    }
+}
+
 /// The prompt's context: the pull request's (redacted) words, the plan section, where secrets were
 /// redacted, and the repository's review settings.
 pub fn prompt_context(
     text: &PullRequestText,
     plan_section: String,
     redactions: &[Redaction],
+    selection: compress::Selection,
     settings: &ReviewSettings,
 ) -> PromptContext {
     PromptContext {
@@ -101,6 +111,7 @@ pub fn prompt_context(
             .map(|redaction| format!("{} at {}", redaction.kind, redaction.location))
             .collect(),
         left_out: Vec::new(),
+        selection,
         language: settings.language.clone(),
         max_findings: settings.max_findings,
         max_suggestions: settings.max_suggestions,
@@ -158,48 +169,10 @@ pub struct PlannedPrompts {
 /// How many calls improve may spread a large pull request over.
 pub const IMPROVE_MAX_CALLS: usize = 3;
 
-fn reason_text(reason: LeftOut) -> &'static str {
-    match reason {
-        LeftOut::LockFile => "lock file",
-        LeftOut::Binary => "binary",
-        LeftOut::Generated => "generated",
-        LeftOut::Deleted => "deleted",
-        LeftOut::NoPatch => "no patch available",
-        LeftOut::OverBudget => "over the token budget",
-    }
-}
-
 /// Tokens kept free when packing the diff: counts of parts do not quite add up to the count of
 /// the whole (the text around the diff in the template). The final prompts are counted again in
 /// any case; the margin only keeps that from having to drop a file.
 const PACKING_MARGIN: usize = 16;
-
-/// At most this many left-out files are named in the prompt; the rest are counted.
-const MAX_LISTED_LEFT_OUT: usize = 100;
-
-fn left_out_lines(compression: &Compression) -> Vec<String> {
-    let left: Vec<String> = compression
-        .files
-        .iter()
-        .filter_map(|file| match file.inclusion {
-            Inclusion::Left(LeftOut::Deleted) => None,
-            Inclusion::Left(reason) => Some(format!("{} ({})", file.path, reason_text(reason))),
-            _ => None,
-        })
-        .collect();
-    list_at_most(left)
-}
-
-fn list_at_most(mut lines: Vec<String>) -> Vec<String> {
-    if lines.len() > MAX_LISTED_LEFT_OUT {
-        let more = lines.len() - MAX_LISTED_LEFT_OUT;
-        lines.truncate(MAX_LISTED_LEFT_OUT);
-        lines.push(format!(
-            "... and {more} more files (see the review coverage)"
-        ));
-    }
-    lines
-}
 
 /// Compresses the (redacted) diff into the prompts of `task`, each within
 /// `token_budget - output_reserve` tokens.
@@ -222,17 +195,12 @@ pub fn plan_prompts(
     } else {
         1
     };
-    let known_left: Vec<String> = files
-        .iter()
-        .filter_map(|file| {
-            compress::skip_reason(file)
-                .filter(|r| *r != LeftOut::Deleted)
-                .map(|r| (file, r))
-        })
-        .map(|(file, reason)| format!("{} ({})", file.path, reason_text(reason)))
-        .collect();
+    let known_left = compress::left_out_list(files.iter().filter_map(|file| {
+        compress::skip_reason(file, &base.selection)
+            .map(|reason| (file.path.as_str(), file.old_path.as_deref(), reason))
+    }));
     let mut context = base.clone();
-    context.left_out = list_at_most(known_left);
+    context.left_out = known_left;
     let bare = prompt::build(task, &context, "")?.count(tokenizer);
     if bare > budget {
         return Err(too_small(
@@ -244,25 +212,33 @@ pub fn plan_prompts(
             output_reserve,
         ));
     }
+    // The names of the files left out take room too, and which files are left out depends on
+    // the room: pack again while the list outgrows what the packing assumed (a few rounds at most).
+    let mut assumed = bare;
     let mut compression = compress::compress(
         files,
+        &base.selection,
         tokenizer,
-        budget.saturating_sub(bare + PACKING_MARGIN),
+        budget.saturating_sub(assumed + PACKING_MARGIN),
         max_chunks,
     );
-    context.left_out = left_out_lines(&compression);
-    let listed = prompt::build(task, &context, "")?.count(tokenizer);
-    if listed > bare {
-        // The names of the files left out take room too: pack once more without it.
+    for _ in 0..3 {
+        context.left_out = compression.left_out_lines();
+        let listed = prompt::build(task, &context, "")?.count(tokenizer);
+        if listed <= assumed {
+            break;
+        }
+        assumed = listed;
         compression = compress::compress(
             files,
+            &base.selection,
             tokenizer,
-            budget.saturating_sub(listed + PACKING_MARGIN),
+            budget.saturating_sub(assumed + PACKING_MARGIN),
             max_chunks,
         );
     }
     loop {
-        context.left_out = left_out_lines(&compression);
+        context.left_out = compression.left_out_lines();
         let fixed = prompt::build(task, &context, "")?.count(tokenizer);
         if fixed > budget {
             return Err(too_small(

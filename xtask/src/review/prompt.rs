@@ -6,6 +6,7 @@
 
 use include_dir::{Dir, include_dir};
 
+use super::compress::Selection;
 use super::tokens::{MESSAGE_OVERHEAD, Tokenizer};
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates/review");
@@ -104,6 +105,8 @@ pub struct PromptContext {
     pub redactions: Vec<String>,
     /// Files left out of this call, with why, one per line.
     pub left_out: Vec<String>,
+    /// What steers which files enter the budget (`review.ignore`, the plan's files).
+    pub selection: Selection,
     pub language: String,
     pub max_findings: u32,
     pub max_suggestions: u32,

@@ -326,14 +326,14 @@ pub fn coverage(
     if !left.is_empty() || !partial.is_empty() {
         let _ = writeln!(out, "\n{}:", headings.get("left_out"));
         for file in partial {
-            if let Inclusion::Partial { hunks, of } = file.inclusion {
+            if let Inclusion::Partial { lines, of } = file.inclusion {
                 let _ = writeln!(
                     out,
                     "- {}: {}",
-                    markdown::code_span(&file.path),
+                    markdown::code_span(&file.display_path()),
                     headings.fill(
                         "partial",
-                        &[("hunks", hunks.to_string()), ("of", of.to_string())]
+                        &[("lines", lines.to_string()), ("of", of.to_string())]
                     )
                 );
             }
@@ -342,7 +342,7 @@ pub fn coverage(
             let _ = writeln!(
                 out,
                 "- {}: {}",
-                markdown::code_span(&file.path),
+                markdown::code_span(&file.display_path()),
                 headings.get(reason_key(reason))
             );
         }
@@ -367,6 +367,7 @@ pub fn reason_key(reason: LeftOut) -> &'static str {
         LeftOut::LockFile => "reason_lock",
         LeftOut::Binary => "reason_binary",
         LeftOut::Generated => "reason_generated",
+        LeftOut::Ignored => "reason_ignored",
         LeftOut::Deleted => "reason_deleted",
         LeftOut::NoPatch => "reason_no_patch",
         LeftOut::OverBudget => "reason_over_budget",
@@ -709,13 +710,17 @@ pub fn dry_run(
         for file in &first.compression.files {
             let included = match file.inclusion {
                 Inclusion::Full => "yes".to_owned(),
-                Inclusion::Partial { hunks, of } => format!("partly ({hunks}/{of} hunks)"),
+                Inclusion::Partial { lines, of } => format!("cut ({lines}/{of} lines)"),
                 Inclusion::Left(reason) => format!("no: {}", headings.get(reason_key(reason))),
             };
             let _ = writeln!(
                 out,
                 "{:>8}  {:>7} {:>7}  {:<28} {}",
-                file.tokens, file.additions, file.deletions, included, file.path
+                file.tokens,
+                file.additions,
+                file.deletions,
+                included,
+                file.display_path()
             );
         }
     }

@@ -11,8 +11,8 @@ mod iam_eval;
 mod support;
 
 mod affected;
-mod aws_models;
 mod apply;
+mod aws_models;
 mod aws_profiles;
 mod ci_command;
 mod environment;

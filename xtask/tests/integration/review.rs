@@ -431,8 +431,8 @@ async fn dry_run_prints_the_redacted_prompt_and_sends_nothing() {
     assert!(stdout.contains("[REDACTED:github-token]"));
     assert!(stdout.contains("token counts per file"));
     assert!(stdout.contains("- dev: import 0, add 1, change 0, destroy 1, move 0"));
-    assert!(stdout.contains("destroyed: aws_db_instance.main"));
-    assert!(stdout.contains("replaced (destroy then create): aws_iam_role.deploy"));
+    assert!(stdout.contains("destroy: aws_db_instance.main"));
+    assert!(stdout.contains("replace (destroy then create): aws_iam_role.deploy"));
     assert!(stdout.contains("<!-- xtask-review:review -->"));
     assert_no_secret("dry-run output", &text(&output));
     assert!(llm.received_requests().await.unwrap().is_empty());

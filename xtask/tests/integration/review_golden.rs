@@ -226,7 +226,7 @@ fn twenty_thousand_line_pull_request() {
     ));
 
     let (improve, _) = run(Task::Improve, text.as_bytes(), 9_000);
-    assert_eq!(improve.prompts.len(), xtask::review::IMPROVE_MAX_CALLS);
+    assert!(improve.prompts.len() > 1 && improve.prompts.len() <= xtask::review::IMPROVE_MAX_CALLS);
     let sent: usize = improve
         .compression
         .files
@@ -243,4 +243,88 @@ fn twenty_thousand_line_pull_request() {
         sent > sent_once,
         "improve covers more files over several calls: {sent} vs {sent_once}"
     );
+}
+
+/// Issue 13: a 400-file pull request (the benchmark's, generated here from its fixed seed) at the
+/// default 32k budget. The snapshot shows the ranking (plan's files, then infrastructure, modified
+/// before added, small before large), the huge added Terraform file cut to its head with a note,
+/// the renames as `old → new`, and the list of every file left out with why; the accounting is
+/// exact.
+#[test]
+fn four_hundred_file_pull_request_is_selected_by_risk() {
+    use xtask::review::bench;
+    use xtask::review::compress::{IgnoreGlobs, Selection};
+    use xtask::review::plan_summary;
+
+    let text = bench::synthetic_pull_request(bench::SEED);
+    let tokenizer = Tokenizer::load().unwrap();
+    let files = diff::parse(text.as_bytes());
+    assert_eq!(files.len(), 400);
+    // The plan replaces a bucket whose block the largest modified Terraform file touches (it
+    // would otherwise come last among the Terraform files): that file goes first.
+    let pointed = files
+        .iter()
+        .filter(|file| file.path.ends_with(".tf") && file.status == diff::FileStatus::Modified)
+        .max_by_key(|file| (file.additions + file.deletions, file.path.clone()))
+        .unwrap();
+    let label = pointed
+        .hunks
+        .iter()
+        .flat_map(|hunk| &hunk.lines)
+        .find_map(|line| line.text.strip_prefix("resource \"aws_s3_bucket\" \""))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    let address = format!("aws_s3_bucket.{label}");
+    let plans = plan_summary::parse(&format!(
+        r#"[{{"env":"dev","add":1,"destroy":1,"has_changes":true,"has_destroy":true,
+             "replaced":["{address}"],
+             "destructive":[{{"address":"{address}","action":"replace","forces":["bucket"],"reason":"replace_because_cannot_update"}}]}}]"#
+    ))
+    .unwrap();
+    let context = PromptContext {
+        title: "Large change".to_owned(),
+        branch: "feature -> main".to_owned(),
+        plan: plan_summary::render(&plans),
+        language: "en-US".to_owned(),
+        max_findings: 5,
+        max_suggestions: 8,
+        selection: Selection {
+            ignore: IgnoreGlobs::new(&["config/*.yaml".to_owned()]).unwrap(),
+            plan_files: plan_summary::pointed_files(&plans, &files),
+        },
+        ..PromptContext::default()
+    };
+    assert!(context.selection.plan_files.contains(&pointed.path));
+    let planned = plan_prompts(Task::Review, &files, &context, &tokenizer, 32_000, 4_000).unwrap();
+    let prompt = &planned.prompts[0];
+    let actual = prompt.count(&tokenizer);
+    assert!(actual <= planned.budget);
+    assert_eq!(actual, planned.accounted[0], "the accounting is exact");
+
+    let figures = bench::shown(&planned);
+    assert!(figures.files >= 40, "{} files shown", figures.files);
+    assert_eq!(
+        figures.named, figures.left_out,
+        "every file left out is named"
+    );
+
+    // The list of files left out (up to the diff), then the diff's file headers.
+    let user = &prompt.user;
+    let diff_at = user.find("\n# Diff\n").unwrap();
+    let listed = &user[user.find("## Files not shown").unwrap()..diff_at];
+    let mut headers: Vec<&str> = listed.lines().collect();
+    headers.extend(
+        user[diff_at..]
+            .lines()
+            .filter(|line| line.starts_with("## ") || line.contains("(cut here)")),
+    );
+    let headings = Headings::for_language("en-US").unwrap();
+    let footer = render::coverage(&planned.compression, &[], &headings);
+    let summary_line = footer.lines().nth(2).unwrap_or_default();
+    insta::assert_snapshot!(format!(
+        "{}\n===== coverage =====\n{summary_line}\nfiles with changed lines shown: {}, changed lines shown: {}",
+        headers.join("\n"),
+        figures.files,
+        figures.lines
+    ));
 }
