@@ -73,34 +73,26 @@ impl Terraform {
     /// so it takes no lock: the plan role (reachable from pull requests) may write nothing, the
     /// lock file included, and an apply in progress does not block a plan.
     pub fn plan(&self, plan_file: &Path) -> anyhow::Result<PlanExit> {
-        let out = format!("-out={}", plan_file.display());
-        let output = self.run(&[
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-detailed-exitcode",
-            "-lock=false",
-            &out,
-        ])?;
-        Ok(match output.code {
-            Some(0) => PlanExit::NoChanges,
-            Some(2) => PlanExit::Changes,
-            _ => PlanExit::Failed(output),
-        })
+        self.plan_with(&[], plan_file)
     }
 
     /// `terraform plan -refresh-only` (what changed outside Terraform), same flags as [`Self::plan`].
     pub fn plan_refresh_only(&self, plan_file: &Path) -> anyhow::Result<PlanExit> {
+        self.plan_with(&["-refresh-only"], plan_file)
+    }
+
+    fn plan_with(&self, mode: &[&str], plan_file: &Path) -> anyhow::Result<PlanExit> {
         let out = format!("-out={}", plan_file.display());
-        let output = self.run(&[
-            "plan",
-            "-refresh-only",
+        let mut args = vec!["plan"];
+        args.extend_from_slice(mode);
+        args.extend([
             "-input=false",
             "-no-color",
             "-detailed-exitcode",
             "-lock=false",
             &out,
-        ])?;
+        ]);
+        let output = self.run(&args)?;
         Ok(match output.code {
             Some(0) => PlanExit::NoChanges,
             Some(2) => PlanExit::Changes,
