@@ -115,7 +115,8 @@ async fn run_ask(args: Args, config: Config) -> anyhow::Result<()> {
         input.files.sort_by_key(|file| file.path != on.path);
     }
     let plans = read_plan_summaries(&args.plan_summary)?;
-    let selection = review::selection(&plans, &input.files);
+    let selection = review::selection(&plans, &input.files, settings)
+        .map_err(|why| fail(FailureKind::Config, why))?;
     let mut section = plan_summary::render(&plans);
     let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut section);
     redactions.extend(redactor.redactions);
@@ -239,7 +240,8 @@ async fn run_async(args: Args, config: Config) -> anyhow::Result<()> {
     let mut input = read_input(&args, &config).await?;
     let mut earlier = earlier_reviews(&input, &tasks(args.tool), args.full).await?;
     let plans = read_plan_summaries(&args.plan_summary)?;
-    let selection = review::selection(&plans, &input.files);
+    let selection = review::selection(&plans, &input.files, settings)
+        .map_err(|why| fail(FailureKind::Config, why))?;
     let mut plan_section = plan_summary::render(&plans);
     let mut redactions = redact_inputs(&mut input.files, &mut input.text, &mut plan_section);
     for (_, earlier) in &mut earlier {

@@ -102,6 +102,9 @@ impl RepoSettings {
         if review.model.trim().is_empty() {
             return invalid("review", "model", "model must name a model".to_owned());
         }
+        if let Err(why) = crate::review::compress::IgnoreGlobs::new(&review.ignore) {
+            return invalid("review", "ignore", why);
+        }
         for mask in &self.plan.masks {
             if let Err(why) = MaskSpec::parse(mask) {
                 return invalid("plan", "masks", format!("masks: {why}"));
@@ -364,6 +367,21 @@ mod tests {
         assert!(message.contains("output_reserve"), "{message}");
         assert!(message.contains("token_budget"), "{message}");
         assert!(message.contains(&format!("line {line}")), "{message}");
+    }
+
+    #[test]
+    fn a_review_ignore_that_is_not_a_glob_is_an_error_at_load() {
+        let repo = repo();
+        let manifest = repo.path().join("Cargo.toml");
+        edit(
+            &manifest,
+            "output_reserve = 4000",
+            "output_reserve = 4000\nignore = [\"docs/**\", \"a[b\"]",
+        );
+        let message = load_error(repo.path());
+        assert!(message.contains("Cargo.toml"), "{message}");
+        assert!(message.contains("review.ignore"), "{message}");
+        assert!(message.contains("a[b"), "{message}");
     }
 
     #[test]

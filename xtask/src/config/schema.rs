@@ -129,6 +129,42 @@ pub struct ReviewSettings {
     /// Per-request timeout.
     #[serde(default = "default_request_timeout")]
     pub request_timeout: HumanDuration,
+    /// Globs of files never sent to the model, listed as ignored. Read from the configuration the
+    /// tool runs with, which CI checks out from the base commit (the PR head is only data), so a
+    /// pull request cannot widen its own blind spot.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// The repository's own instructions, added to one tool's task.
+    #[serde(default)]
+    pub extra_instructions: ExtraInstructions,
+}
+
+/// `review.extra_instructions`: text added to the task of one tool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraInstructions {
+    #[serde(default)]
+    pub describe: String,
+    #[serde(default)]
+    pub review: String,
+    #[serde(default)]
+    pub improve: String,
+    /// For the `/ask` comment command.
+    #[serde(default)]
+    pub ask: String,
+}
+
+impl ExtraInstructions {
+    /// The text for a tool by its name (`describe`, `review`, `improve`, `ask`).
+    pub fn for_tool(&self, tool: &str) -> &str {
+        match tool {
+            "describe" => &self.describe,
+            "review" => &self.review,
+            "improve" => &self.improve,
+            "ask" => &self.ask,
+            _ => "",
+        }
+    }
 }
 
 fn default_language() -> String {

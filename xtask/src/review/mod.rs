@@ -83,13 +83,17 @@ fn redact_diff(redactor: &mut Redactor, files: &mut [FileDiff]) {
     }
 }
 
-/// What the selection ranks first besides the file kinds: the files the plans' destroyed or
-/// replaced resources point to.
-pub fn selection(plans: &[plan_summary::EnvPlan], files: &[FileDiff]) -> compress::Selection {
-    compress::Selection {
+/// What steers the selection besides the file kinds: the repository's `review.ignore` and the
+/// files the plans' destroyed or replaced resources point to.
+pub fn selection(
+    plans: &[plan_summary::EnvPlan],
+    files: &[FileDiff],
+    settings: &ReviewSettings,
+) -> Result<compress::Selection, String> {
+    Ok(compress::Selection {
+        ignore: compress::IgnoreGlobs::new(&settings.ignore)?,
         plan_files: plan_summary::pointed_files(plans, files),
-        ..compress::Selection::default()
-    }
+    })
 }
 
 /// The prompt's context: the pull request's (redacted) words, the plan section, where secrets were
@@ -112,6 +116,7 @@ pub fn prompt_context(
             .collect(),
         left_out: Vec::new(),
         selection,
+        extra_instructions: settings.extra_instructions.clone(),
         language: settings.language.clone(),
         max_findings: settings.max_findings,
         max_suggestions: settings.max_suggestions,

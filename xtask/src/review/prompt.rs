@@ -8,6 +8,7 @@ use include_dir::{Dir, include_dir};
 
 use super::compress::Selection;
 use super::tokens::{MESSAGE_OVERHEAD, Tokenizer};
+use crate::config::ExtraInstructions;
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates/review");
 
@@ -107,6 +108,8 @@ pub struct PromptContext {
     pub left_out: Vec<String>,
     /// What steers which files enter the budget (`review.ignore`, the plan's files).
     pub selection: Selection,
+    /// The repository's `review.extra_instructions`.
+    pub extra_instructions: ExtraInstructions,
     pub language: String,
     pub max_findings: u32,
     pub max_suggestions: u32,
@@ -137,6 +140,12 @@ pub fn build(task: Task, context: &PromptContext, diff: &str) -> Result<Prompt, 
             ("max_suggestions", &max_suggestions),
         ],
     )?;
+    let extra = context.extra_instructions.for_tool(task.name()).trim();
+    let task_text = if extra.is_empty() {
+        task_text
+    } else {
+        format!("{task_text}\n\n## Instructions of this repository\n{extra}\n")
+    };
     let system = fill(
         template("system.md")?,
         &[
@@ -214,6 +223,30 @@ mod tests {
                 .system
                 .contains("Write every human-readable text value in Japanese (ja-JP)")
         );
+    }
+
+    #[test]
+    fn extra_instructions_reach_only_their_tool() {
+        let context = PromptContext {
+            extra_instructions: ExtraInstructions {
+                review: "Flag any IAM wildcard.".to_owned(),
+                ..ExtraInstructions::default()
+            },
+            ..PromptContext::default()
+        };
+        let review = build(Task::Review, &context, "").unwrap();
+        assert!(
+            review.system.contains("Flag any IAM wildcard."),
+            "{}",
+            review.system
+        );
+        let describe = build(Task::Describe, &context, "").unwrap();
+        assert!(
+            !describe.system.contains("IAM wildcard"),
+            "{}",
+            describe.system
+        );
+        assert!(!describe.user.contains("IAM wildcard"));
     }
 
     #[test]

@@ -473,6 +473,63 @@ async fn dry_run_of_a_diff_file_needs_no_github_and_no_model() {
 }
 
 #[tokio::test]
+async fn review_ignore_comes_from_the_configuration_run_with_never_from_the_pull_request() {
+    let repo = repo("kind = \"openai-compatible\"\nbase_url = \"http://127.0.0.1:9/v1\"");
+    let manifest = repo.dir.path().join("Cargo.toml");
+    let base = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        base.replace(
+            "request_timeout = \"10s\"\n",
+            "request_timeout = \"10s\"\nignore = [\"docs/**\"]\n",
+        ),
+    )
+    .unwrap();
+    // The pull request's own configuration (checked out as data in pr-head/, and changed in the
+    // diff) tries to hide the Terraform from the review.
+    let head_config = base.replace(
+        "request_timeout = \"10s\"\n",
+        "request_timeout = \"10s\"\nignore = [\"environments/**\"]\n",
+    );
+    std::fs::create_dir_all(repo.dir.path().join("pr-head")).unwrap();
+    std::fs::write(repo.dir.path().join("pr-head/Cargo.toml"), &head_config).unwrap();
+    let diff = repo.dir.path().join("change.diff");
+    std::fs::write(
+        &diff,
+        format!(
+            "diff --git a/Cargo.toml b/Cargo.toml\n--- a/Cargo.toml\n+++ b/Cargo.toml\n@@ -20,1 +20,2 @@\n request_timeout = \"10s\"\n+ignore = [\"environments/**\"]\n\
+             diff --git a/docs/runbook.md b/docs/runbook.md\n--- a/docs/runbook.md\n+++ b/docs/runbook.md\n@@ -1,1 +1,2 @@\n # Runbook\n+Call the on-call engineer.\n\
+             diff --git a/environments/dev/main.tf b/environments/dev/main.tf\n--- a/environments/dev/main.tf\n+++ b/environments/dev/main.tf\n{}\n",
+            patch_main_tf()
+        ),
+    )
+    .unwrap();
+    let output = xtask(
+        &repo,
+        &[
+            "review",
+            "review",
+            "--diff",
+            diff.to_str().unwrap(),
+            "--dry-run",
+        ],
+        &[],
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("## File: environments/dev/main.tf"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("## File: docs/runbook.md"), "{stdout}");
+    assert!(
+        stdout.contains("docs/runbook.md") && stdout.contains("ignored by review.ignore"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
 async fn fork_without_write_permission_degrades_to_the_job_summary() {
     let state = new_state();
     state.lock().unwrap().forbid_writes = true;
