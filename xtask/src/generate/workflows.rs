@@ -95,17 +95,13 @@ fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static 
             list.push((file, name.to_string(), LLM));
         }
     }
+    // The plan job assumes the plan role; with Bedrock the review job assumes it too (the
+    // role chain that may call the model). Only lines that use the secret are listed.
     for environment in config.environments.values() {
-        list.push((
-            workflow_files::PLAN,
-            environment
-                .settings
-                .github
-                .external_id_secrets
-                .plan
-                .to_string(),
-            PLAN,
-        ));
+        let secret = &environment.settings.github.external_id_secrets.plan;
+        for file in [workflow_files::PLAN, workflow_files::REVIEW] {
+            list.push((file, secret.to_string(), PLAN));
+        }
     }
     list
 }
