@@ -22,6 +22,8 @@ pub mod logs;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::retry::{Decision, RetryPolicy};
+
 use anyhow::Context;
 use aws_config::BehaviorVersion;
 use aws_config::profile::ProfileFileCredentialsProvider;
@@ -248,7 +250,16 @@ pub struct JsonClient {
     credentials: SharedCredentialsProvider,
     region: String,
     global_endpoint: Option<String>,
+    retry: RetryPolicy,
 }
+
+/// The SDK's standard retry strategy: three attempts in all, exponential backoff from 1 s,
+/// no wait over 20 s; only throttling and transient failures are tried again.
+const STANDARD_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(20),
+};
 
 impl JsonClient {
     pub fn new(config: &SdkConfig) -> anyhow::Result<JsonClient> {
@@ -273,6 +284,7 @@ impl JsonClient {
             credentials,
             region,
             global_endpoint: config.endpoint_url().map(str::to_owned),
+            retry: STANDARD_RETRY,
         })
     }
 
@@ -286,9 +298,20 @@ impl JsonClient {
         )
     }
 
-    /// Calls `O` and returns its answer.
+    /// Calls `O` and returns its answer, retrying throttling and transient failures as the SDK's
+    /// standard strategy does (all but RegisterTaskDefinition are reads; repeating that one after an
+    /// unknown outcome at worst registers one more identical revision, which migrate does not use).
     pub async fn call<O: Operation>(&self, request: &O) -> anyhow::Result<O::Output> {
-        self.attempt(request).await.map_err(|failed| failed.error)
+        self.retry
+            .run(
+                async |_| self.attempt(request).await,
+                |failed: &AttemptError| match failed.retry {
+                    RetryKind::No => Decision::Stop,
+                    RetryKind::Throttling | RetryKind::Transient => Decision::Retry(None),
+                },
+            )
+            .await
+            .map_err(|gave_up| gave_up.error.error)
     }
 
     /// One attempt at `O`; the error says whether another is worth it.

@@ -12,6 +12,7 @@ mod support;
 
 mod affected;
 mod apply;
+mod aws_client;
 mod aws_models;
 mod aws_profiles;
 mod ci_command;
