@@ -31,7 +31,7 @@ const ENTRY_HEX: usize = 12;
 pub const MAX_STAMPED_ENTRIES: usize = 400;
 /// The version of the change-set encoding; a new encoding must change it, so that an old comment
 /// never matches a new plan by accident.
-const VERSION: &str = "xtask-change-set-v1";
+const VERSION: &str = "xtask-change-set-v2";
 
 /// The change set of one plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +183,7 @@ fn resource_entry(resource: &ResourceChange) -> Entry {
             match side.0.get(name) {
                 Some(digest) => {
                     hasher.update([1]);
-                    hasher.update(digest.value().to_le_bytes());
+                    digest.feed(&mut hasher);
                 }
                 None => hasher.update([0]),
             }

@@ -3,15 +3,17 @@
 //! Plans of tens of thousands of resources are common in big monorepos, so nothing here holds the
 //! whole document as a `serde_json::Value`: `planned_values`, `prior_state` and `configuration`
 //! are skipped while parsing, and resource attribute values are reduced to a digest per top-level
-//! attribute (enough to name the attributes that change, never enough to leak a value). Only
+//! attribute (enough to name the attributes that change and to tell the reviewed change set from
+//! another; a digest is never printed, since a short value is kept in its encoded form). Only
 //! output values are kept, because the comment shows them (masked when sensitive).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use sha2::{Digest as _, Sha256};
 
 /// A `terraform show -json <planfile>` document.
 #[derive(Debug, Default, Deserialize)]
@@ -432,23 +434,74 @@ impl<'de> Deserialize<'de> for AnyTrue {
     }
 }
 
-/// A 64-bit digest of a JSON value, computed while parsing (the value is never stored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Digest(u64);
+/// The digest of a JSON value, computed while parsing (the value is never stored): SHA-256 over a
+/// canonical encoding, so that equal values have equal digests on every machine and toolchain
+/// (object keys in any order, as JSON objects are unordered) and different values share one only
+/// if SHA-256 collides. `apply` relies on this: the change-set digest built from these decides
+/// whether the merged plan is the reviewed one, so a 64-bit or toolchain-dependent hash (as
+/// `std`'s `DefaultHasher` is) would let a crafted value pass for another, or refuse a good apply
+/// after a Rust upgrade.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Digest(Form);
+
+/// A scalar whose encoding fits is kept as that encoding, since hashing each of a big plan's
+/// millions of short strings and numbers would cost more than parsing them; anything longer is
+/// hashed. A value has exactly one form, so comparing forms compares values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Hashed([u8; 32]),
+}
+
+const INLINE: usize = 31;
 
 impl Digest {
-    /// The 64-bit value, for the change-set digest (`plan::digest`).
-    pub fn value(self) -> u64 {
-        self.0
+    /// Feeds the digest to a hasher in a prefix-free form: the change-set digest (`plan::digest`)
+    /// and the digests of arrays and objects are built from these.
+    pub fn feed(&self, hasher: &mut Sha256) {
+        match &self.0 {
+            Form::Inline { len, bytes } => {
+                hasher.update([0, *len]);
+                hasher.update(&bytes[..usize::from(*len)]);
+            }
+            Form::Hashed(hash) => {
+                hasher.update([1]);
+                hasher.update(hash);
+            }
+        }
     }
 
-    fn of<T: Hash>(tag: u8, value: T) -> Digest {
-        let mut hasher = DefaultHasher::new();
-        tag.hash(&mut hasher);
-        value.hash(&mut hasher);
-        Digest(hasher.finish())
+    /// The digest of a scalar: its tag, then its canonical bytes.
+    fn scalar(tag: u8, content: &[u8]) -> Digest {
+        if content.len() < INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[0] = tag;
+            bytes[1..=content.len()].copy_from_slice(content);
+            // Fits in a u8: content.len() + 1 <= INLINE.
+            let len = (content.len() + 1) as u8;
+            return Digest(Form::Inline { len, bytes });
+        }
+        let mut hasher = Sha256::new();
+        hasher.update([tag]);
+        hasher.update(content);
+        Digest(Form::Hashed(hasher.finalize().into()))
     }
 }
+
+/// A digest may hold a short value itself (a sensitive one too): it is never shown.
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("Digest(..)")
+    }
+}
+
+// One tag per JSON kind, so that `"1"`, `1` and `[1]` differ.
+const TAG_NULL: u8 = 0;
+const TAG_BOOL: u8 = 1;
+const TAG_NUMBER: u8 = 2;
+const TAG_STRING: u8 = 3;
+const TAG_ARRAY: u8 = 4;
+const TAG_OBJECT: u8 = 5;
 
 impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -459,65 +512,75 @@ impl<'de> Deserialize<'de> for Digest {
                 f.write_str("any JSON value")
             }
             fn visit_unit<E: de::Error>(self) -> Result<Digest, E> {
-                Ok(Digest::of(0, ()))
+                Ok(Digest::scalar(TAG_NULL, &[]))
             }
             fn visit_none<E: de::Error>(self) -> Result<Digest, E> {
-                Ok(Digest::of(0, ()))
+                Ok(Digest::scalar(TAG_NULL, &[]))
             }
             fn visit_bool<E: de::Error>(self, value: bool) -> Result<Digest, E> {
-                Ok(Digest::of(1, value))
+                Ok(Digest::scalar(TAG_BOOL, &[u8::from(value)]))
             }
+            // Numbers by their shortest text, so that `1`, `1.0` and `1e0` are one number.
             fn visit_i64<E: de::Error>(self, value: i64) -> Result<Digest, E> {
-                Ok(Digest::of(2, value.to_string()))
+                Ok(Digest::scalar(TAG_NUMBER, value.to_string().as_bytes()))
             }
             fn visit_u64<E: de::Error>(self, value: u64) -> Result<Digest, E> {
-                Ok(Digest::of(2, value.to_string()))
+                Ok(Digest::scalar(TAG_NUMBER, value.to_string().as_bytes()))
             }
             fn visit_f64<E: de::Error>(self, value: f64) -> Result<Digest, E> {
-                Ok(Digest::of(2, value.to_string()))
+                Ok(Digest::scalar(TAG_NUMBER, value.to_string().as_bytes()))
             }
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Digest, E> {
-                Ok(Digest::of(3, value))
+                Ok(Digest::scalar(TAG_STRING, value.as_bytes()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Digest, A::Error> {
-                let mut hasher = DefaultHasher::new();
-                4u8.hash(&mut hasher);
-                while let Some(Digest(item)) = seq.next_element::<Digest>()? {
-                    item.hash(&mut hasher);
+                let mut hasher = Sha256::new();
+                hasher.update([TAG_ARRAY]);
+                while let Some(item) = seq.next_element::<Digest>()? {
+                    item.feed(&mut hasher);
                 }
-                Ok(Digest(hasher.finish()))
+                Ok(Digest(Form::Hashed(hasher.finalize().into())))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Digest, A::Error> {
-                // Order-independent, since JSON objects are unordered.
-                let mut combined: u64 = 0;
-                while let Some((KeyDigest(key), Digest(value))) =
-                    map.next_entry::<KeyDigest, Digest>()?
-                {
-                    combined = combined.wrapping_add(Digest::of(5, (key, value)).0);
+                let mut entries: Vec<(Key<'de>, Digest)> = Vec::new();
+                while let Some(entry) = map.next_entry::<Key<'de>, Digest>()? {
+                    entries.push(entry);
                 }
-                Ok(Digest::of(6, combined))
+                // Terraform writes keys sorted; sort anyway, since JSON objects are unordered.
+                if !entries.is_sorted_by(|a, b| a.0.0 <= b.0.0) {
+                    entries.sort_unstable_by(|a, b| a.0.0.cmp(&b.0.0));
+                }
+                let mut hasher = Sha256::new();
+                hasher.update([TAG_OBJECT]);
+                for (Key(key), value) in &entries {
+                    hasher.update((key.len() as u64).to_le_bytes());
+                    hasher.update(key.as_bytes());
+                    value.feed(&mut hasher);
+                }
+                Ok(Digest(Form::Hashed(hasher.finalize().into())))
             }
         }
         deserializer.deserialize_any(DigestVisitor)
     }
 }
 
-/// The digest of an object key, computed from the borrowed text: nested keys are never
+/// An object key, borrowed from the document when it has no escapes: nested keys are rarely
 /// allocated.
-struct KeyDigest(u64);
+struct Key<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for KeyDigest {
+impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
         impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = KeyDigest;
+            type Value = Key<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object key")
             }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<KeyDigest, E> {
-                let mut hasher = DefaultHasher::new();
-                value.hash(&mut hasher);
-                Ok(KeyDigest(hasher.finish()))
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(value.to_owned())))
             }
         }
         deserializer.deserialize_str(KeyVisitor)
@@ -547,6 +610,97 @@ fn first_path_steps<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn digest_of(json: &str) -> Digest {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn fed(digest: &Digest) -> Vec<u8> {
+        // The fed bytes, observed through SHA-256 of them alone.
+        let mut hasher = Sha256::new();
+        digest.feed(&mut hasher);
+        hasher.finalize().to_vec()
+    }
+
+    /// The digest is SHA-256 over the documented encoding (tag, length-prefixed keys in sorted
+    /// order, children's fed form), so the reviewed plan and the merged plan digest alike on any
+    /// machine and Rust version; `std`'s 64-bit `DefaultHasher` promised neither.
+    #[test]
+    fn attribute_digests_are_sha256_of_a_canonical_encoding() {
+        let long = "x".repeat(40);
+        let mut expected = Sha256::new();
+        expected.update([1]);
+        expected.update(Sha256::digest(
+            [&[TAG_STRING][..], long.as_bytes()].concat(),
+        ));
+        assert_eq!(
+            fed(&digest_of(&format!("\"{long}\""))),
+            expected.finalize().to_vec()
+        );
+
+        let mut object = Sha256::new();
+        object.update([TAG_OBJECT]);
+        object.update(1u64.to_le_bytes());
+        object.update(b"a");
+        object.update([0, 2, TAG_STRING, b'x']);
+        object.update(1u64.to_le_bytes());
+        object.update(b"b");
+        object.update([0, 2, TAG_NUMBER, b'1']);
+        let mut expected = Sha256::new();
+        expected.update([1]);
+        expected.update(object.finalize());
+        assert_eq!(
+            fed(&digest_of(r#"{"b":1,"a":"x"}"#)),
+            expected.finalize().to_vec()
+        );
+    }
+
+    #[test]
+    fn digests_tell_values_apart_and_only_values() {
+        let values = [
+            "null",
+            "true",
+            "false",
+            "1",
+            "\"1\"",
+            "[1]",
+            "[[1]]",
+            "{\"1\":null}",
+            "{}",
+            "[]",
+            "\"\"",
+            "\"ab\"",
+            "[\"a\",\"b\"]",
+            "[\"ab\"]",
+            "{\"a\":\"b\"}",
+            "{\"ab\":\"\"}",
+        ];
+        // Around the inline limit: strings of 28 to 33 bytes.
+        let strings: Vec<String> = (28..34).map(|n| format!("\"{}\"", "s".repeat(n))).collect();
+        let all: Vec<&str> = values
+            .iter()
+            .copied()
+            .chain(strings.iter().map(String::as_str))
+            .collect();
+        for (i, a) in all.iter().enumerate() {
+            for (j, b) in all.iter().enumerate() {
+                assert_eq!(digest_of(a) == digest_of(b), i == j, "{a} vs {b}");
+                assert_eq!(
+                    fed(&digest_of(a)) == fed(&digest_of(b)),
+                    i == j,
+                    "{a} vs {b}"
+                );
+            }
+        }
+        // The same value written differently is the same value.
+        assert_eq!(digest_of("1"), digest_of("1.0"));
+        assert_eq!(
+            digest_of(r#"{"a":1,"b":[2]}"#),
+            digest_of(r#"{ "b": [2], "a": 1 }"#)
+        );
+        assert_eq!(digest_of(r#""\u0061""#), digest_of(r#""a""#));
+        assert_eq!(format!("{:?}", digest_of(r#""hunter2""#)), "Digest(..)");
+    }
 
     #[test]
     fn changed_attributes_come_from_digests() {
