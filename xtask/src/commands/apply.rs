@@ -101,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     Difference::between(
                         stamp,
                         &merged,
-                        plan.resource_changes.iter().map(|r| r.address.as_str()),
+                        plan.resource_changes.iter().map(|r| r.object()),
                     )
                 },
                 args.accept.as_deref(),

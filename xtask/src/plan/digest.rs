@@ -60,7 +60,7 @@ impl ChangeSet {
             .resource_changes
             .iter()
             .filter(|resource| resource.change.kind() != Kind::NoOp || moved_or_imported(resource))
-            .map(|resource| (resource.address.clone(), resource_entry(resource)))
+            .map(|resource| (resource.object().into_owned(), resource_entry(resource)))
             .collect();
         let outputs = plan
             .output_changes
@@ -152,7 +152,7 @@ fn resource_entry(resource: &ResourceChange) -> Entry {
     let change = &resource.change;
     let mut hasher = Sha256::new();
     field(&mut hasher, "resource");
-    field(&mut hasher, &resource.address);
+    field(&mut hasher, &resource.object());
     field(
         &mut hasher,
         resource.previous_address.as_deref().unwrap_or(""),
@@ -378,12 +378,13 @@ pub struct Difference {
 }
 
 impl Difference {
-    /// Compares the reviewed stamp with the merged change set. `all_addresses` are every
-    /// resource address of the merged plan, no-ops included, to name removed entries.
-    pub fn between<'a>(
+    /// Compares the reviewed stamp with the merged change set. `all_objects` are every
+    /// resource object of the merged plan ([`ResourceChange::object`]), no-ops included, to name
+    /// removed entries.
+    pub fn between(
         reviewed: &Stamp,
         merged: &ChangeSet,
-        all_addresses: impl IntoIterator<Item = &'a str>,
+        all_objects: impl IntoIterator<Item = impl AsRef<str>>,
     ) -> Difference {
         let mut difference = Difference::default();
         let merged_version = plain_version(&merged.terraform_version).map(str::to_owned);
@@ -420,9 +421,10 @@ impl Difference {
         let missing: std::collections::BTreeSet<&String> =
             entries.keys().filter(|key| !seen.contains(*key)).collect();
         let mut named = 0;
-        for address in all_addresses {
-            if missing.contains(&name_key("r", address)) {
-                difference.removed.push(address.to_owned());
+        for object in all_objects {
+            let object = object.as_ref();
+            if missing.contains(&name_key("r", object)) {
+                difference.removed.push(object.to_owned());
                 named += 1;
             }
         }
@@ -534,6 +536,41 @@ mod tests {
         let mut version = base.clone();
         version.terraform_version = "1.12.0".to_owned();
         assert_ne!(base.digest(), version.digest());
+    }
+
+    /// A `create_before_destroy` replacement that failed leaves a deposed object at the same
+    /// address; its destroy is a change of its own and must not hide behind (or hide) the current
+    /// object's entry.
+    #[test]
+    fn a_deposed_object_is_its_own_entry() {
+        let current = resource(
+            "terraform_data.a",
+            r#"["update"]"#,
+            r#"{"input":"x"}"#,
+            r#"{"input":"y"}"#,
+        );
+        let deposed = r#"{"address":"terraform_data.a","deposed":"00000001","mode":"managed","type":"terraform_data","change":{"actions":["delete"],"before":{"input":"old"},"after":null}}"#.to_owned();
+        let reviewed = ChangeSet::from_plan(&plan_of(std::slice::from_ref(&current), "{}"));
+        for merged in [
+            vec![deposed.clone(), current.clone()],
+            vec![current.clone(), deposed.clone()],
+        ] {
+            let merged = ChangeSet::from_plan(&plan_of(&merged, "{}"));
+            assert_ne!(reviewed.digest(), merged.digest());
+            assert_eq!(merged.resources.len(), 2);
+            let difference = Difference::between(
+                &reviewed.stamp(),
+                &merged,
+                ["terraform_data.a", "terraform_data.a"],
+            );
+            assert_eq!(
+                difference.added,
+                [(
+                    "terraform_data.a (deposed object 00000001)".to_owned(),
+                    "delete".to_owned()
+                )]
+            );
+        }
     }
 
     #[test]

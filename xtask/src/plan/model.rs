@@ -148,6 +148,21 @@ pub struct ResourceChange {
     pub change: Change,
     #[serde(default)]
     pub action_reason: Option<String>,
+    /// Set when the change is to a deposed object (one left behind by a failed
+    /// `create_before_destroy` replacement), which shares the address of the current object.
+    #[serde(default)]
+    pub deposed: Option<String>,
+}
+
+impl ResourceChange {
+    /// The object the change is to: the address, or the address and the deposed key, since a
+    /// plan may change both the current and a deposed object of one address.
+    pub fn object(&self) -> Cow<'_, str> {
+        match &self.deposed {
+            None => Cow::Borrowed(&self.address),
+            Some(key) => Cow::Owned(format!("{} (deposed object {key})", self.address)),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -152,7 +152,7 @@ impl Summary {
         let change = &resource.change;
         let kind = change.kind();
         let entry = || Entry {
-            address: resource.address.clone(),
+            address: resource.object().into_owned(),
             resource_type: resource.resource_type.clone(),
             previous_address: resource
                 .previous_address

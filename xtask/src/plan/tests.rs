@@ -191,6 +191,23 @@ fn drift_gets_its_own_block() {
     insta::assert_snapshot!(body);
 }
 
+/// A deposed object (left by a failed `create_before_destroy`) shares its address with the
+/// current object; the comment names it as the deposed one, so the reviewer sees both changes.
+#[test]
+fn a_deposed_object_is_named_as_such() {
+    let plan = Plan::from_slice(br#"{"format_version":"1.2","planned_values":{},"terraform_version":"1.11.4",
+      "resource_changes":[
+        {"address":"terraform_data.a","mode":"managed","type":"terraform_data","change":{"actions":["update"],"before":{"input":"x"},"after":{"input":"y"}}},
+        {"address":"terraform_data.a","deposed":"00000001","mode":"managed","type":"terraform_data","change":{"actions":["delete"],"before":{"input":"x"},"after":null}}]}"#).unwrap();
+    let summary = Summary::from_plan(&plan);
+    assert_eq!((summary.change, summary.destroy), (1, 1));
+    let body = render_plan(&summary, None, &Masker::default(), &context(COMMENT_LIMIT));
+    assert!(
+        body.contains("terraform_data.a (deposed object 00000001)"),
+        "{body}"
+    );
+}
+
 /// Values an attacker controls in a plan: for_each keys, output values, import ids, error text.
 const HOSTILE: &[&str] = &[
     "x` @admin <img src=x onerror=alert(1)> `y",
