@@ -247,6 +247,13 @@ fn why(refusal: &Refusal, masker: &Masker) -> String {
                     .map(|o| code(&masker.mask(o)))
                     .collect(),
             );
+            if !difference.configuration.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "The {} changed in ways the resource changes do not show (provisioners, provider settings, input values).\n",
+                    difference.configuration.join(" and ")
+                );
+            }
             if let Some((before, now)) = &difference.terraform_version {
                 let _ = writeln!(
                     out,

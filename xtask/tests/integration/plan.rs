@@ -227,7 +227,7 @@ fn stable(text: &str) -> String {
     let ids = regex::Regex::new(r"(RequestID|HostID):\s*\S+").unwrap();
     // A replaced terraform_data's old id (a UUID) is part of its change set.
     let digests =
-        regex::Regex::new(r"sha256:[0-9a-f]{64}|\b[or][0-9a-f]{12}=[0-9a-f]{12}\b").unwrap();
+        regex::Regex::new(r"sha256:[0-9a-f]{64}|\b[orc][0-9a-f]{12}=[0-9a-f]{12}\b").unwrap();
     let text = uuid.replace_all(text, "[uuid]");
     let text = digests.replace_all(&text, "[digest]");
     ids.replace_all(&text, "$1: [id]").into_owned()
