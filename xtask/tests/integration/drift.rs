@@ -625,3 +625,91 @@ fn an_unknown_environment_is_a_usage_error() {
         text(&output)
     );
 }
+
+/// `dev` cannot be planned, `stg` drifts: `stg`'s issue is opened all the same, `dev` is reported
+/// failed (its issue left alone), and the run exits 5 at the end.
+#[tokio::test]
+#[ignore = "needs terraform: `cargo xtask ci` installs it and runs this"]
+async fn a_failed_environment_does_not_stop_the_others() {
+    if support::which("terraform").is_none() {
+        support::missing("terraform");
+        return;
+    }
+    let state: Shared = Arc::default();
+    let server = fake_issues(state.clone()).await;
+    let temp = support::config_only_repo();
+    let root = temp.path().to_path_buf();
+    let stg = root.join("environments/stg");
+    std::fs::create_dir_all(&stg).unwrap();
+    let dev_config = std::fs::read_to_string(root.join("environments/dev/xtask.toml")).unwrap();
+    std::fs::write(stg.join("xtask.toml"), dev_config.replace("dev", "stg").replace("DEV", "STG")).unwrap();
+    // Local state: stg has one resource applied, then a change merged but not applied.
+    std::fs::write(
+        stg.join("main.tf"),
+        "resource \"terraform_data\" \"a\" { input = \"a\" }\n",
+    )
+    .unwrap();
+    let cli = support::terraform_cli_config(&root);
+    let terraform = |args: &[&str]| {
+        let output = Command::new("terraform")
+            .args(args)
+            .current_dir(&stg)
+            .env("TF_CLI_CONFIG_FILE", &cli)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+    };
+    terraform(&["init", "-input=false", "-no-color"]);
+    terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    std::fs::write(
+        stg.join("main.tf"),
+        "resource \"terraform_data\" \"a\" { input = \"b\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("environments/dev/main.tf"),
+        "resource \"terraform_data\" {\n",
+    )
+    .unwrap();
+    let uri = server.uri();
+    let output = blocking(move || {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["drift", "--summary-json", "drift.json"])
+            .current_dir(&root)
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_SHA")
+            .env("TF_CLI_CONFIG_FILE", &cli)
+            .env("GITHUB_API_URL", uri)
+            .env("GITHUB_TOKEN", "ghs_x")
+            .env("GITHUB_REPOSITORY", "acme/infra")
+            .output()
+            .unwrap();
+        let json = std::fs::read_to_string(root.join("drift.json")).unwrap_or_default();
+        (output, json)
+    })
+    .await;
+    let (output, json) = output;
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output));
+    assert!(
+        text(&output).contains("the drift check failed for dev"),
+        "{}",
+        text(&output)
+    );
+    let list: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(list[0]["env"], "dev", "{list}");
+    assert_eq!(list[0]["status"], "failed", "{list}");
+    assert_eq!(list[0]["failed_step"], "init", "{list}");
+    assert_eq!(list[1]["env"], "stg", "{list}");
+    assert_eq!(list[1]["issue_action"], "opened", "{list}");
+    let st = state.lock().unwrap();
+    assert_eq!(st.issues.len(), 1);
+    assert_eq!(st.issues[0].labels, ["stg/drift"]);
+    assert!(
+        st.issues[0]
+            .body
+            .starts_with("<!-- xtask:drift env=stg -->"),
+        "{}",
+        st.issues[0].body
+    );
+    drop(temp);
+}
