@@ -91,6 +91,10 @@ struct Issues {
     patches: usize,
     /// Writes the tool must never make (someone else's issue); refused.
     violations: Vec<String>,
+    /// The next N creates of an issue are performed, then answered with 502.
+    create_then_502: usize,
+    /// Every write answers 403.
+    forbid_writes: bool,
 }
 
 impl Issues {
@@ -146,6 +150,11 @@ fn number_at(request: &Request, index: usize) -> u64 {
         .unwrap()
 }
 
+fn forbidden() -> ResponseTemplate {
+    ResponseTemplate::new(403)
+        .set_body_json(json!({"message": "Resource not accessible by integration"}))
+}
+
 fn not_found() -> ResponseTemplate {
     ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))
 }
@@ -182,6 +191,9 @@ async fn fake_issues(state: Shared) -> MockServer {
         .and(path_regex(r"^/repos/acme/infra/issues$"))
         .respond_with(move |request: &Request| {
             let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
             let body: Value = request.body_json().unwrap();
             let labels: Vec<String> = body["labels"]
                 .as_array()
@@ -207,6 +219,10 @@ async fn fake_issues(state: Shared) -> MockServer {
             };
             let answer = issue_json(&issue);
             st.issues.push(issue);
+            if st.create_then_502 > 0 {
+                st.create_then_502 -= 1;
+                return ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>");
+            }
             ResponseTemplate::new(201).set_body_json(answer)
         })
         .mount(&server)
@@ -216,6 +232,9 @@ async fn fake_issues(state: Shared) -> MockServer {
         .and(path_regex(r"^/repos/acme/infra/issues/\d+$"))
         .respond_with(move |request: &Request| {
             let mut st = s.lock().unwrap();
+            if st.forbid_writes {
+                return forbidden();
+            }
             let number = number_at(request, 5);
             let body: Value = request.body_json().unwrap();
             let Some(index) = st.issues.iter().position(|i| i.number == number) else {
@@ -626,81 +645,91 @@ fn an_unknown_environment_is_a_usage_error() {
     );
 }
 
+/// A repository with `dev` and `stg` on local state (terraform only, no moto): `stg` has one
+/// resource applied and a change merged but not applied; `dev` has `dev_main_tf`.
+struct LocalRepo {
+    temp: tempfile::TempDir,
+    cli: PathBuf,
+}
+
+impl LocalRepo {
+    fn new(dev_main_tf: &str) -> LocalRepo {
+        let temp = support::config_only_repo();
+        let root = temp.path();
+        let stg = root.join("environments/stg");
+        std::fs::create_dir_all(&stg).unwrap();
+        let dev_config = std::fs::read_to_string(root.join("environments/dev/xtask.toml")).unwrap();
+        let stg_config = dev_config.replace("dev", "stg").replace("DEV", "STG");
+        std::fs::write(stg.join("xtask.toml"), stg_config).unwrap();
+        let cli = support::terraform_cli_config(root);
+        let main_tf =
+            |input: &str| format!("resource \"terraform_data\" \"a\" {{ input = \"{input}\" }}\n");
+        std::fs::write(stg.join("main.tf"), main_tf("a")).unwrap();
+        for args in [
+            &["init", "-input=false", "-no-color"][..],
+            &["apply", "-auto-approve", "-input=false", "-no-color"],
+        ] {
+            let output = Command::new("terraform")
+                .args(args)
+                .current_dir(&stg)
+                .env("TF_CLI_CONFIG_FILE", &cli)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{}", text(&output));
+        }
+        std::fs::write(stg.join("main.tf"), main_tf("b")).unwrap();
+        std::fs::write(root.join("environments/dev/main.tf"), dev_main_tf).unwrap();
+        LocalRepo { temp, cli }
+    }
+
+    /// `cargo xtask drift` over every environment: the output, the summary JSON, the job summary.
+    fn drift(&self, github: &str) -> (Output, Value, String) {
+        let root = self.temp.path();
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["drift", "--summary-json", "drift.json"])
+            .current_dir(root)
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_SHA")
+            .env("TF_CLI_CONFIG_FILE", &self.cli)
+            .env("GITHUB_API_URL", github)
+            .env("GITHUB_TOKEN", "ghs_x")
+            .env("GITHUB_REPOSITORY", "acme/infra")
+            .env("GITHUB_STEP_SUMMARY", root.join("step-summary.md"))
+            .output()
+            .unwrap();
+        let json = std::fs::read_to_string(root.join("drift.json")).unwrap_or("null".into());
+        let summary = std::fs::read_to_string(root.join("step-summary.md")).unwrap_or_default();
+        (output, serde_json::from_str(&json).unwrap(), summary)
+    }
+}
+
+fn terraform_or_skip() -> bool {
+    support::which("terraform").is_some() || support::missing("terraform").is_some()
+}
+
 /// `dev` cannot be planned, `stg` drifts: `stg`'s issue is opened all the same, `dev` is reported
 /// failed (its issue left alone), and the run exits 5 at the end.
 #[tokio::test]
 #[ignore = "needs terraform: `cargo xtask ci` installs it and runs this"]
 async fn a_failed_environment_does_not_stop_the_others() {
-    if support::which("terraform").is_none() {
-        support::missing("terraform");
+    if !terraform_or_skip() {
         return;
     }
     let state: Shared = Arc::default();
     let server = fake_issues(state.clone()).await;
-    let temp = support::config_only_repo();
-    let root = temp.path().to_path_buf();
-    let stg = root.join("environments/stg");
-    std::fs::create_dir_all(&stg).unwrap();
-    let dev_config = std::fs::read_to_string(root.join("environments/dev/xtask.toml")).unwrap();
-    std::fs::write(stg.join("xtask.toml"), dev_config.replace("dev", "stg").replace("DEV", "STG")).unwrap();
-    // Local state: stg has one resource applied, then a change merged but not applied.
-    std::fs::write(
-        stg.join("main.tf"),
-        "resource \"terraform_data\" \"a\" { input = \"a\" }\n",
-    )
-    .unwrap();
-    let cli = support::terraform_cli_config(&root);
-    let terraform = |args: &[&str]| {
-        let output = Command::new("terraform")
-            .args(args)
-            .current_dir(&stg)
-            .env("TF_CLI_CONFIG_FILE", &cli)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", text(&output));
-    };
-    terraform(&["init", "-input=false", "-no-color"]);
-    terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-    std::fs::write(
-        stg.join("main.tf"),
-        "resource \"terraform_data\" \"a\" { input = \"b\" }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("environments/dev/main.tf"),
-        "resource \"terraform_data\" {\n",
-    )
-    .unwrap();
     let uri = server.uri();
-    let output = blocking(move || {
-        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(["drift", "--summary-json", "drift.json"])
-            .current_dir(&root)
-            .env_remove("GITHUB_EVENT_PATH")
-            .env_remove("GITHUB_SHA")
-            .env("TF_CLI_CONFIG_FILE", &cli)
-            .env("GITHUB_API_URL", uri)
-            .env("GITHUB_TOKEN", "ghs_x")
-            .env("GITHUB_REPOSITORY", "acme/infra")
-            .output()
-            .unwrap();
-        let json = std::fs::read_to_string(root.join("drift.json")).unwrap_or_default();
-        (output, json)
-    })
-    .await;
-    let (output, json) = output;
-    assert_eq!(output.status.code(), Some(5), "{}", text(&output));
-    assert!(
-        text(&output).contains("the drift check failed for dev"),
-        "{}",
-        text(&output)
-    );
-    let list: Value = serde_json::from_str(&json).unwrap();
+    let (output, list, summary) =
+        blocking(move || LocalRepo::new("resource \"terraform_data\" {\n").drift(&uri)).await;
+    let log = text(&output);
+    assert_eq!(output.status.code(), Some(5), "{log}");
+    assert!(log.contains("the drift check failed for dev"), "{log}");
     assert_eq!(list[0]["env"], "dev", "{list}");
     assert_eq!(list[0]["status"], "failed", "{list}");
     assert_eq!(list[0]["failed_step"], "init", "{list}");
     assert_eq!(list[1]["env"], "stg", "{list}");
     assert_eq!(list[1]["issue_action"], "opened", "{list}");
+    assert!(summary.contains("Drift check of `dev` failed"), "{summary}");
+    assert!(summary.contains("Drift in `stg`"), "{summary}");
     let st = state.lock().unwrap();
     assert_eq!(st.issues.len(), 1);
     assert_eq!(st.issues[0].labels, ["stg/drift"]);
@@ -711,5 +740,51 @@ async fn a_failed_environment_does_not_stop_the_others() {
         "{}",
         st.issues[0].body
     );
-    drop(temp);
+}
+
+/// GitHub performs the create of the issue and answers 502: the retry finds the issue instead of
+/// opening a second one. When GitHub refuses writes, the drift still reaches the job summary and
+/// the summary JSON, every environment is tried, and the run exits 4.
+#[tokio::test]
+#[ignore = "needs terraform: `cargo xtask ci` installs it and runs this"]
+async fn github_failures_open_no_duplicate_and_exit_4() {
+    if !terraform_or_skip() {
+        return;
+    }
+    let state: Shared = Arc::default();
+    state.lock().unwrap().create_then_502 = 1;
+    let server = fake_issues(state.clone()).await;
+    let uri = server.uri();
+    let repo = Arc::new(blocking(|| LocalRepo::new("")).await);
+    let r = repo.clone();
+    let u = uri.clone();
+    let (output, list, _) = blocking(move || r.drift(&u)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(list[1]["issue_action"], "opened", "{list}");
+    assert_eq!(state.lock().unwrap().issues.len(), 1);
+
+    // Writes refused: the issue cannot be updated, yet everything else is reported.
+    {
+        let mut st = state.lock().unwrap();
+        st.issues[0].body = "<!-- xtask:drift env=stg -->\nstale".into();
+        st.forbid_writes = true;
+    }
+    let r = repo.clone();
+    let (output, list, summary) = blocking(move || r.drift(&uri)).await;
+    let log = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{log}");
+    assert_eq!(list[0]["status"], "no-drift", "{list}");
+    assert_eq!(list[1]["status"], "drift", "{list}");
+    assert!(
+        list[1]["github_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 403"),
+        "{list}"
+    );
+    assert!(
+        summary.contains("could not be kept up to date"),
+        "{summary}"
+    );
+    assert!(summary.contains("`terraform_data.a` (update)"), "{summary}");
 }
