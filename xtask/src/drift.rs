@@ -272,7 +272,8 @@ impl Run<'_> {
     fn reference(&self) -> String {
         let mut parts = Vec::new();
         if let Some(commit) = self.commit {
-            parts.push(format!("`{}`", &commit[..commit.len().min(12)]));
+            let short: String = commit.chars().take(12).collect();
+            parts.push(code(&short));
         }
         if let Some(url) = self.run_url {
             parts.push(format!("([run]({url}))"));
@@ -324,10 +325,12 @@ pub fn render_issue(env: &str, drift: &Drift, run: &Run) -> String {
     );
     let mut footer = format!("{RUN_MARKER}\n_Last changed by {}", run.reference());
     if !drift.terraform_version.is_empty() {
-        let _ = write!(footer, " · Terraform {}", code(&drift.terraform_version));
+        // From the plan file: bounded, so that the footer always fits.
+        let version: String = drift.terraform_version.chars().take(40).collect();
+        let _ = write!(footer, " · Terraform {}", code(&version));
     }
     footer.push_str("._\n");
-    hard_cap(out, BODY_LIMIT - footer.chars().count()) + &footer
+    hard_cap(out, BODY_LIMIT.saturating_sub(footer.chars().count())) + &footer
 }
 
 /// The closing comment.
@@ -339,10 +342,10 @@ pub fn render_resolved(env: &str, run: &Run) -> String {
     )
 }
 
-/// One environment's part of the job summary; `result` (what happened to the issue) is Markdown
-/// written by the caller, with anything untrusted in it already escaped.
-pub fn render_summary(env: &str, checked: &Checked, result: &str) -> String {
-    match checked {
+/// One environment's part of the job summary, within `limit` characters; `result` (what happened
+/// to the issue) is Markdown written by the caller, with anything untrusted in it already escaped.
+pub fn render_summary(env: &str, checked: &Checked, result: &str, limit: usize) -> String {
+    let full = match checked {
         Checked::Planned(drift) if drift.exists() => format!(
             "### 🔀 Drift in `{env}`: {}\n\n{}\n\n{}\n",
             crate::markdown::text(&drift.line()),
@@ -350,12 +353,45 @@ pub fn render_summary(env: &str, checked: &Checked, result: &str) -> String {
             addresses(drift)
         ),
         Checked::Planned(_) => format!("### ✅ No drift in `{env}`\n\n{result}\n"),
-        Checked::Failed { step, errors } => format!(
-            "### ❌ Drift check of `{env}` failed\n\n{} failed; the drift issue is left as it was.\n\n{}",
-            code(&format!("terraform {step}")),
-            crate::markdown::code_block("text", errors.trim())
-        ),
+        Checked::Failed { step, errors } => {
+            let head = format!(
+                "### ❌ Drift check of `{env}` failed\n\n{} failed; the drift issue is left as it was.\n\n",
+                code(&format!("terraform {step}"))
+            );
+            // Room for the fences and the note of the cut.
+            let budget = limit.saturating_sub(head.chars().count() + 20);
+            let errors = crate::plan::render::cut_middle(
+                errors.trim(),
+                budget,
+                "terraform's full output is in the log of the run",
+            );
+            return format!("{head}{}", crate::markdown::code_block("text", &errors));
+        }
+    };
+    cut_lines(full, limit)
+}
+
+/// Whole lines of `text` (which has no fenced block) within `limit` characters, with a note when
+/// some were left out.
+fn cut_lines(text: String, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text;
     }
+    let note = "\n_… cut to stay within GitHub's size limit; the log of the run has every line._\n";
+    let room = limit.saturating_sub(note.chars().count());
+    let mut out = String::new();
+    let mut used = 0;
+    for line in text.lines() {
+        let size = line.chars().count() + 1;
+        if used + size > room {
+            break;
+        }
+        used += size;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(note);
+    out
 }
 
 /// Every address, one a line with its kind, for the log and the job summary (inert Markdown).
@@ -386,23 +422,18 @@ fn addresses(drift: &Drift) -> String {
 /// The log lines of a (masked) drift: plain text, one resource a line.
 pub fn log_lines(env: &str, drift: &Drift) -> String {
     let mut out = String::new();
+    let line = |out: &mut String, kind: &str, r: &Resource| {
+        let _ = write!(out, "  {env}: {kind}: {} ({})", r.address, r.action);
+        if !r.attributes.is_empty() {
+            let _ = write!(out, ": {}", r.attributes.join(", "));
+        }
+        out.push('\n');
+    };
     for r in &drift.outside {
-        let _ = writeln!(
-            out,
-            "  {env}: outside Terraform: {} ({}) {}",
-            r.address,
-            r.action,
-            r.attributes.join(", ")
-        );
+        line(&mut out, "outside Terraform", r);
     }
     for r in &drift.unapplied {
-        let _ = writeln!(
-            out,
-            "  {env}: not applied: {} ({}) {}",
-            r.address,
-            r.action,
-            r.attributes.join(", ")
-        );
+        line(&mut out, "not applied", r);
     }
     for o in &drift.outputs {
         let _ = writeln!(
@@ -673,12 +704,35 @@ mod tests {
     fn the_closing_comment_and_the_job_summary() {
         insta::assert_snapshot!(render_resolved("dev", &RUN));
         let checked = Checked::Planned(drift());
-        insta::assert_snapshot!(render_summary("dev", &checked, "Issue #12 updated."));
+        insta::assert_snapshot!(render_summary(
+            "dev",
+            &checked,
+            "Issue #12 updated.",
+            usize::MAX
+        ));
+        let cut = render_summary("dev", &checked, "Issue #12 updated.", 300);
+        assert!(cut.chars().count() <= 300, "{cut}");
+        assert!(
+            cut.ends_with("the log of the run has every line._\n"),
+            "{cut}"
+        );
+        assert_eq!(
+            log_lines("dev", &drift()).lines().nth(1),
+            Some("  dev: outside Terraform: aws_s3_bucket.logs (update): tags, versioning")
+        );
         let failed = Checked::Failed {
             step: "plan -refresh-only".into(),
             errors: "Error: No valid credential sources found".into(),
         };
-        insta::assert_snapshot!(render_summary("dev", &failed, ""));
+        insta::assert_snapshot!(render_summary("dev", &failed, "", usize::MAX));
+        let long = Checked::Failed {
+            step: "init".into(),
+            errors: "Error: x\n".repeat(100),
+        };
+        let cut = render_summary("dev", &long, "", 400);
+        assert!(cut.chars().count() <= 400, "{cut}");
+        assert!(cut.contains("lines cut"), "{cut}");
+        assert_eq!(cut.matches("```").count(), 2, "{cut}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::github_actions;
 use crate::plan::errors::error_blocks;
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
+use crate::plan::render::STEP_SUMMARY_LIMIT;
 use crate::plan::summary::sensitive_strings;
 use crate::terraform::{PlanExit, Terraform};
 
@@ -49,6 +50,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let runtime = crate::runtime::current_thread()?;
     let client = runtime.block_on(async { GitHub::new(github::Settings::for_config(&config)?) })?;
+    // GitHub's limit is per step: the environments share it.
+    let summary_limit = STEP_SUMMARY_LIMIT / envs.len().max(1);
 
     let mut results = Vec::new();
     let mut first_github_error = None;
@@ -63,43 +66,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Checked::Failed { .. } => Ok((IssueAction::Leave { number: None }, None)),
             Checked::Planned(_) => runtime.block_on(sync_issue(&client, env, &checked, &run)),
         };
-        let result = match synced {
-            Ok((action, issue)) => {
-                if let Some(number) = issue {
-                    println!("{env}: issue #{number} {}", action.word());
-                }
-                EnvResult {
-                    env: env.clone(),
-                    checked,
-                    action: action.word(),
-                    issue,
-                    github_error: None,
-                }
-            }
-            Err(error) => {
-                let error = error.context(format!("keeping the {env} drift issue up to date"));
-                let text = crate::redact::redact(&format!("{error:#}"));
-                // Printed here, next to its environment; `main` does not print it again.
-                first_github_error.get_or_insert(report(error));
-                EnvResult {
-                    env: env.clone(),
-                    checked,
-                    action: "none",
-                    issue: None,
-                    github_error: Some(text),
-                }
-            }
-        };
+        let (result, github_error) = env_result(env, checked, synced);
+        if let Some(error) = github_error {
+            first_github_error.get_or_insert(error);
+        }
         // 4. The job summary.
         github_actions::append_step_summary(&drift::render_summary(
             env,
             &result.checked,
             &issue_sentence(&result),
+            summary_limit,
         ))?;
         results.push(result);
     }
 
-    // 5. The machine-readable result, then the exit code.
+    // 5. The machine-readable result, then the exit code: a failed check first (5), then a
+    // GitHub error (4).
     if let Some(path) = &args.summary_json {
         write_summary_json(path, &results)?;
     }
@@ -118,6 +100,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
     first_github_error.map_or(Ok(()), Err)
+}
+
+/// The environment's result, and the GitHub error (already printed) that kept its issue from
+/// matching the drift.
+fn env_result(
+    env: &str,
+    checked: Checked,
+    synced: anyhow::Result<(IssueAction, Option<u64>)>,
+) -> (EnvResult, Option<anyhow::Error>) {
+    match synced {
+        Ok((action, issue)) => {
+            if let Some(number) = issue {
+                println!("{env}: issue #{number} {}", action.word());
+            }
+            let result = EnvResult {
+                env: env.to_owned(),
+                checked,
+                action: action.word(),
+                issue,
+                github_error: None,
+            };
+            (result, None)
+        }
+        Err(error) => {
+            let error = error.context(format!("keeping the {env} drift issue up to date"));
+            let text = crate::redact::redact(&format!("{error:#}"));
+            // Printed here, next to its environment; `main` does not print it again.
+            let error = report(error);
+            let result = EnvResult {
+                env: env.to_owned(),
+                checked,
+                action: "none",
+                issue: None,
+                github_error: Some(text),
+            };
+            (result, Some(error))
+        }
+    }
 }
 
 fn select_environments(config: &Config, envs: &[String]) -> anyhow::Result<Vec<String>> {
