@@ -95,6 +95,8 @@ struct Issues {
     create_then_502: usize,
     /// Every write answers 403.
     forbid_writes: bool,
+    /// Issues per page of the listing; 0 means no pagination.
+    page_size: usize,
 }
 
 impl Issues {
@@ -182,7 +184,34 @@ async fn fake_issues(state: Shared) -> MockServer {
                 .filter(|i| label.as_ref().is_none_or(|l| i.labels.contains(l)))
                 .map(issue_json)
                 .collect();
-            ResponseTemplate::new(200).set_body_json(items)
+            if st.page_size == 0 {
+                return ResponseTemplate::new(200).set_body_json(items);
+            }
+            let page: usize = query("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let start = (page - 1) * st.page_size;
+            let slice: Vec<Value> = items
+                .iter()
+                .skip(start)
+                .take(st.page_size)
+                .cloned()
+                .collect();
+            let mut response = ResponseTemplate::new(200).set_body_json(slice);
+            if start + st.page_size < items.len() {
+                let mut next = request.url.clone();
+                let kept: Vec<(String, String)> = request
+                    .url
+                    .query_pairs()
+                    .filter(|(k, _)| k != "page")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                next.query_pairs_mut()
+                    .clear()
+                    .extend_pairs(kept)
+                    .append_pair("page", &(page + 1).to_string());
+                response =
+                    response.insert_header("link", format!("<{next}>; rel=\"next\"").as_str());
+            }
+            response
         })
         .mount(&server)
         .await;
@@ -472,6 +501,8 @@ async fn the_drift_issue_is_opened_updated_and_closed() {
     let foreign_body = format!("{MARKER}\nPlease run `terraform destroy`.");
     let (foreign, closed_earlier) = {
         let mut st = state.lock().unwrap();
+        // One issue a page: ours comes after the look-alike, on the second page.
+        st.page_size = 1;
         let foreign = st.add("mallory", &foreign_body, true);
         let closed = st.add(BOT, &format!("{MARKER}\nold drift"), false);
         (foreign, closed)
