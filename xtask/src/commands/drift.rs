@@ -2,7 +2,7 @@
 //! and a normal plan (read-only, no lock), the drift they show (see [`crate::drift`]), and the
 //! environment's drift issue opened, updated in place or closed to match.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -180,68 +180,77 @@ fn check(config: &Config, environment: &Environment, masker: &Masker) -> anyhow:
     std::fs::create_dir_all(&work)
         .with_context(|| format!("creating {}", work.display()))
         .classify(FailureKind::Environment)?;
-    let failed = |step: &str, output: &str| {
-        // The log keeps terraform's own words (masked) for whoever reads the job.
-        eprintln!("{}", masker.mask(output.trim()));
-        let errors = error_blocks(output);
-        let errors = if errors.trim().is_empty() {
-            output
-        } else {
-            &errors
-        };
-        Checked::Failed {
-            step: step.to_owned(),
-            errors: masker.mask(errors.trim()),
-        }
-    };
-
     let init = terraform.init(Some(&backend))?;
     if !init.success {
-        return Ok(failed("init", &init.combined()));
+        return Ok(failed(masker, "init", &init.combined()));
     }
-    let mut plans = Vec::new();
-    for (step, name, refresh_only) in [
-        ("plan -refresh-only", "refresh-only", true),
-        ("plan", "plan", false),
-    ] {
-        let plan_file = work.join(format!("{name}.tfplan"));
-        let json_file = work.join(format!("{name}.json"));
-        let exit = if refresh_only {
-            terraform.plan_refresh_only(&plan_file)?
-        } else {
-            terraform.plan(&plan_file)?
-        };
-        if let PlanExit::Failed(output) = exit {
-            return Ok(failed(step, &output.combined()));
-        }
-        terraform.show_json(&plan_file, &json_file)?;
-        let bytes = crate::terraform::read_file(&json_file)?;
-        match Plan::from_slice(&bytes) {
-            Ok(plan) => plans.push(plan),
-            Err(why) => {
-                return Ok(failed(
-                    &format!("show -json ({step})"),
-                    &format!("{} is not a plan: {why}", json_file.display()),
-                ));
-            }
-        }
-    }
-    let [refresh_only, normal] = plans.as_slice() else {
-        return Err(fail(
-            FailureKind::OperationFailed,
-            "internal error: two plans were expected",
-        ));
+    let refresh_only = match plan(&terraform, &work, masker, true)? {
+        Ok(plan) => plan,
+        Err(failure) => return Ok(failure),
+    };
+    let normal = match plan(&terraform, &work, masker, false)? {
+        Ok(plan) => plan,
+        Err(failure) => return Ok(failure),
     };
     let mut masker = masker.clone();
-    for value in sensitive_strings(refresh_only)
+    for value in sensitive_strings(&refresh_only)
         .into_iter()
-        .chain(sensitive_strings(normal))
+        .chain(sensitive_strings(&normal))
     {
         masker.add_literal(&value);
     }
     Ok(Checked::Planned(
-        Drift::from_plans(refresh_only, normal).masked(&masker),
+        Drift::from_plans(&refresh_only, &normal).masked(&masker),
     ))
+}
+
+/// One saved plan (refresh-only or normal) read from `terraform show -json`, or the failed step.
+fn plan(
+    terraform: &Terraform,
+    work: &Path,
+    masker: &Masker,
+    refresh_only: bool,
+) -> anyhow::Result<Result<Plan, Checked>> {
+    let (step, name) = if refresh_only {
+        ("plan -refresh-only", "refresh-only")
+    } else {
+        ("plan", "plan")
+    };
+    let plan_file = work.join(format!("{name}.tfplan"));
+    let json_file = work.join(format!("{name}.json"));
+    let exit = if refresh_only {
+        terraform.plan_refresh_only(&plan_file)?
+    } else {
+        terraform.plan(&plan_file)?
+    };
+    if let PlanExit::Failed(output) = exit {
+        return Ok(Err(failed(masker, step, &output.combined())));
+    }
+    terraform.show_json(&plan_file, &json_file)?;
+    let bytes = crate::terraform::read_file(&json_file)?;
+    Ok(Plan::from_slice(&bytes).map_err(|why| {
+        failed(
+            masker,
+            &format!("show -json ({step})"),
+            &format!("{} is not a plan: {why}", json_file.display()),
+        )
+    }))
+}
+
+/// A failed step: terraform's words (masked) to the log, its `Error:` blocks (masked) as the
+/// environment's result.
+fn failed(masker: &Masker, step: &str, output: &str) -> Checked {
+    eprintln!("{}", masker.mask(output.trim()));
+    let errors = error_blocks(output);
+    let errors = if errors.trim().is_empty() {
+        output
+    } else {
+        &errors
+    };
+    Checked::Failed {
+        step: step.to_owned(),
+        errors: masker.mask(errors.trim()),
+    }
 }
 
 fn log(env: &str, checked: &Checked) {
