@@ -472,9 +472,14 @@ impl Repo {
         let json = std::fs::read_to_string(self.root.join("drift.json")).unwrap_or("[null]".into());
         let list: Value = serde_json::from_str(&json).unwrap();
         let log = text(&output);
+        let step_summary = self.step_summary();
         for secret in [EXTERNAL_ID, VALUE_SECRET, "ghs_planted_token"] {
             assert!(!log.contains(secret), "{secret} in the log: {log}");
             assert!(!json.contains(secret), "{secret} in the summary: {json}");
+            assert!(
+                !step_summary.contains(secret),
+                "{secret} in the job summary: {step_summary}"
+            );
         }
         (output.status.code().unwrap(), list[0].clone(), log)
     }
