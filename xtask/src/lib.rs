@@ -18,6 +18,7 @@ pub mod aws_profiles;
 pub mod ci;
 pub mod commands;
 pub mod config;
+pub mod drift;
 pub mod environment;
 pub mod failure;
 pub mod fmt;

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::commands::{
-    affected, apply, aws_profiles, bench, ci, doctor, fmt, gen_workflows, github_setup, migrate,
-    new_env, plan, review,
+    affected, apply, aws_profiles, bench, ci, doctor, drift, fmt, gen_workflows, github_setup,
+    migrate, new_env, plan, review,
 };
 use xtask::failure::{Outcome, exit_code_for, report};
 
@@ -40,6 +40,9 @@ enum Command {
     Plan(plan::Args),
     /// Apply the merged commit's saved plan when it is the reviewed one.
     Apply(apply::Args),
+    /// Check each environment for drift (changed outside Terraform, merged but not applied) and
+    /// keep its drift issue up to date.
+    Drift(drift::Args),
     /// Print the environments affected by the changes since a git ref, as a JSON list.
     Affected(affected::Args),
     /// AI review of a pull request: describe, review, improve.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args).map(Outcome::from),
         Command::Plan(args) => plan::run(args).map(Outcome::from),
         Command::Apply(args) => apply::run(args).map(Outcome::from),
+        Command::Drift(args) => drift::run(args).map(Outcome::from),
         Command::Affected(args) => affected::run(args).map(Outcome::from),
         Command::Review(args) => review::run(args).map(Outcome::from),
         Command::Migrate(args) => migrate::run(args),

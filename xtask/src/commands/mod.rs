@@ -6,6 +6,7 @@ pub mod aws_profiles;
 pub mod bench;
 pub mod ci;
 pub mod doctor;
+pub mod drift;
 pub mod fmt;
 pub mod gen_workflows;
 pub mod github_setup;

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::error::retry_if_unknown;
 use super::{GitHub, Label, Method, User, parse_json};
 
 /// An issue as the listing returns it.
@@ -68,6 +69,49 @@ impl GitHub {
             )
             .await?;
         parse_json(&operation, &answer.body)
+    }
+
+    /// Opens our issue for `marker` with `label` unless it exists: a create whose outcome is
+    /// unknown (GitHub answered 5xx after it may have performed it) is followed by a fresh look
+    /// before it is tried again, so a run never opens a second copy. The body must start with
+    /// `marker`.
+    pub async fn open_own_issue(
+        &self,
+        marker: &str,
+        label: &Label,
+        title: &str,
+        body: &str,
+    ) -> anyhow::Result<Issue> {
+        let labels = std::slice::from_ref(label);
+        let result = self
+            .retry
+            .run(
+                async |attempt| {
+                    if attempt > 1
+                        && let Some(issue) = self.find_own_issue(marker, &label.name).await?
+                    {
+                        // Ours, performed by the try GitHub answered with an error.
+                        return Ok(issue);
+                    }
+                    self.create_issue(title, body, labels).await
+                },
+                |error| retry_if_unknown(error, "looking for the issue before trying again"),
+            )
+            .await;
+        result.map_err(|gave_up| gave_up.error)
+    }
+
+    /// Comments on our issue `number` (one comment per `marker`, updated on a re-run) and closes
+    /// it as completed: the comment first, so that a closed issue always says why; a re-run after
+    /// a failed close updates that comment instead of adding another.
+    pub async fn close_issue_with_comment(
+        &self,
+        number: u64,
+        marker: &str,
+        comment: &str,
+    ) -> anyhow::Result<()> {
+        self.upsert_comment(number, marker, comment).await?;
+        self.close_issue(number).await
     }
 
     /// Replaces the title and body of our issue `number`.

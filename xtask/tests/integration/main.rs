@@ -16,6 +16,7 @@ mod aws_client;
 mod aws_models;
 mod aws_profiles;
 mod ci_command;
+mod drift;
 mod environment;
 mod fmt;
 mod gen_workflows;
