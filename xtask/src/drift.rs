@@ -198,7 +198,7 @@ fn outside_change(resource: &ResourceChange) -> Option<Resource> {
         _ => return None,
     };
     Some(Resource {
-        address: resource.address.clone(),
+        address: resource.object().into_owned(),
         action,
         attributes: if action == "update" {
             resource.change.changed_attributes()
@@ -230,7 +230,7 @@ fn unapplied_change(resource: &ResourceChange) -> Option<Resource> {
         Kind::NoOp | Kind::Read => return None,
     };
     Some(Resource {
-        address: resource.address.clone(),
+        address: resource.object().into_owned(),
         action,
         attributes: if with_attributes {
             change.changed_attributes()
