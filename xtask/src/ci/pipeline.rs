@@ -244,11 +244,15 @@ fn has_nextest(context: &Workspace) -> bool {
 
 fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
     let nextest = has_nextest(context);
+    let junit = nextest_junit(&context.root);
+    prepare_report(&junit)?;
     let mut program = context.cargo();
     program = if nextest {
         program.args([
             "nextest",
             "run",
+            "--profile",
+            "ci",
             "--workspace",
             "--no-fail-fast",
             "--run-ignored",
@@ -273,21 +277,23 @@ fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
         .env("XTASK_REQUIRE_SERVICES", "1")
         .env("XTASK_CI_TOOLS", &context.tools.dir)
         .run_streaming()?;
-    let counts = if nextest {
-        test_counts::parse_nextest(&finished.output)
+    let (runner, counts) = if nextest {
+        ("cargo nextest", read_junit(&junit))
     } else {
-        test_counts::parse_libtest(&finished.output)
+        (
+            "cargo test",
+            test_counts::parse_libtest(&finished.output)
+                .ok_or_else(|| "printed no test summary".to_owned()),
+        )
     };
-    let runner = if nextest {
-        "cargo nextest"
-    } else {
-        "cargo test"
-    };
-    let Some(counts) = counts else {
-        return Ok(Verdict::fail(format!(
-            "{runner} printed no test summary ({}): the build failed or nothing ran",
-            finished.status()
-        )));
+    let counts = match counts {
+        Ok(counts) => counts,
+        Err(why) => {
+            return Ok(Verdict::fail(format!(
+                "{runner} {why} ({}): the build failed or nothing ran",
+                finished.status()
+            )));
+        }
     };
     let note = format!(
         "{} passed, {} failed, {} skipped",
@@ -305,6 +311,41 @@ fn tests(context: &Workspace) -> anyhow::Result<Verdict> {
         passed,
         note,
         tests: Some(counts),
+    })
+}
+
+/// Where nextest's `ci` profile writes its JUnit report (`.config/nextest.toml`).
+fn nextest_junit(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("nextest/ci/junit.xml")
+}
+
+/// Makes room for a test report: its directory exists, and a report left by an earlier run is
+/// gone, so that it cannot be read as this run's.
+fn prepare_report(report: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = report.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {}", dir.display()))
+            .classify(FailureKind::Environment)?;
+    }
+    match std::fs::remove_file(report) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error)
+            .with_context(|| format!("removing the old test report {}", report.display()))
+            .classify(FailureKind::Environment),
+        _ => Ok(()),
+    }
+}
+
+/// The counts of a JUnit report; the error says why there are none.
+fn read_junit(report: &Path) -> Result<TestCounts, String> {
+    let xml = std::fs::read_to_string(report)
+        .map_err(|error| format!("wrote no JUnit report {} ({error})", report.display()))?;
+    test_counts::parse_junit(&xml).map_err(|why| {
+        format!(
+            "wrote a JUnit report {} that cannot be read: {why}",
+            report.display()
+        )
     })
 }
 
@@ -507,12 +548,22 @@ fn lambda_tests(context: &Workspace) -> anyhow::Result<Verdict> {
             .display()
             .to_string();
         println!("node --test in {shown}");
+        let junit = context
+            .tools
+            .dir
+            .join("node-test")
+            .join(format!("{}.xml", shown.replace('/', "_")));
+        prepare_report(&junit)?;
         let finished = Program::new("node", dir)
             .env("PATH", &context.path)
             .arg("--test")
+            // The spec reporter for the log, the JUnit one for the counts.
+            .args(["--test-reporter=spec", "--test-reporter-destination=stdout"])
+            .arg("--test-reporter=junit")
+            .arg(format!("--test-reporter-destination={}", junit.display()))
             .run_streaming()?;
-        match test_counts::parse_node_test(&finished.output) {
-            Some(counts) => {
+        match read_junit(&junit) {
+            Ok(counts) => {
                 total += counts;
                 if counts.passed == 0 && counts.failed == 0 {
                     problems.push(format!("{shown}: node --test found no test"));
@@ -524,8 +575,8 @@ fn lambda_tests(context: &Workspace) -> anyhow::Result<Verdict> {
                     ));
                 }
             }
-            None => problems.push(format!(
-                "{shown}: node --test printed no totals ({})",
+            Err(why) => problems.push(format!(
+                "{shown}: node --test {why} ({})",
                 finished.status()
             )),
         }

@@ -1,5 +1,6 @@
-//! Reads how many test cases passed and failed from the closing lines of the test runners
-//! (cargo-nextest, libtest through `cargo test`, and Node's `node --test`).
+//! Reads how many test cases passed and failed: from the JUnit reports of cargo-nextest and Node's
+//! test runner, and from libtest's closing lines when `cargo test` stands in for nextest (libtest
+//! has no machine-readable output on stable Rust).
 //!
 //! The counts feed the final `ci: N passed, M failed` line, the one a CI log reader looks for.
 
@@ -21,47 +22,77 @@ impl AddAssign for TestCounts {
     }
 }
 
-/// The counts of cargo-nextest's `Summary [ 1.234s] 12 tests run: 11 passed, 1 failed, 2 skipped`
-/// line (the last one, when a run printed several). Failures include timed-out and exec-failed
-/// tests; a parenthesised note such as `(1 flaky)` does not change the count.
-pub fn parse_nextest(output: &str) -> Option<TestCounts> {
-    let line = output
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|line| line.starts_with("Summary [") && line.contains(" run: "))?;
-    let (_, items) = line.split_once(" run: ")?;
+/// The counts of a JUnit report, as cargo-nextest (`[profile.ci.junit]` in `.config/nextest.toml`)
+/// and Node's test runner (`--test-reporter=junit`) write it: every `<testcase>` is one test,
+/// failed when it holds a `<failure>` or `<error>`, skipped when it holds a `<skipped>`. The
+/// error says what is wrong with the report.
+pub fn parse_junit(xml: &str) -> Result<TestCounts, String> {
     let mut counts = TestCounts::default();
-    for item in split_outside_parentheses(items) {
-        let (number, label) = item.trim().split_once(' ')?;
-        let number: u64 = number.parse().ok()?;
-        let label = label.split('(').next().unwrap_or_default().trim();
-        match label {
-            "passed" => counts.passed += number,
-            "skipped" => counts.skipped += number,
-            _ => counts.failed += number,
-        }
-    }
-    Some(counts)
-}
-
-fn split_outside_parentheses(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (index, character) in text.char_indices() {
-        match character {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                parts.push(&text[start..index]);
-                start = index + 1;
+    let mut open: Vec<String> = Vec::new();
+    // The outcome of the innermost open test case.
+    let mut case: Option<Outcome> = None;
+    for token in xmlparser::Tokenizer::from(xml) {
+        let token = token.map_err(|error| format!("not well-formed XML: {error}"))?;
+        match token {
+            xmlparser::Token::ElementStart { local, .. } => {
+                let name = local.as_str();
+                match name {
+                    "testcase" if case.is_some() => {
+                        return Err("a <testcase> inside a <testcase>".to_owned());
+                    }
+                    "testcase" => case = Some(Outcome::Passed),
+                    "failure" | "error" => {
+                        if let Some(outcome) = &mut case {
+                            *outcome = Outcome::Failed;
+                        }
+                    }
+                    "skipped" => {
+                        if let Some(outcome @ Outcome::Passed) = &mut case {
+                            *outcome = Outcome::Skipped;
+                        }
+                    }
+                    _ => {}
+                }
+                open.push(name.to_owned());
+            }
+            xmlparser::Token::ElementEnd { end, .. } => {
+                let closed = match end {
+                    xmlparser::ElementEnd::Open => continue,
+                    xmlparser::ElementEnd::Empty => open.pop(),
+                    xmlparser::ElementEnd::Close(_, local) => {
+                        let closed = open.pop();
+                        if closed.as_deref() != Some(local.as_str()) {
+                            return Err(format!("</{}> closes no open element", local.as_str()));
+                        }
+                        closed
+                    }
+                };
+                if closed.as_deref() == Some("testcase") {
+                    match case.take() {
+                        Some(Outcome::Passed) => counts.passed += 1,
+                        Some(Outcome::Failed) => counts.failed += 1,
+                        Some(Outcome::Skipped) => counts.skipped += 1,
+                        None => {}
+                    }
+                }
             }
             _ => {}
         }
     }
-    parts.push(&text[start..]);
-    parts
+    if !open.is_empty() {
+        return Err(format!(
+            "the report ends inside <{}>: it was cut off",
+            open.join("><")
+        ));
+    }
+    Ok(counts)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
 }
 
 /// The sum of libtest's `test result: ok. 5 passed; 0 failed; 1 ignored; ...` lines, one per test
@@ -96,34 +127,6 @@ pub fn parse_libtest(output: &str) -> Option<TestCounts> {
     total
 }
 
-/// The totals Node's test runner prints last, in TAP (`# pass 3`) or spec (`ℹ pass 3`) form.
-pub fn parse_node_test(output: &str) -> Option<TestCounts> {
-    let mut counts = TestCounts::default();
-    let mut seen = false;
-    for line in output.lines() {
-        let line = line.trim();
-        let Some(rest) = line.strip_prefix("# ").or_else(|| line.strip_prefix("ℹ ")) else {
-            continue;
-        };
-        let mut words = rest.split_whitespace();
-        let (Some(label), Some(number), None) = (words.next(), words.next(), words.next()) else {
-            continue;
-        };
-        let Ok(number) = number.parse::<u64>() else {
-            continue;
-        };
-        match label {
-            "pass" => counts.passed += number,
-            "fail" | "cancelled" => counts.failed += number,
-            "skipped" | "todo" => counts.skipped += number,
-            "tests" => {}
-            _ => continue,
-        }
-        seen = true;
-    }
-    seen.then_some(counts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,34 +140,51 @@ mod tests {
     }
 
     #[test]
-    fn nextest_summary_of_a_green_run() {
-        let output = "        PASS [   0.004s] xtask failure::tests::unclassified_errors_exit_1\n\
-                      ────────────\n     Summary [   1.204s] 12 tests run: 12 passed, 3 skipped\n";
-        assert_eq!(parse_nextest(output), Some(counts(12, 0, 3)));
+    fn junit_of_nextest_counts_passed_failed_and_skipped_cases() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="nextest-run" tests="4" failures="1" errors="1" uuid="7" timestamp="2026-12-04T20:00:00Z" time="1.2">
+    <testsuite name="xtask" tests="4" disabled="0" errors="1" failures="1">
+        <testcase name="a::ok" classname="xtask" timestamp="t" time="0.01">
+        </testcase>
+        <testcase name="a::empty" classname="xtask" time="0.01"/>
+        <testcase name="a::fails" classname="xtask" time="0.02">
+            <failure type="test failure">thread panicked at &lt;src/a.rs&gt;</failure>
+            <system-out><![CDATA[ <testcase> in output is text ]]></system-out>
+        </testcase>
+        <testcase name="a::times_out" classname="xtask" time="60">
+            <error type="timeout"/>
+        </testcase>
+    </testsuite>
+</testsuites>"#;
+        assert_eq!(parse_junit(xml), Ok(counts(2, 2, 0)));
     }
 
     #[test]
-    fn nextest_summary_counts_failures_and_timeouts_but_not_flaky_notes() {
-        let output = "     Summary [  12.001s] 10 tests run: 7 passed (1 flaky, 1 leaky), 2 failed, 1 timed out, 0 skipped\n\
-                      error: test run failed\n";
-        assert_eq!(parse_nextest(output), Some(counts(7, 3, 0)));
-    }
-
-    #[test]
-    fn nextest_cancelled_run_and_single_test() {
+    fn junit_of_node_counts_nested_suites_and_skips() {
+        let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<testsuites>
+	<testsuite name="handler" time="0.01" disabled="0" errors="0" tests="2" failures="0" skipped="1" hostname="h">
+		<testcase name="posts a status" time="0.003" classname="test"/>
+		<testcase name="later" time="0" classname="test">
+			<skipped type="skipped" message="todo"/>
+		</testcase>
+	</testsuite>
+	<testcase name="top level" time="0.001" classname="test"/>
+	<!-- tests 3 -->
+</testsuites>"#;
+        assert_eq!(parse_junit(xml), Ok(counts(2, 0, 1)));
         assert_eq!(
-            parse_nextest("     Summary [   0.5s] 3/9 tests run: 2 passed, 1 failed, 6 skipped"),
-            Some(counts(2, 1, 6))
-        );
-        assert_eq!(
-            parse_nextest("     Summary [   0.010s] 1 test run: 1 passed, 0 skipped"),
-            Some(counts(1, 0, 0))
+            parse_junit("<testsuites></testsuites>"),
+            Ok(counts(0, 0, 0))
         );
     }
 
     #[test]
-    fn no_nextest_summary_when_the_build_failed() {
-        assert_eq!(parse_nextest("error[E0425]: cannot find value `x`\n"), None);
+    fn a_cut_off_or_broken_junit_report_is_an_error() {
+        let cut = parse_junit("<testsuites><testsuite><testcase name=\"a\">").unwrap_err();
+        assert!(cut.contains("cut off"), "{cut}");
+        assert!(parse_junit("<testsuites><testcase></testsuite>").is_err());
+        assert!(parse_junit("not xml <<").is_err());
     }
 
     #[test]
@@ -176,15 +196,5 @@ mod tests {
             test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n";
         assert_eq!(parse_libtest(output), Some(counts(3, 2, 1)));
         assert_eq!(parse_libtest("error: could not compile `xtask`\n"), None);
-    }
-
-    #[test]
-    fn node_test_totals_in_tap_and_spec_form() {
-        let tap = "TAP version 13\n# Subtest: posts a status\nok 1 - posts a status\n1..4\n\
-                   # tests 4\n# suites 0\n# pass 3\n# fail 1\n# cancelled 0\n# skipped 0\n# todo 0\n# duration_ms 81.2\n";
-        assert_eq!(parse_node_test(tap), Some(counts(3, 1, 0)));
-        let spec = "✔ posts a status (3ms)\nℹ tests 2\nℹ suites 0\nℹ pass 2\nℹ fail 0\nℹ cancelled 0\nℹ skipped 1\n";
-        assert_eq!(parse_node_test(spec), Some(counts(2, 0, 1)));
-        assert_eq!(parse_node_test("# a comment line\n"), None);
     }
 }
