@@ -26,7 +26,8 @@ impl Purpose {
     pub fn entry_role(self) -> Role {
         match self {
             Purpose::Plan | Purpose::Review => Role::PullRequestEntry,
-            Purpose::Deploy | Purpose::Migrate => Role::ProtectedEntry,
+            Purpose::Deploy => Role::ApplyEntry,
+            Purpose::Migrate => Role::ProtectedEntry,
         }
     }
 

@@ -19,9 +19,10 @@ impl Config {
     /// Loads the configuration of the repository whose root is `root`.
     pub fn load(root: &Path) -> anyhow::Result<Config> {
         let manifest_path = root.join("Cargo.toml");
-        let repo = load_repo_settings(&manifest_path)?;
+        let (repo, manifest_text) = load_repo_settings(&manifest_path)?;
         let environments = load_environments(root)?;
         check_collisions(root, &environments)?;
+        check_apply_order(&repo, &environments, &manifest_path, &manifest_text)?;
         Ok(Config {
             root: root.to_path_buf(),
             repo,
@@ -36,7 +37,8 @@ impl Config {
     }
 }
 
-fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
+/// The manifest's settings and its text (for the line of a value found wrong later).
+fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<(RepoSettings, String)> {
     #[derive(Deserialize)]
     struct Manifest {
         workspace: Option<Workspace>,
@@ -69,7 +71,45 @@ fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
             )
         })?;
     settings.validate(manifest_path, &text)?;
-    Ok(settings)
+    Ok((settings, text))
+}
+
+/// `apply.order` names known environments, each once.
+fn check_apply_order(
+    repo: &RepoSettings,
+    environments: &BTreeMap<String, Environment>,
+    path: &Path,
+    text: &str,
+) -> anyhow::Result<()> {
+    let field = ("workspace.metadata.xtask.apply", "order");
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &repo.apply.order {
+        if !environments.contains_key(name) {
+            let known: Vec<&str> = environments.keys().map(String::as_str).collect();
+            return Err(value_error(
+                path,
+                text,
+                field,
+                format!(
+                    "`{name}` is not an environment (known: {}); list only directories under {ENVIRONMENTS_DIR}/ that have an {ENV_CONFIG_FILE}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(value_error(
+                path,
+                text,
+                field,
+                format!("`{name}` is listed twice; list each environment once"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl RepoSettings {
@@ -104,6 +144,9 @@ impl RepoSettings {
         }
         if let Err(why) = crate::review::compress::IgnoreGlobs::new(&review.ignore) {
             return invalid("review", "ignore", why);
+        }
+        if let Err(why) = super::validate_cron(&self.drift.schedule) {
+            return invalid("drift", "schedule", format!("schedule: {why}"));
         }
         for mask in &self.plan.masks {
             if let Err(why) = MaskSpec::parse(mask) {
