@@ -158,6 +158,11 @@ fn three_environments_in_two_accounts_with_an_openai_proxy() {
             }),
         ],
     );
+    // Applied dev, then stg, then the one not listed (prod); drift checked on weekday mornings.
+    let manifest = repo.path().join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[workspace.metadata.xtask.apply]\norder = [\"dev\", \"stg\"]\n\n[workspace.metadata.xtask.drift]\nschedule = \"0 6 * * 1-5\"\n");
+    std::fs::write(&manifest, text).unwrap();
     insta::assert_snapshot!(changes_from_committed(repo.path()));
 }
 
