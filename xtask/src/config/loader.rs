@@ -444,4 +444,148 @@ mod tests {
         assert!(message.contains("regex:AKIA[0-9A-Z{16}"), "{message}");
         assert!(message.contains(&format!("line {line}")), "{message}");
     }
+
+    /// `stg`, a copy of dev with its own names, beside dev.
+    fn add_stg(root: &Path) {
+        let envs = root.join(ENVIRONMENTS_DIR);
+        std::fs::create_dir_all(envs.join("stg")).unwrap();
+        let dev = std::fs::read_to_string(envs.join("dev").join(ENV_CONFIG_FILE)).unwrap();
+        std::fs::write(
+            envs.join("stg").join(ENV_CONFIG_FILE),
+            dev.replace("dev", "stg").replace("DEV_", "STG_"),
+        )
+        .unwrap();
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut all = std::fs::read_to_string(path).unwrap();
+        all.push_str(text);
+        std::fs::write(path, all).unwrap();
+    }
+
+    #[test]
+    fn the_apply_order_lists_configured_environments_first_then_the_rest_by_name() {
+        let repo = repo();
+        add_stg(repo.path());
+        let names = |config: &Config| -> Vec<String> {
+            config
+                .apply_order()
+                .iter()
+                .map(|e| e.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&Config::load(repo.path()).unwrap()), ["dev", "stg"]);
+        append(
+            &repo.path().join("Cargo.toml"),
+            "\n[workspace.metadata.xtask.apply]\norder = [\"stg\"]\n",
+        );
+        let config = Config::load(repo.path()).unwrap();
+        assert_eq!(names(&config), ["stg", "dev"]);
+        assert_eq!(config.repo.drift.schedule, "23 4 * * *");
+    }
+
+    #[test]
+    fn an_apply_order_with_an_unknown_or_repeated_environment_is_an_error() {
+        let repo = repo();
+        let manifest = repo.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(
+            &manifest,
+            format!("{text}\n[workspace.metadata.xtask.apply]\norder = [\"dev\", \"prod\"]\n"),
+        )
+        .unwrap();
+        let line = text.lines().count() + 3;
+        let message = load_error(repo.path());
+        for needle in [
+            "Cargo.toml",
+            &format!("line {line}"),
+            "[workspace.metadata.xtask.apply] order",
+            "`prod` is not an environment",
+            "known: dev",
+        ] {
+            assert!(message.contains(needle), "{needle} not in: {message}");
+        }
+        std::fs::write(
+            &manifest,
+            format!("{text}\n[workspace.metadata.xtask.apply]\norder = [\"dev\", \"dev\"]\n"),
+        )
+        .unwrap();
+        let message = load_error(repo.path());
+        assert!(message.contains("`dev` is listed twice"), "{message}");
+        assert!(message.contains("apply] order"), "{message}");
+    }
+
+    #[test]
+    fn a_drift_schedule_that_is_not_five_cron_fields_is_an_error_naming_the_field() {
+        let repo = repo();
+        let manifest = repo.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        for (schedule, why) in [
+            ("23 4 * *", "has 4 fields"),
+            ("61 4 * * *", "the minute field `61`"),
+            ("0 6 * * mon-fri/0", "the day of week field"),
+            ("@daily", "has 1 fields"),
+        ] {
+            std::fs::write(
+                &manifest,
+                format!("{text}\n[workspace.metadata.xtask.drift]\nschedule = \"{schedule}\"\n"),
+            )
+            .unwrap();
+            let message = load_error(repo.path());
+            assert!(
+                message.contains("[workspace.metadata.xtask.drift] schedule"),
+                "{message}"
+            );
+            assert!(message.contains(why), "{why} not in: {message}");
+            assert!(message.contains("line "), "{message}");
+        }
+        std::fs::write(
+            &manifest,
+            format!("{text}\n[workspace.metadata.xtask.drift]\nschedule = \"*/15 0-6,22 1 jan-mar MON-FRI\"\n"),
+        )
+        .unwrap();
+        assert!(Config::load(repo.path()).is_ok());
+    }
+
+    #[test]
+    fn the_apply_entry_and_its_environment_default_and_must_not_collide() {
+        let repo = repo();
+        let config = Config::load(repo.path()).unwrap();
+        let dev = config.environment("dev").unwrap();
+        assert_eq!(
+            dev.settings.github.apply_environment().to_string(),
+            "dev-apply"
+        );
+        assert_eq!(
+            dev.settings.roles.apply_entry("dev").to_string(),
+            "gha-dev-apply"
+        );
+        // An apply environment named like the migration's is refused: the migration job could
+        // then reach the deploy role.
+        let path = repo
+            .path()
+            .join(ENVIRONMENTS_DIR)
+            .join("dev")
+            .join(ENV_CONFIG_FILE);
+        edit(
+            &path,
+            "environment = \"dev\"",
+            "environment = \"dev\"\napply_environment = \"dev\"",
+        );
+        let message = load_error(repo.path());
+        assert!(message.contains("github.apply_environment"), "{message}");
+        assert!(message.contains("github.environment"), "{message}");
+        edit(
+            &path,
+            "apply_environment = \"dev\"",
+            "apply_environment = \"dev-deploy\"",
+        );
+        edit(
+            &path,
+            "protected_entry = \"gha-dev-protected\"",
+            "protected_entry = \"gha-dev-protected\"\napply_entry = \"gha-dev-protected\"",
+        );
+        let message = load_error(repo.path());
+        assert!(message.contains("roles.apply_entry"), "{message}");
+    }
 }
