@@ -106,7 +106,7 @@ fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static 
     }
     // The plan job assumes the plan role; with Bedrock the review job assumes it too (the
     // role chain that may call the model). Only lines that use the secret are listed.
-    const DRIFT: &str = "the plan role's external id in the scheduled drift check: it only lets the pull-request entry role, which trusts this workflow on the default branch alone, assume the read-only plan role; an environment with required reviewers would stop every nightly run for an approval of a read-only check";
+    const DRIFT: &str = "the plan role's external id in the scheduled drift check: a repository secret already (pull-request plan jobs read it), so an environment would protect no value; it only lets the pull-request entry role, which trusts this workflow on the default branch alone, assume the read-only plan role, and required reviewers would stop every nightly run for an approval of a read-only check";
     for environment in config.environments.values() {
         let secret = &environment.settings.github.external_id_secrets.plan;
         for file in [workflow_files::PLAN, workflow_files::REVIEW] {
