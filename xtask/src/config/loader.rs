@@ -457,12 +457,6 @@ mod tests {
         .unwrap();
     }
 
-    fn append(path: &Path, text: &str) {
-        let mut all = std::fs::read_to_string(path).unwrap();
-        all.push_str(text);
-        std::fs::write(path, all).unwrap();
-    }
-
     #[test]
     fn the_apply_order_lists_configured_environments_first_then_the_rest_by_name() {
         let repo = repo();
@@ -475,9 +469,21 @@ mod tests {
                 .collect()
         };
         assert_eq!(names(&Config::load(repo.path()).unwrap()), ["dev", "stg"]);
-        append(
+        // Without either table: name order and the default schedule.
+        let manifest = repo.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let start = text.find("[workspace.metadata.xtask.apply]").unwrap();
+        let end = text.find("[workspace.metadata.xtask.review]").unwrap();
+        std::fs::write(&manifest, format!("{}{}", &text[..start], &text[end..])).unwrap();
+        let config = Config::load(repo.path()).unwrap();
+        assert!(config.repo.apply.order.is_empty());
+        assert_eq!(names(&config), ["dev", "stg"]);
+        assert_eq!(config.repo.drift.schedule, "23 4 * * *");
+        std::fs::write(&manifest, text).unwrap();
+        edit(
             &repo.path().join("Cargo.toml"),
-            "\n[workspace.metadata.xtask.apply]\norder = [\"stg\"]\n",
+            "order = [\"dev\"]",
+            "order = [\"stg\"]",
         );
         let config = Config::load(repo.path()).unwrap();
         assert_eq!(names(&config), ["stg", "dev"]);
@@ -491,10 +497,10 @@ mod tests {
         let text = std::fs::read_to_string(&manifest).unwrap();
         std::fs::write(
             &manifest,
-            format!("{text}\n[workspace.metadata.xtask.apply]\norder = [\"dev\", \"prod\"]\n"),
+            text.replace("order = [\"dev\"]", "order = [\"dev\", \"prod\"]"),
         )
         .unwrap();
-        let line = text.lines().count() + 3;
+        let line = text.lines().position(|l| l.starts_with("order")).unwrap() + 1;
         let message = load_error(repo.path());
         for needle in [
             "Cargo.toml",
@@ -507,7 +513,7 @@ mod tests {
         }
         std::fs::write(
             &manifest,
-            format!("{text}\n[workspace.metadata.xtask.apply]\norder = [\"dev\", \"dev\"]\n"),
+            text.replace("order = [\"dev\"]", "order = [\"dev\", \"dev\"]"),
         )
         .unwrap();
         let message = load_error(repo.path());
@@ -528,7 +534,10 @@ mod tests {
         ] {
             std::fs::write(
                 &manifest,
-                format!("{text}\n[workspace.metadata.xtask.drift]\nschedule = \"{schedule}\"\n"),
+                text.replace(
+                    "schedule = \"23 4 * * *\"",
+                    &format!("schedule = \"{schedule}\""),
+                ),
             )
             .unwrap();
             let message = load_error(repo.path());
@@ -541,7 +550,10 @@ mod tests {
         }
         std::fs::write(
             &manifest,
-            format!("{text}\n[workspace.metadata.xtask.drift]\nschedule = \"*/15 0-6,22 1 jan-mar MON-FRI\"\n"),
+            text.replace(
+                "schedule = \"23 4 * * *\"",
+                "schedule = \"*/15 0-6,22 1 jan-mar MON-FRI\"",
+            ),
         )
         .unwrap();
         assert!(Config::load(repo.path()).is_ok());

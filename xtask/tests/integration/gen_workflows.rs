@@ -160,9 +160,12 @@ fn three_environments_in_two_accounts_with_an_openai_proxy() {
     );
     // Applied dev, then stg, then the one not listed (prod); drift checked on weekday mornings.
     let manifest = repo.path().join("Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text.push_str("\n[workspace.metadata.xtask.apply]\norder = [\"dev\", \"stg\"]\n\n[workspace.metadata.xtask.drift]\nschedule = \"0 6 * * 1-5\"\n");
-    std::fs::write(&manifest, text).unwrap();
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        with_apply_and_drift(&text, "[\"dev\", \"stg\"]", "0 6 * * 1-5"),
+    )
+    .unwrap();
     insta::assert_snapshot!(changes_from_committed(repo.path()));
 }
 
@@ -1029,6 +1032,19 @@ fn each_push_gets_one_review_and_unrelated_comments_cancel_nothing() {
     );
 }
 
+/// The committed manifest with `apply.order` (TOML list syntax) and `drift.schedule` replaced.
+fn with_apply_and_drift(manifest: &str, order: &str, schedule: &str) -> String {
+    const ORDER: &str = "order = [\"dev\"]\n";
+    const SCHEDULE: &str = "schedule = \"23 4 * * *\"\n";
+    assert!(
+        manifest.contains(ORDER) && manifest.contains(SCHEDULE),
+        "{manifest}"
+    );
+    manifest
+        .replace(ORDER, &format!("order = {order}\n"))
+        .replace(SCHEDULE, &format!("schedule = \"{schedule}\"\n"))
+}
+
 /// dev, stg and prod (copies of dev), applied in the order `order` gives (TOML list syntax), with
 /// the drift check on `schedule`; the generated files.
 fn three_environments(
@@ -1040,11 +1056,8 @@ fn three_environments(
         &[("stg", |text| text), ("prod", |text| text)],
     );
     let manifest = repo.path().join("Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text.push_str(&format!(
-        "\n[workspace.metadata.xtask.apply]\norder = {order}\n\n[workspace.metadata.xtask.drift]\nschedule = \"{schedule}\"\n"
-    ));
-    std::fs::write(&manifest, text).unwrap();
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, with_apply_and_drift(&text, order, schedule)).unwrap();
     let config = Config::load(repo.path()).unwrap();
     let files = generate::generate_all(&config).unwrap();
     (repo, config, files)
