@@ -562,8 +562,18 @@ mod tests {
     #[test]
     fn the_apply_entry_and_its_environment_default_and_must_not_collide() {
         let repo = repo();
+        let path = repo
+            .path()
+            .join(ENVIRONMENTS_DIR)
+            .join("dev")
+            .join(ENV_CONFIG_FILE);
+        // Written out in dev; left out, they default to the same names.
+        edit(&path, "apply_environment = \"dev-apply\"\n", "");
+        edit(&path, "apply_entry = \"gha-dev-apply\"\n", "");
         let config = Config::load(repo.path()).unwrap();
         let dev = config.environment("dev").unwrap();
+        assert!(dev.settings.github.apply_environment.is_none());
+        assert!(dev.settings.roles.apply_entry.is_none());
         assert_eq!(
             dev.settings.github.apply_environment().to_string(),
             "dev-apply"
@@ -574,11 +584,6 @@ mod tests {
         );
         // An apply environment named like the migration's is refused: the migration job could
         // then reach the deploy role.
-        let path = repo
-            .path()
-            .join(ENVIRONMENTS_DIR)
-            .join("dev")
-            .join(ENV_CONFIG_FILE);
         edit(
             &path,
             "environment = \"dev\"",
