@@ -254,8 +254,8 @@ impl Kit<'_> {
     }
 }
 
-/// The drift workflow's dispatch choice for every environment.
-const ALL: &str = "all";
+/// The drift workflow's dispatch choice for every environment (no environment may be named so).
+const ALL: &str = crate::config::names::RESERVED_ENVIRONMENT_NAME;
 
 /// The id of an environment's apply job: `apply-<env>`.
 fn apply_job_id(environment: &str) -> String {
