@@ -26,7 +26,8 @@ impl Purpose {
     pub fn entry_role(self) -> Role {
         match self {
             Purpose::Plan | Purpose::Review => Role::PullRequestEntry,
-            Purpose::Deploy | Purpose::Migrate => Role::ProtectedEntry,
+            Purpose::Deploy => Role::ApplyEntry,
+            Purpose::Migrate => Role::ProtectedEntry,
         }
     }
 
@@ -287,6 +288,30 @@ pub fn merge_sections(existing: &str, sections: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The entry role a purpose's token is exchanged for is the one every role of its profiles
+    /// chains from ([`Role::entry`]), so the profiles never point at a role the entry cannot
+    /// reach: apply through the apply entry, migrate through the protected one.
+    #[test]
+    fn each_purpose_chains_only_from_its_entry_role() {
+        let temp = crate::config::tests::repo();
+        let config = crate::config::Config::load(temp.path()).unwrap();
+        let environment = config.environment("dev").unwrap();
+        let arns = Arns::new(environment);
+        assert_eq!(Purpose::Deploy.entry_role(), Role::ApplyEntry);
+        assert_eq!(Purpose::Migrate.entry_role(), Role::ProtectedEntry);
+        for purpose in [Purpose::Plan, Purpose::Deploy, Purpose::Migrate] {
+            let profiles = profiles_for(environment, purpose, "s");
+            assert!(!profiles.is_empty(), "{purpose:?}");
+            for profile in profiles {
+                let role = Role::ALL
+                    .into_iter()
+                    .find(|role| arns.role(*role) == profile.role_arn)
+                    .unwrap();
+                assert_eq!(role.entry(), Some(purpose.entry_role()), "{purpose:?}");
+            }
+        }
+    }
 
     #[test]
     fn section_headers_as_the_cli_reads_them() {

@@ -69,6 +69,22 @@ impl Config {
         })
     }
 
+    /// Every environment in apply order: those of `apply.order` as listed (validated at load),
+    /// then the others in name order.
+    pub fn apply_order(&self) -> Vec<&Environment> {
+        let listed = self
+            .repo
+            .apply
+            .order
+            .iter()
+            .filter_map(|name| self.environments.get(name));
+        let rest = self
+            .environments
+            .values()
+            .filter(|environment| !self.repo.apply.order.contains(&environment.name));
+        listed.chain(rest).collect()
+    }
+
     /// `owner/repo`.
     pub fn repository(&self) -> String {
         format!("{}/{}", self.repo.github.owner, self.repo.github.repo)

@@ -10,6 +10,7 @@
 //! - [`execution_timeout`]: how long a migration may run, which the state machine enforces, and
 //!   the limits derived from it: how long `cargo xtask migrate` follows it and the job's limit.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -97,6 +98,7 @@ pub fn managed_tag_value(config: &Config, environment: &Environment) -> String {
 pub enum Role {
     PullRequestEntry,
     ProtectedEntry,
+    ApplyEntry,
     Plan,
     Backend,
     Deploy,
@@ -108,9 +110,10 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 11] = [
         Role::PullRequestEntry,
         Role::ProtectedEntry,
+        Role::ApplyEntry,
         Role::Plan,
         Role::Backend,
         Role::Deploy,
@@ -126,6 +129,7 @@ impl Role {
         match self {
             Role::PullRequestEntry => "pull-request-entry",
             Role::ProtectedEntry => "protected-entry",
+            Role::ApplyEntry => "apply-entry",
             Role::Plan => "plan",
             Role::Backend => "backend",
             Role::Deploy => "deploy",
@@ -137,11 +141,12 @@ impl Role {
         }
     }
 
-    pub fn name(self, environment: &Environment) -> &Name {
+    pub fn name(self, environment: &Environment) -> Cow<'_, Name> {
         let roles = &environment.settings.roles;
-        match self {
+        Cow::Borrowed(match self {
             Role::PullRequestEntry => &roles.pull_request_entry,
             Role::ProtectedEntry => &roles.protected_entry,
+            Role::ApplyEntry => return roles.apply_entry(&environment.name),
             Role::Plan => &roles.plan,
             Role::Backend => &roles.backend,
             Role::Deploy => &roles.deploy,
@@ -150,17 +155,20 @@ impl Role {
             Role::EcsExecution => &roles.ecs_execution,
             Role::EcsTask => &roles.ecs_task,
             Role::Notifier => &roles.notifier,
-        }
+        })
     }
 
     /// The entry role a chained role is assumed from (with an external id) by a generated workflow:
-    /// the plan role from pull requests, the migrate role from the protected environment. No
-    /// workflow assumes `backend` or `deploy`, so no entry role reaches them; the administrator
-    /// assumes them from `local_principals` (`cargo xtask aws-profiles --source-profile`).
+    /// the plan role from pull requests (and the scheduled drift check on the default branch), the
+    /// migrate role from the migration's protected environment, the backend and deploy roles from
+    /// the apply environment. Each chained role has one entry, so a job that can reach one chain
+    /// reaches no other; the administrator also assumes them from `local_principals`
+    /// (`cargo xtask aws-profiles --source-profile`).
     pub fn entry(self) -> Option<Role> {
         match self {
             Role::Plan => Some(Role::PullRequestEntry),
             Role::Migrate => Some(Role::ProtectedEntry),
+            Role::Backend | Role::Deploy => Some(Role::ApplyEntry),
             _ => None,
         }
     }

@@ -29,7 +29,7 @@ pub struct Expected {
     /// `owner/repo`.
     pub repository: String,
     pub default_branch: String,
-    /// The GitHub environments the migration (and later apply) jobs name, without repeats.
+    /// The GitHub environments the migration and apply jobs name, without repeats.
     pub environments: Vec<String>,
 }
 
@@ -38,7 +38,12 @@ impl Expected {
         let mut environments: Vec<String> = config
             .environments
             .values()
-            .map(|e| e.settings.github.environment.to_string())
+            .flat_map(|e| {
+                [
+                    e.settings.github.environment.to_string(),
+                    e.settings.github.apply_environment().to_string(),
+                ]
+            })
             .collect();
         environments.sort();
         environments.dedup();

@@ -9,6 +9,12 @@ pub const FMT: &str = "terraform-fmt.yml";
 /// `terraform plan` of the affected environments on pull requests: the only workflow that assumes
 /// the pull-request entry role (and through it the plan role).
 pub const PLAN: &str = "terraform-plan.yml";
+/// `terraform apply` of a merged commit, per environment in the apply order: the only workflow that
+/// assumes the apply entry role (and through it the backend and deploy roles).
+pub const APPLY: &str = "terraform-apply.yml";
+/// The scheduled drift check: assumes the pull-request entry role from the default branch (and
+/// through it only the read-only plan role).
+pub const DRIFT: &str = "terraform-drift.yml";
 /// The AI review on pull requests and comment commands.
 pub const REVIEW: &str = "review.yml";
 

@@ -13,6 +13,7 @@ output "role_arns" {
   value = {
     pull_request_entry = aws_iam_role.pull_request_entry.arn
     protected_entry    = aws_iam_role.protected_entry.arn
+    apply_entry        = aws_iam_role.apply_entry.arn
     plan               = aws_iam_role.plan.arn
     backend            = aws_iam_role.backend.arn
     deploy             = aws_iam_role.deploy.arn

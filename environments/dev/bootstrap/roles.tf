@@ -34,6 +34,22 @@ resource "aws_iam_role_policy" "protected_entry" {
   policy = file("${path.module}/../generated/iam/protected-entry.policy.json")
 }
 
+resource "aws_iam_role" "apply_entry" {
+  name                 = local.xtask.roles.apply_entry
+  description          = "OIDC entry role for the apply workflow on the default branch in the apply GitHub environment; it can chain into backend and deploy only."
+  assume_role_policy   = file("${path.module}/../generated/iam/apply-entry.trust.json")
+  max_session_duration = 3600
+
+  # The trust policy names the OIDC provider, which must exist first.
+  depends_on = [aws_iam_openid_connect_provider.github, data.aws_iam_openid_connect_provider.github]
+}
+
+resource "aws_iam_role_policy" "apply_entry" {
+  name   = "permissions"
+  role   = aws_iam_role.apply_entry.id
+  policy = file("${path.module}/../generated/iam/apply-entry.policy.json")
+}
+
 resource "aws_iam_role" "plan" {
   name                 = local.xtask.roles.plan
   description          = "Read-only Terraform role: reads state and resources, writes nothing (plan runs with -lock=false)."
@@ -41,7 +57,7 @@ resource "aws_iam_role" "plan" {
   max_session_duration = 3600
 
   # IAM rejects a trust policy whose principal does not exist yet.
-  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry]
+  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry, aws_iam_role.apply_entry]
 }
 
 resource "aws_iam_role_policy" "plan" {
@@ -52,12 +68,12 @@ resource "aws_iam_role_policy" "plan" {
 
 resource "aws_iam_role" "backend" {
   name                 = local.xtask.roles.backend
-  description          = "Terraform state read/write for apply (assumed by local_principals; no workflow uses it yet)."
+  description          = "Terraform state read/write for apply: the apply workflow (through the apply entry role) and local_principals."
   assume_role_policy   = templatefile("${path.module}/../generated/iam/backend.trust.json", { external_id = var.external_ids.backend })
   max_session_duration = 3600
 
   # IAM rejects a trust policy whose principal does not exist yet.
-  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry]
+  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry, aws_iam_role.apply_entry]
 }
 
 resource "aws_iam_role_policy" "backend" {
@@ -68,12 +84,12 @@ resource "aws_iam_role_policy" "backend" {
 
 resource "aws_iam_role" "deploy" {
   name                 = local.xtask.roles.deploy
-  description          = "Terraform provider role for apply, bounded to the workload (assumed by local_principals; no workflow uses it yet)."
+  description          = "Terraform provider role for apply, bounded to the workload: the apply workflow (through the apply entry role) and local_principals."
   assume_role_policy   = templatefile("${path.module}/../generated/iam/deploy.trust.json", { external_id = var.external_ids.deploy })
   max_session_duration = 3600
 
   # IAM rejects a trust policy whose principal does not exist yet.
-  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry]
+  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry, aws_iam_role.apply_entry]
 }
 
 resource "aws_iam_role_policy" "deploy" {
@@ -89,7 +105,7 @@ resource "aws_iam_role" "migrate" {
   max_session_duration = 3600
 
   # IAM rejects a trust policy whose principal does not exist yet.
-  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry]
+  depends_on = [aws_iam_role.pull_request_entry, aws_iam_role.protected_entry, aws_iam_role.apply_entry]
 }
 
 resource "aws_iam_role_policy" "migrate" {

@@ -34,9 +34,11 @@ pub(super) fn check_collisions(
             "state_key",
         )];
         let roles = &settings.roles;
+        let apply_entry = roles.apply_entry(env);
         for (field, name) in [
             ("pull_request_entry", &roles.pull_request_entry),
             ("protected_entry", &roles.protected_entry),
+            ("apply_entry", &*apply_entry),
             ("plan", &roles.plan),
             ("backend", &roles.backend),
             ("deploy", &roles.deploy),
@@ -78,6 +80,13 @@ pub(super) fn check_collisions(
             "github.environment".to_owned(),
             "github",
             "environment",
+        ));
+        claims.push((
+            settings.github.apply_environment().to_string(),
+            "GitHub environments".to_owned(),
+            "github.apply_environment".to_owned(),
+            "github",
+            "apply_environment",
         ));
         claims.push((
             settings.github.external_id_secrets.plan.to_string(),

@@ -19,9 +19,10 @@ impl Config {
     /// Loads the configuration of the repository whose root is `root`.
     pub fn load(root: &Path) -> anyhow::Result<Config> {
         let manifest_path = root.join("Cargo.toml");
-        let repo = load_repo_settings(&manifest_path)?;
+        let (repo, manifest_text) = load_repo_settings(&manifest_path)?;
         let environments = load_environments(root)?;
         check_collisions(root, &environments)?;
+        check_apply_order(&repo, &environments, &manifest_path, &manifest_text)?;
         Ok(Config {
             root: root.to_path_buf(),
             repo,
@@ -36,7 +37,8 @@ impl Config {
     }
 }
 
-fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
+/// The manifest's settings and its text (for the line of a value found wrong later).
+fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<(RepoSettings, String)> {
     #[derive(Deserialize)]
     struct Manifest {
         workspace: Option<Workspace>,
@@ -69,7 +71,45 @@ fn load_repo_settings(manifest_path: &Path) -> anyhow::Result<RepoSettings> {
             )
         })?;
     settings.validate(manifest_path, &text)?;
-    Ok(settings)
+    Ok((settings, text))
+}
+
+/// `apply.order` names known environments, each once.
+fn check_apply_order(
+    repo: &RepoSettings,
+    environments: &BTreeMap<String, Environment>,
+    path: &Path,
+    text: &str,
+) -> anyhow::Result<()> {
+    let field = ("workspace.metadata.xtask.apply", "order");
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &repo.apply.order {
+        if !environments.contains_key(name) {
+            let known: Vec<&str> = environments.keys().map(String::as_str).collect();
+            return Err(value_error(
+                path,
+                text,
+                field,
+                format!(
+                    "`{name}` is not an environment (known: {}); list only directories under {ENVIRONMENTS_DIR}/ that have an {ENV_CONFIG_FILE}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(value_error(
+                path,
+                text,
+                field,
+                format!("`{name}` is listed twice; list each environment once"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl RepoSettings {
@@ -104,6 +144,9 @@ impl RepoSettings {
         }
         if let Err(why) = crate::review::compress::IgnoreGlobs::new(&review.ignore) {
             return invalid("review", "ignore", why);
+        }
+        if let Err(why) = super::validate_cron(&self.drift.schedule) {
+            return invalid("drift", "schedule", format!("schedule: {why}"));
         }
         for mask in &self.plan.masks {
             if let Err(why) = MaskSpec::parse(mask) {
@@ -400,5 +443,166 @@ mod tests {
         assert!(message.contains("masks"), "{message}");
         assert!(message.contains("regex:AKIA[0-9A-Z{16}"), "{message}");
         assert!(message.contains(&format!("line {line}")), "{message}");
+    }
+
+    /// `stg`, a copy of dev with its own names, beside dev.
+    fn add_stg(root: &Path) {
+        let envs = root.join(ENVIRONMENTS_DIR);
+        std::fs::create_dir_all(envs.join("stg")).unwrap();
+        let dev = std::fs::read_to_string(envs.join("dev").join(ENV_CONFIG_FILE)).unwrap();
+        std::fs::write(
+            envs.join("stg").join(ENV_CONFIG_FILE),
+            dev.replace("dev", "stg").replace("DEV_", "STG_"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_apply_order_lists_configured_environments_first_then_the_rest_by_name() {
+        let repo = repo();
+        add_stg(repo.path());
+        let names = |config: &Config| -> Vec<String> {
+            config
+                .apply_order()
+                .iter()
+                .map(|e| e.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&Config::load(repo.path()).unwrap()), ["dev", "stg"]);
+        // Without either table: name order and the default schedule.
+        let manifest = repo.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let start = text.find("[workspace.metadata.xtask.apply]").unwrap();
+        let end = text.find("[workspace.metadata.xtask.review]").unwrap();
+        std::fs::write(&manifest, format!("{}{}", &text[..start], &text[end..])).unwrap();
+        let config = Config::load(repo.path()).unwrap();
+        assert!(config.repo.apply.order.is_empty());
+        assert_eq!(names(&config), ["dev", "stg"]);
+        assert_eq!(config.repo.drift.schedule, "23 4 * * *");
+        std::fs::write(&manifest, text).unwrap();
+        edit(
+            &repo.path().join("Cargo.toml"),
+            "order = [\"dev\"]",
+            "order = [\"stg\"]",
+        );
+        let config = Config::load(repo.path()).unwrap();
+        assert_eq!(names(&config), ["stg", "dev"]);
+        assert_eq!(config.repo.drift.schedule, "23 4 * * *");
+    }
+
+    #[test]
+    fn an_apply_order_with_an_unknown_or_repeated_environment_is_an_error() {
+        let repo = repo();
+        let manifest = repo.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(
+            &manifest,
+            text.replace("order = [\"dev\"]", "order = [\"dev\", \"prod\"]"),
+        )
+        .unwrap();
+        let line = text.lines().position(|l| l.starts_with("order")).unwrap() + 1;
+        let message = load_error(repo.path());
+        for needle in [
+            "Cargo.toml",
+            &format!("line {line}"),
+            "[workspace.metadata.xtask.apply] order",
+            "`prod` is not an environment",
+            "known: dev",
+        ] {
+            assert!(message.contains(needle), "{needle} not in: {message}");
+        }
+        std::fs::write(
+            &manifest,
+            text.replace("order = [\"dev\"]", "order = [\"dev\", \"dev\"]"),
+        )
+        .unwrap();
+        let message = load_error(repo.path());
+        assert!(message.contains("`dev` is listed twice"), "{message}");
+        assert!(message.contains("apply] order"), "{message}");
+    }
+
+    #[test]
+    fn a_drift_schedule_that_is_not_five_cron_fields_is_an_error_naming_the_field() {
+        let repo = repo();
+        let manifest = repo.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        for (schedule, why) in [
+            ("23 4 * *", "has 4 fields"),
+            ("61 4 * * *", "the minute field `61`"),
+            ("0 6 * * mon-fri/0", "the day of week field"),
+            ("@daily", "has 1 fields"),
+        ] {
+            std::fs::write(
+                &manifest,
+                text.replace(
+                    "schedule = \"23 4 * * *\"",
+                    &format!("schedule = \"{schedule}\""),
+                ),
+            )
+            .unwrap();
+            let message = load_error(repo.path());
+            assert!(
+                message.contains("[workspace.metadata.xtask.drift] schedule"),
+                "{message}"
+            );
+            assert!(message.contains(why), "{why} not in: {message}");
+            assert!(message.contains("line "), "{message}");
+        }
+        std::fs::write(
+            &manifest,
+            text.replace(
+                "schedule = \"23 4 * * *\"",
+                "schedule = \"*/15 0-6,22 1 jan-mar MON-FRI\"",
+            ),
+        )
+        .unwrap();
+        assert!(Config::load(repo.path()).is_ok());
+    }
+
+    #[test]
+    fn the_apply_entry_and_its_environment_default_and_must_not_collide() {
+        let repo = repo();
+        let path = repo
+            .path()
+            .join(ENVIRONMENTS_DIR)
+            .join("dev")
+            .join(ENV_CONFIG_FILE);
+        // Written out in dev; left out, they default to the same names.
+        edit(&path, "apply_environment = \"dev-apply\"\n", "");
+        edit(&path, "apply_entry = \"gha-dev-apply\"\n", "");
+        let config = Config::load(repo.path()).unwrap();
+        let dev = config.environment("dev").unwrap();
+        assert!(dev.settings.github.apply_environment.is_none());
+        assert!(dev.settings.roles.apply_entry.is_none());
+        assert_eq!(
+            dev.settings.github.apply_environment().to_string(),
+            "dev-apply"
+        );
+        assert_eq!(
+            dev.settings.roles.apply_entry("dev").to_string(),
+            "gha-dev-apply"
+        );
+        // An apply environment named like the migration's is refused: the migration job could
+        // then reach the deploy role.
+        edit(
+            &path,
+            "environment = \"dev\"",
+            "environment = \"dev\"\napply_environment = \"dev\"",
+        );
+        let message = load_error(repo.path());
+        assert!(message.contains("github.apply_environment"), "{message}");
+        assert!(message.contains("github.environment"), "{message}");
+        edit(
+            &path,
+            "apply_environment = \"dev\"",
+            "apply_environment = \"dev-deploy\"",
+        );
+        edit(
+            &path,
+            "protected_entry = \"gha-dev-protected\"",
+            "protected_entry = \"gha-dev-protected\"\napply_entry = \"gha-dev-protected\"",
+        );
+        let message = load_error(repo.path());
+        assert!(message.contains("roles.apply_entry"), "{message}");
     }
 }

@@ -14,14 +14,21 @@ pub fn validate_environment_name(name: &str) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-');
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
+    if !valid {
+        return Err(format!(
             "`{name}` must be 1-32 characters of a-z, 0-9 and '-', start with a letter and not end with '-'"
-        ))
+        ));
     }
+    if name == RESERVED_ENVIRONMENT_NAME {
+        return Err(format!(
+            "`{name}` is reserved: the drift workflow's manual run offers it as the choice of every environment"
+        ));
+    }
+    Ok(())
 }
+
+/// The name no environment may have: the drift workflow's dispatch choice of all of them.
+pub const RESERVED_ENVIRONMENT_NAME: &str = "all";
 
 macro_rules! validated_string {
     ($(#[$meta:meta])* $name:ident, $check:expr) => {
@@ -126,7 +133,7 @@ mod tests {
     fn environment_names() {
         assert!(validate_environment_name("dev").is_ok());
         assert!(validate_environment_name("stg-2").is_ok());
-        for bad in ["", "Dev", "2dev", "dev-", "dev_x", "a/b"] {
+        for bad in ["", "Dev", "2dev", "dev-", "dev_x", "a/b", "all"] {
             assert!(validate_environment_name(bad).is_err(), "{bad}");
         }
     }

@@ -1,6 +1,7 @@
 //! The shape of the configuration files: `[workspace.metadata.xtask]` in the workspace manifest and
 //! `environments/<name>/xtask.toml`, with what each key means and its default.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,6 +18,106 @@ pub struct RepoSettings {
     pub review: ReviewSettings,
     #[serde(default)]
     pub plan: PlanSettings,
+    #[serde(default)]
+    pub apply: ApplySettings,
+    #[serde(default)]
+    pub drift: DriftSettings,
+}
+
+/// Settings of the generated apply workflow (`cargo xtask apply` on merge).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplySettings {
+    /// The environments in the order a merged commit is applied to them: each one only after the
+    /// one before it succeeded (or had nothing to apply) on the same commit. Environments not
+    /// listed come after the listed ones, in name order. Validated at load: known names, no repeats.
+    #[serde(default)]
+    pub order: Vec<String>,
+}
+
+/// Settings of the generated drift workflow (`cargo xtask drift`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftSettings {
+    /// When the scheduled drift check runs: five cron fields, in UTC (GitHub's `schedule`).
+    #[serde(default = "default_drift_schedule")]
+    pub schedule: String,
+}
+
+impl Default for DriftSettings {
+    fn default() -> DriftSettings {
+        DriftSettings {
+            schedule: default_drift_schedule(),
+        }
+    }
+}
+
+fn default_drift_schedule() -> String {
+    "23 4 * * *".to_owned()
+}
+
+/// Checks a cron expression the way GitHub's `schedule` reads it: five fields (minute, hour, day
+/// of month, month, day of week), each `*`, a number in range, a range, a list or a step, or a
+/// month or weekday name. The error says which field is wrong.
+pub fn validate_cron(expression: &str) -> Result<(), String> {
+    const FIELDS: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day of month", 1, 31),
+        ("month", 1, 12),
+        ("day of week", 0, 6),
+    ];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    if fields.len() != FIELDS.len() {
+        return Err(format!(
+            "`{expression}` has {} fields; a cron schedule has 5 (minute hour day-of-month month day-of-week), for example \"23 4 * * *\"",
+            fields.len()
+        ));
+    }
+    for (field, (label, low, high)) in fields.iter().zip(FIELDS) {
+        let names: &[&str] = match label {
+            "month" => &MONTHS,
+            "day of week" => &DAYS,
+            _ => &[],
+        };
+        let value = |text: &str| -> Option<u32> {
+            if let Ok(number) = text.parse::<u32>() {
+                return (low..=high).contains(&number).then_some(number);
+            }
+            let lower = text.to_ascii_lowercase();
+            let offset = if label == "month" { 1 } else { 0 };
+            names
+                .iter()
+                .position(|name| *name == lower)
+                .and_then(|index| u32::try_from(index).ok())
+                .map(|index| index + offset)
+        };
+        let valid = field.split(',').all(|item| {
+            let (range, step) = match item.split_once('/') {
+                Some((range, step)) => (range, Some(step)),
+                None => (item, None),
+            };
+            let step_ok = step.is_none_or(|step| step.parse::<u32>().is_ok_and(|n| n >= 1));
+            let range_ok = range == "*"
+                || match range.split_once('-') {
+                    Some((from, to)) => {
+                        matches!((value(from), value(to)), (Some(from), Some(to)) if from <= to)
+                    }
+                    None => value(range).is_some(),
+                };
+            !item.is_empty() && step_ok && range_ok
+        });
+        if !valid {
+            return Err(format!(
+                "`{expression}`: the {label} field `{field}` is not valid ({low}-{high}, `*`, a range, a list or a step)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -272,6 +373,11 @@ pub struct AwsSettings {
 pub struct EnvGitHubSettings {
     /// The protected GitHub environment (required reviewers, branch rule) that migrations run in.
     pub environment: Name,
+    /// The protected GitHub environment the apply job runs in, distinct from `environment` so
+    /// that the migration job cannot reach the deploy role and the apply job cannot reach migrate.
+    /// Default: `<environment>-apply`.
+    #[serde(default)]
+    pub apply_environment: Option<Name>,
     /// Names of the GitHub secrets holding the external id of each chained role.
     pub external_id_secrets: ExternalIdSecrets,
 }
@@ -291,9 +397,13 @@ pub struct ExternalIdSecrets {
 pub struct RoleNames {
     /// OIDC entry role for pull-request workflows (plan, review); it can only reach `plan`.
     pub pull_request_entry: Name,
-    /// OIDC entry role for jobs in the protected environment; it can reach `backend`, `deploy`
-    /// and `migrate`.
+    /// OIDC entry role for the migration job in the protected environment; it can reach only
+    /// `migrate`.
     pub protected_entry: Name,
+    /// OIDC entry role of the apply job in the apply GitHub environment; it can reach only
+    /// `backend` and `deploy`. Default: `gha-<env>-apply`.
+    #[serde(default)]
+    pub apply_entry: Option<Name>,
     /// Read-only Terraform role: reads the state, writes only the state lock, describes resources.
     pub plan: Name,
     /// Terraform state read/write (apply).
@@ -314,6 +424,26 @@ pub struct RoleNames {
     /// workstation, with the same external id. Empty by default: only the entry roles may.
     #[serde(default)]
     pub local_principals: Vec<String>,
+}
+
+impl EnvGitHubSettings {
+    /// The GitHub environment of the apply job: `apply_environment`, or `<environment>-apply`.
+    pub fn apply_environment(&self) -> Cow<'_, Name> {
+        match &self.apply_environment {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(Name(format!("{}-apply", self.environment))),
+        }
+    }
+}
+
+impl RoleNames {
+    /// The apply entry role's name: `apply_entry`, or `gha-<env>-apply`.
+    pub fn apply_entry(&self, environment: &str) -> Cow<'_, Name> {
+        match &self.apply_entry {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(Name(format!("gha-{environment}-apply"))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,7 +1,8 @@
 //! The IAM trust and permission policies of every role of an environment.
 //!
 //! The role chain: a GitHub OIDC token assumes an *entry* role whose trust names exactly one
-//! kind of subject (pull requests, or the protected environment); the entry role may only assume
+//! kind of subject (pull requests and the drift check, the migration's protected environment, or
+//! the apply environment); the entry role may only assume
 //! its chained roles, which trust that entry role alone and require an external id. Service roles
 //! trust their service for this account (and, where the service sends it, this resource) only.
 //! Resources are named wherever the action supports resource-level permissions; the few `*` that
@@ -160,7 +161,7 @@ fn trust_policy(
         )
     };
     let statement = match role {
-        Role::PullRequestEntry | Role::ProtectedEntry => {
+        Role::PullRequestEntry | Role::ProtectedEntry | Role::ApplyEntry => {
             let (operator, subjects) = entry_subjects(config, environment, role);
             Statement::trust(
                 "GitHubOidc",
@@ -238,8 +239,26 @@ pub fn entry_subjects(
                     &config.repo.github.default_branch,
                 ));
             }
+            // The scheduled drift check runs on the default branch (no pull request, no GitHub
+            // environment): its exact subject, pinned to the drift workflow at the default branch.
+            // It reaches only the read-only plan role, as pull requests do; a dedicated entry role
+            // would add a role with the same reach and a second trust to keep in step.
+            subjects.push(oidc::branch_subject(
+                &repository,
+                workflow_files::DRIFT,
+                &config.repo.github.default_branch,
+            ));
             (ConditionOperator::StringLike, subjects)
         }
+        Role::ApplyEntry => (
+            ConditionOperator::StringEquals,
+            vec![oidc::environment_subject(
+                &repository,
+                &environment.settings.github.apply_environment().to_string(),
+                workflow_files::APPLY,
+                &config.repo.github.default_branch,
+            )],
+        ),
         Role::ProtectedEntry => (
             ConditionOperator::StringEquals,
             vec![oidc::environment_subject(
@@ -263,6 +282,7 @@ fn permission_policy(
     let statements = match role {
         Role::PullRequestEntry => pull_request_entry_permissions(config, arns),
         Role::ProtectedEntry => protected_entry_permissions(arns),
+        Role::ApplyEntry => apply_entry_permissions(arns),
         Role::Plan => plan_permissions(arns),
         Role::Backend => backend_permissions(arns),
         Role::Deploy => deploy_permissions(config, environment, arns),
@@ -311,6 +331,16 @@ fn protected_entry_permissions(arns: &Arns) -> Vec<Statement> {
         "AssumeTheMigrateRole",
         &["sts:AssumeRole"],
         vec![arns.role(Role::Migrate)],
+    )]
+}
+
+/// The apply workflow is the only one in the apply environment: the state (backend role) and the
+/// provider (deploy role), nothing else.
+fn apply_entry_permissions(arns: &Arns) -> Vec<Statement> {
+    vec![Statement::allow(
+        "AssumeTheBackendAndDeployRoles",
+        &["sts:AssumeRole"],
+        vec![arns.role(Role::Backend), arns.role(Role::Deploy)],
     )]
 }
 

@@ -5,6 +5,8 @@
 //! job, `persist-credentials: false`, pinned actions, concurrency groups, and no `${{ }}` inside a
 //! `run:` script (values reach scripts through `env:`).
 
+mod deliver;
+
 use indexmap::IndexMap;
 use serde_saphyr::Commented;
 
@@ -12,9 +14,10 @@ use super::pins::Pins;
 use super::{GeneratedFile, to_yaml};
 use crate::config::{Config, Environment, LlmProvider};
 use crate::models::workflow::{
-    Access, ActionInput, Composite, CompositeAction, CompositeRuns, Concurrency, Empty,
+    Access, ActionInput, Composite, CompositeAction, CompositeRuns, Concurrency,
     IssueCommentActivity, IssueCommentTrigger, Job, MatrixValues, PullRequestActivity,
-    PullRequestTrigger, PushTrigger, Scope, Step, Strategy, Triggers, Workflow, permissions,
+    PullRequestTrigger, PushTrigger, Scope, Step, Strategy, Triggers, Workflow, WorkflowDispatch,
+    permissions,
 };
 use crate::workflow_files;
 
@@ -72,6 +75,16 @@ pub fn generate(config: &Config, pins: &Pins) -> anyhow::Result<Vec<GeneratedFil
             &kit.review_workflow()?,
         )?,
     ];
+    files.push(yaml_from(
+        &workflow_files::path(workflow_files::APPLY),
+        &kit.apply_workflow()?,
+        deliver::SOURCE,
+    )?);
+    files.push(yaml_from(
+        &workflow_files::path(workflow_files::DRIFT),
+        &kit.drift_workflow()?,
+        deliver::SOURCE,
+    )?);
     for environment in config.environments.values() {
         files.push(yaml(
             &workflow_files::path(&workflow_files::migrate(&environment.name)),
@@ -83,8 +96,8 @@ pub fn generate(config: &Config, pins: &Pins) -> anyhow::Result<Vec<GeneratedFil
     Ok(files)
 }
 
-/// The secrets that pull-request jobs hold outside a GitHub environment, by workflow file, with
-/// the reason. zizmor's auditor persona (`secrets-outside-env`) flags each; the ignores name the
+/// The secrets that jobs hold outside a GitHub environment (pull-request jobs and the scheduled
+/// drift check), by workflow file, with the reason. zizmor's auditor persona (`secrets-outside-env`) flags each; the ignores name the
 /// exact lines, so a secret added anywhere else is still reported.
 fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static str)> {
     const LLM: &str = "the LLM key of the pull-request review: an environment would have to admit every pull-request ref, which protects nothing and adds a deployment per run; the job runs only base-commit code (no PR checkout) on same-repository pull requests";
@@ -97,11 +110,13 @@ fn pull_request_secrets(config: &Config) -> Vec<(&'static str, String, &'static 
     }
     // The plan job assumes the plan role; with Bedrock the review job assumes it too (the
     // role chain that may call the model). Only lines that use the secret are listed.
+    const DRIFT: &str = "the plan role's external id in the scheduled drift check: a repository secret already (pull-request plan jobs read it), so an environment would protect no value; it only lets the pull-request entry role, which trusts this workflow on the default branch alone, assume the read-only plan role, and required reviewers would stop every nightly run for an approval of a read-only check";
     for environment in config.environments.values() {
         let secret = &environment.settings.github.external_id_secrets.plan;
         for file in [workflow_files::PLAN, workflow_files::REVIEW] {
             list.push((file, secret.to_string(), PLAN));
         }
+        list.push((workflow_files::DRIFT, secret.to_string(), DRIFT));
     }
     list
 }
@@ -172,7 +187,16 @@ struct ZizmorRule {
 }
 
 fn yaml<T: serde::Serialize>(path: &str, document: &T) -> anyhow::Result<GeneratedFile> {
-    Ok(GeneratedFile::new(path, to_yaml(document, SOURCE)?))
+    yaml_from(path, document, SOURCE)
+}
+
+/// A YAML file whose header names `source`, the generator module it comes from.
+fn yaml_from<T: serde::Serialize>(
+    path: &str,
+    document: &T,
+    source: &str,
+) -> anyhow::Result<GeneratedFile> {
+    Ok(GeneratedFile::new(path, to_yaml(document, source)?))
 }
 
 struct Kit<'a> {
@@ -833,7 +857,7 @@ impl Kit<'_> {
                     branches: vec![branch],
                     paths: vec![format!("{}/**", environment.docker_dir().display())],
                 }),
-                workflow_dispatch: Some(Empty {}),
+                workflow_dispatch: Some(WorkflowDispatch::default()),
                 ..Triggers::default()
             },
             // Two migrations of one database must never run at once: queue, never cancel.

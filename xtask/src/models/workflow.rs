@@ -32,13 +32,46 @@ pub struct Triggers {
     /// A comment on a diff line (its `types` are the same as an issue comment's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_request_review_comment: Option<IssueCommentTrigger>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<Schedule>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workflow_dispatch: Option<Empty>,
+    pub workflow_dispatch: Option<WorkflowDispatch>,
 }
 
-/// Serializes as `{}`.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Empty {}
+/// One `schedule:` entry: five cron fields, in UTC.
+#[derive(Debug, Clone, Serialize)]
+pub struct Schedule {
+    pub cron: String,
+}
+
+/// `workflow_dispatch:`, `{}` without inputs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkflowDispatch {
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub inputs: IndexMap<String, DispatchInput>,
+}
+
+/// An input of a manual run. Its value reaches a script only through `env:`, like any
+/// expression.
+#[derive(Debug, Clone, Serialize)]
+pub struct DispatchInput {
+    pub description: String,
+    pub required: bool,
+    #[serde(rename = "type")]
+    pub kind: DispatchInputType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The values of a `choice` input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DispatchInputType {
+    Choice,
+    String,
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PushTrigger {

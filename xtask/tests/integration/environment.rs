@@ -518,7 +518,7 @@ mod checker {
         // are read.
         assert_eq!(
             report.file_uses.len(),
-            10 + 9 + 1 + 1 + 1,
+            11 + 10 + 1 + 1 + 1,
             "{:#?}",
             report.file_uses
         );

@@ -158,6 +158,14 @@ fn three_environments_in_two_accounts_with_an_openai_proxy() {
             }),
         ],
     );
+    // Applied dev, then stg, then the one not listed (prod); drift checked on weekday mornings.
+    let manifest = repo.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        with_apply_and_drift(&text, "[\"dev\", \"stg\"]", "0 6 * * 1-5"),
+    )
+    .unwrap();
     insta::assert_snapshot!(changes_from_committed(repo.path()));
 }
 
@@ -1022,4 +1030,294 @@ fn each_push_gets_one_review_and_unrelated_comments_cancel_nothing() {
         group.contains("github.event.comment.id || 'push'"),
         "{group}"
     );
+}
+
+/// The committed manifest with `apply.order` (TOML list syntax) and `drift.schedule` replaced.
+fn with_apply_and_drift(manifest: &str, order: &str, schedule: &str) -> String {
+    const ORDER: &str = "order = [\"dev\"]\n";
+    const SCHEDULE: &str = "schedule = \"23 4 * * *\"\n";
+    assert!(
+        manifest.contains(ORDER) && manifest.contains(SCHEDULE),
+        "{manifest}"
+    );
+    manifest
+        .replace(ORDER, &format!("order = {order}\n"))
+        .replace(SCHEDULE, &format!("schedule = \"{schedule}\"\n"))
+}
+
+/// dev, stg and prod (copies of dev), applied in the order `order` gives (TOML list syntax), with
+/// the drift check on `schedule`; the generated files.
+fn three_environments(
+    order: &str,
+    schedule: &str,
+) -> (tempfile::TempDir, Config, Vec<GeneratedFile>) {
+    let repo = configured_repo(
+        COMMITTED_PROVIDER,
+        &[("stg", |text| text), ("prod", |text| text)],
+    );
+    let manifest = repo.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, with_apply_and_drift(&text, order, schedule)).unwrap();
+    let config = Config::load(repo.path()).unwrap();
+    let files = generate::generate_all(&config).unwrap();
+    (repo, config, files)
+}
+
+fn workflow(files: &[GeneratedFile], name: &str) -> Value {
+    let path = PathBuf::from(format!(".github/workflows/{name}"));
+    let file = files.iter().find(|f| f.path == path).unwrap();
+    serde_saphyr::from_str(&file.contents).unwrap()
+}
+
+/// The text of every `run:` script of a job.
+fn scripts(job: &Value) -> String {
+    job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|step| step["run"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn apply_jobs_follow_the_configured_order_and_never_run_after_a_failure() {
+    let (_repo, config, files) = three_environments("[\"prod\", \"dev\"]", "23 4 * * *");
+    let document = workflow(&files, "terraform-apply.yml");
+    let jobs = document["jobs"].as_object().unwrap();
+    // Listed first as configured, then the rest in name order.
+    let ids: Vec<&str> = jobs.keys().map(String::as_str).collect();
+    assert_eq!(ids, ["affected", "apply-prod", "apply-dev", "apply-stg"]);
+    assert_eq!(
+        document["on"]["workflow_dispatch"]["inputs"]["environment"]["options"],
+        serde_json::json!(["prod", "dev", "stg"])
+    );
+    assert_eq!(
+        document["on"]["push"]["branches"],
+        serde_json::json!(["main"])
+    );
+    assert_eq!(
+        document["on"]["push"]["paths"],
+        serde_json::json!(["environments/**", "modules/**"])
+    );
+    let mut before: Vec<String> = vec!["affected".to_owned()];
+    for (id, job) in jobs.iter().skip(1) {
+        let name = id.strip_prefix("apply-").unwrap();
+        let environment = config.environment(name).unwrap();
+        // Every earlier job, so that a failure two environments back still stops this one.
+        assert_eq!(job["needs"], serde_json::json!(before), "{id}");
+        let condition = job["if"].as_str().unwrap();
+        for part in [
+            "!cancelled()",
+            "github.ref == 'refs/heads/main'",
+            "needs.affected.result == 'success'",
+            "!contains(needs.*.result, 'failure')",
+            "!contains(needs.*.result, 'cancelled')",
+            &format!("contains(fromJSON(needs.affected.outputs.environments), '{name}')"),
+        ] {
+            assert!(condition.contains(part), "{id}: {part} not in {condition}");
+        }
+        assert_eq!(job["environment"], format!("{name}-apply"));
+        assert_eq!(
+            job["environment"],
+            environment.settings.github.apply_environment().to_string()
+        );
+        assert_eq!(
+            job["concurrency"],
+            serde_json::json!({"group": format!("terraform-apply-{name}"), "cancel-in-progress": false})
+        );
+        let permissions: Vec<(&String, &Value)> =
+            job["permissions"].as_object().unwrap().iter().collect();
+        assert_eq!(
+            permissions
+                .iter()
+                .map(|(scope, access)| format!("{scope}: {}", access.as_str().unwrap()))
+                .collect::<Vec<_>>(),
+            ["contents: read", "id-token: write", "pull-requests: write"],
+            "{id}"
+        );
+        let script = scripts(job);
+        assert!(
+            script.contains(&format!(
+                "cargo xtask apply --env {name} --summary-json \"$RUNNER_TEMP/apply-summary-{name}.json\" \"${{accept[@]}}\""
+            )),
+            "{script}"
+        );
+        assert!(!script.contains("${{"), "{script}");
+        let chain = job["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["uses"] == "./.github/actions/aws-role-chain")
+            .unwrap();
+        assert_eq!(chain["with"]["purpose"], "deploy");
+        assert_eq!(chain["with"]["environment"], name);
+        // Only this environment's backend and deploy external ids.
+        let text = serde_json::to_string(job).unwrap();
+        for other in config.environments.values() {
+            let ids = &other.settings.github.external_id_secrets;
+            for secret in [&ids.backend, &ids.deploy] {
+                assert_eq!(
+                    text.contains(&format!("secrets.{secret} ")),
+                    other.name == name,
+                    "{id}: {secret}"
+                );
+            }
+            for secret in [&ids.plan, &ids.migrate] {
+                assert!(
+                    !text.contains(&format!("secrets.{secret} ")),
+                    "{id}: {secret}"
+                );
+            }
+        }
+        before.push(id.clone());
+    }
+    // The digest of a dispatch reaches the script through env only.
+    let apply = &jobs["apply-dev"];
+    let step = apply["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo xtask apply"))
+        })
+        .unwrap();
+    assert_eq!(step["env"]["ACCEPT"], "${{ inputs.accept }}");
+    assert_eq!(step["env"]["GITHUB_TOKEN"], "${{ github.token }}");
+    // The affected job: the pushed range, or the dispatched environment alone.
+    let affected = &jobs["affected"];
+    let script = scripts(affected);
+    assert!(
+        script.contains("cargo xtask affected --base \"$BEFORE\""),
+        "{script}"
+    );
+    assert!(
+        script.contains("--arg environment \"$DISPATCHED\""),
+        "{script}"
+    );
+    assert_eq!(
+        affected["steps"][2]["env"]["BEFORE"],
+        "${{ github.event.before }}"
+    );
+    assert!(affected["permissions"].get("id-token").is_none());
+}
+
+#[test]
+fn drift_jobs_run_on_the_configured_schedule_with_only_their_plan_role() {
+    let (_repo, config, files) = three_environments("[]", "0 6 * * 1-5");
+    let document = workflow(&files, "terraform-drift.yml");
+    assert_eq!(
+        document["on"]["schedule"],
+        serde_json::json!([{"cron": "0 6 * * 1-5"}])
+    );
+    assert_eq!(
+        document["on"]["workflow_dispatch"]["inputs"]["environment"]["options"],
+        serde_json::json!(["all", "dev", "prod", "stg"])
+    );
+    let jobs = document["jobs"].as_object().unwrap();
+    assert_eq!(
+        jobs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["drift-dev", "drift-prod", "drift-stg"]
+    );
+    for (id, job) in jobs {
+        let name = id.strip_prefix("drift-").unwrap();
+        let condition = job["if"].as_str().unwrap();
+        assert!(
+            condition.starts_with("github.ref == 'refs/heads/main' && "),
+            "{condition}"
+        );
+        assert!(
+            condition.contains(&format!("inputs.environment == '{name}'")),
+            "{condition}"
+        );
+        assert!(job.get("environment").is_none(), "{id}");
+        assert_eq!(
+            job["permissions"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(scope, access)| format!("{scope}: {}", access.as_str().unwrap()))
+                .collect::<Vec<_>>(),
+            ["contents: read", "id-token: write", "issues: write"]
+        );
+        assert_eq!(job["concurrency"]["cancel-in-progress"], false);
+        assert_eq!(scripts(job), format!("cargo xtask drift --env {name}\n"));
+        let chain = job["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["uses"] == "./.github/actions/aws-role-chain")
+            .unwrap();
+        assert_eq!(chain["with"]["purpose"], "plan");
+        let text = serde_json::to_string(job).unwrap();
+        for other in config.environments.values() {
+            let ids = &other.settings.github.external_id_secrets;
+            assert_eq!(
+                text.contains(&format!("secrets.{} ", ids.plan)),
+                other.name == name,
+                "{id}"
+            );
+            for secret in [&ids.backend, &ids.deploy, &ids.migrate] {
+                assert!(
+                    !text.contains(&format!("secrets.{secret} ")),
+                    "{id}: {secret}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs zizmor and GitHub's workflow parser: `cargo xtask ci` installs them (XTASK_CI_TOOLS)"]
+fn apply_and_drift_workflows_of_three_environments_are_zizmor_clean_and_parse() {
+    let tools = support::ci_tools_dir();
+    let zizmor = tools.join("venv/bin/zizmor");
+    let bundle = tools.join("workflow-parser/workflow-validator.cjs");
+    if !zizmor.is_file() || !bundle.is_file() || support::which("node").is_none() {
+        support::missing("zizmor and the workflow validator bundle (target/ci)");
+        return;
+    }
+    let (repo, _, files) = three_environments("[\"dev\", \"stg\"]", "0 6 * * 1-5");
+    for file in &files {
+        let path = repo.path().join(&file.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &file.contents).unwrap();
+    }
+    // The auditor persona flags secrets outside an environment; the generated zizmor.yml names
+    // the drift lines of every environment with its reason.
+    for persona in ["regular", "auditor"] {
+        let output = Command::new(&zizmor)
+            .args([
+                "--offline",
+                "--persona",
+                persona,
+                "--format",
+                "plain",
+                ".github",
+            ])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{persona}: {text}");
+        assert!(text.contains("No findings"), "{persona}: {text}");
+    }
+    let output = Command::new("node")
+        .arg(&bundle)
+        .args([
+            ".github/workflows/terraform-apply.yml",
+            ".github/workflows/terraform-drift.yml",
+        ])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("2 of 2 files valid"), "{text}");
 }

@@ -19,6 +19,14 @@ const OIDC: &str = "/repos/example-org/infra-monorepo/actions/oidc/customization
 const ENV: &str = "/repos/example-org/infra-monorepo/environments/dev";
 const POLICIES: &str =
     "/repos/example-org/infra-monorepo/environments/dev/deployment-branch-policies";
+/// Both environments of `dev`: the migration's and the apply job's (`<environment>-apply`).
+const ROUTES: [(&str, &str); 2] = [
+    (ENV, POLICIES),
+    (
+        "/repos/example-org/infra-monorepo/environments/dev-apply",
+        "/repos/example-org/infra-monorepo/environments/dev-apply/deployment-branch-policies",
+    ),
+];
 
 fn xtask(dir: &Path, server: &MockServer, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -104,8 +112,18 @@ async fn mount(server: &MockServer, verb: &str, route: &str, status: u16, body: 
 async fn doctor_remote_passes_when_every_setting_is_in_place() {
     let server = MockServer::start().await;
     mount(&server, "GET", OIDC, 200, template(false)).await;
-    mount(&server, "GET", ENV, 200, environment(true, custom())).await;
-    mount(&server, "GET", POLICIES, 200, policies(&[(1, "main")])).await;
+    // The migration's environment and the apply job's, alike.
+    for (env, policies_route) in ROUTES {
+        mount(&server, "GET", env, 200, environment(true, custom())).await;
+        mount(
+            &server,
+            "GET",
+            policies_route,
+            200,
+            policies(&[(1, "main")]),
+        )
+        .await;
+    }
     let repo = support::config_only_repo();
     let output = xtask(repo.path(), &server, &["doctor", "--remote"]);
     assert!(output.status.success(), "{}", text(&output));
@@ -269,44 +287,55 @@ async fn github_setup_sets_the_template_and_protects_a_new_environment() {
         .mount(&server)
         .await;
     mount(&server, "GET", OIDC, 200, template(false)).await;
-    // First read: the environment does not exist yet; after the PUT it does.
-    Mock::given(method("GET"))
-        .and(path(ENV))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    mount(&server, "GET", ENV, 200, environment(false, custom())).await;
-    Mock::given(method("PUT"))
-        .and(path(ENV))
-        .and(body_json(json!({"deployment_branch_policy": {"protected_branches": false, "custom_branch_policies": true}})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(environment(false, custom())))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(POLICIES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(policies(&[(7, "*")])))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    mount(&server, "GET", POLICIES, 200, policies(&[(8, "main")])).await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("{POLICIES}/7")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(POLICIES))
-        .and(body_json(json!({"name": "main", "type": "branch"})))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": 8, "node_id": "x", "name": "main", "type": "branch"})),
+    // The migration's environment and the apply job's, alike.
+    for (env, policies_route) in ROUTES {
+        // First read: the environment does not exist yet; after the PUT it does.
+        Mock::given(method("GET"))
+            .and(path(env))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        mount(&server, "GET", env, 200, environment(false, custom())).await;
+        Mock::given(method("PUT"))
+            .and(path(env))
+            .and(body_json(json!({"deployment_branch_policy": {"protected_branches": false, "custom_branch_policies": true}})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(environment(false, custom())))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(policies_route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(policies(&[(7, "*")])))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        mount(
+            &server,
+            "GET",
+            policies_route,
+            200,
+            policies(&[(8, "main")]),
         )
-        .expect(1)
-        .mount(&server)
         .await;
+        Mock::given(method("DELETE"))
+            .and(path(format!("{policies_route}/7")))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(policies_route))
+            .and(body_json(json!({"name": "main", "type": "branch"})))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"id": 8, "node_id": "x", "name": "main", "type": "branch"}),
+                ),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
     let repo = support::config_only_repo();
     let output = xtask(
         repo.path(),
@@ -316,6 +345,7 @@ async fn github_setup_sets_the_template_and_protects_a_new_environment() {
     assert!(output.status.success(), "{}", text(&output));
     let all = text(&output);
     assert!(all.contains("environment `dev`: created"), "{all}");
+    assert!(all.contains("environment `dev-apply`: created"), "{all}");
     assert!(all.contains("removed the deployment pattern `*`"), "{all}");
     assert!(all.contains("only `main` may deploy"), "{all}");
 
@@ -334,31 +364,46 @@ async fn github_setup_keeps_the_reviewers_and_wait_timer_of_an_existing_environm
     let server = MockServer::start().await;
     mount(&server, "PUT", OIDC, 201, json!({})).await;
     mount(&server, "GET", OIDC, 200, template(false)).await;
-    Mock::given(method("GET"))
-        .and(path(ENV))
-        .respond_with(ResponseTemplate::new(200).set_body_json(environment(true, Value::Null)))
-        .up_to_n_times(1)
-        .mount(&server)
+    // The migration's environment and the apply job's, alike.
+    for (env, policies_route) in ROUTES {
+        Mock::given(method("GET"))
+            .and(path(env))
+            .respond_with(ResponseTemplate::new(200).set_body_json(environment(true, Value::Null)))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        mount(&server, "GET", env, 200, environment(true, custom())).await;
+        Mock::given(method("PUT"))
+            .and(path(env))
+            .and(body_json(json!({
+                "deployment_branch_policy": {"protected_branches": false, "custom_branch_policies": true},
+                "reviewers": [{"type": "User", "id": 583231}],
+                "wait_timer": 5,
+                "prevent_self_review": true
+            })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(environment(true, custom())))
+            .expect(1)
+            .mount(&server)
+            .await;
+        mount(
+            &server,
+            "GET",
+            policies_route,
+            200,
+            policies(&[(8, "main")]),
+        )
         .await;
-    mount(&server, "GET", ENV, 200, environment(true, custom())).await;
-    Mock::given(method("PUT"))
-        .and(path(ENV))
-        .and(body_json(json!({
-            "deployment_branch_policy": {"protected_branches": false, "custom_branch_policies": true},
-            "reviewers": [{"type": "User", "id": 583231}],
-            "wait_timer": 5,
-            "prevent_self_review": true
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(environment(true, custom())))
-        .expect(1)
-        .mount(&server)
-        .await;
-    mount(&server, "GET", POLICIES, 200, policies(&[(8, "main")])).await;
+    }
     let repo = support::config_only_repo();
     let output = xtask(repo.path(), &server, &["github-setup"]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(
         text(&output).contains("environment `dev`: updated"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("environment `dev-apply`: updated"),
         "{}",
         text(&output)
     );

@@ -116,6 +116,7 @@ const PROTECTED: &str = "repo:example-org/infra-monorepo:environment:dev:job_wor
 fn a_pull_request_token_reaches_the_plan_role_and_nothing_that_writes() {
     assert!(token_may_assume(Role::PullRequestEntry, PULL_REQUEST));
     assert!(!token_may_assume(Role::ProtectedEntry, PULL_REQUEST));
+    assert!(!token_may_assume(Role::ApplyEntry, PULL_REQUEST));
     assert!(role_may_assume(
         Role::PullRequestEntry,
         Role::Plan,
@@ -171,6 +172,7 @@ fn the_protected_environment_reaches_only_migrate_and_a_branch_another_workflow_
     ] {
         assert!(!token_may_assume(Role::PullRequestEntry, &sub), "{sub}");
         assert!(!token_may_assume(Role::ProtectedEntry, &sub), "{sub}");
+        assert!(!token_may_assume(Role::ApplyEntry, &sub), "{sub}");
     }
     assert!(!token_may_assume(Role::ProtectedEntry, PULL_REQUEST));
     // The audience matters too.
@@ -191,6 +193,124 @@ fn the_protected_environment_reaches_only_migrate_and_a_branch_another_workflow_
         }
     ));
     assert_eq!(OWNER_REPO, "example-org/infra-monorepo");
+}
+
+/// The apply job on main in the apply environment.
+const APPLY: &str = "repo:example-org/infra-monorepo:environment:dev-apply:job_workflow_ref:example-org/infra-monorepo/.github/workflows/terraform-apply.yml@refs/heads/main";
+/// The scheduled drift check on main (no environment).
+const DRIFT: &str = "repo:example-org/infra-monorepo:ref:refs/heads/main:job_workflow_ref:example-org/infra-monorepo/.github/workflows/terraform-drift.yml@refs/heads/main";
+
+/// The roles with a permission policy (the ECS task role has none: it may call nothing).
+fn with_permissions() -> impl Iterator<Item = Role> {
+    Role::ALL.into_iter().filter(|role| *role != Role::EcsTask)
+}
+
+/// The roles a role's session may assume (with the right external id).
+fn assumable_from(from: Role) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|to| role_may_assume(from, *to, EXTERNAL_ID))
+        .collect()
+}
+
+#[test]
+fn the_apply_environment_reaches_only_backend_and_deploy_and_nothing_else_reaches_deploy() {
+    assert!(token_may_assume(Role::ApplyEntry, APPLY));
+    assert_eq!(
+        assumable_from(Role::ApplyEntry),
+        [Role::Backend, Role::Deploy]
+    );
+    // The apply job's token reaches no other entry role; the migration's reaches not this one.
+    assert!(!token_may_assume(Role::ProtectedEntry, APPLY));
+    assert!(!token_may_assume(Role::PullRequestEntry, APPLY));
+    assert!(!token_may_assume(Role::ApplyEntry, PROTECTED));
+    assert!(!token_may_assume(Role::ApplyEntry, DRIFT));
+    let repo = OWNER_REPO;
+    for sub in [
+        // The apply environment from another branch or workflow, the migration's environment
+        // from the apply workflow, another repository.
+        xtask::oidc::environment_subject(repo, "dev-apply", "terraform-apply.yml", "feature"),
+        xtask::oidc::environment_subject(repo, "dev-apply", "db-migrate-dev.yml", "main"),
+        xtask::oidc::environment_subject(repo, "dev", "terraform-apply.yml", "main"),
+        xtask::oidc::environment_subject(
+            "example-org/other",
+            "dev-apply",
+            "terraform-apply.yml",
+            "main",
+        ),
+        xtask::oidc::branch_subject(repo, "terraform-apply.yml", "main"),
+        "repo:example-org/infra-monorepo:environment:dev-apply".to_owned(),
+    ] {
+        assert!(!token_may_assume(Role::ApplyEntry, &sub), "{sub}");
+    }
+    // Deploy and backend: only from the apply entry (administrators come in through
+    // `local_principals`, empty here; see the test below), never from the other entries.
+    for target in [Role::Deploy, Role::Backend] {
+        let from: Vec<Role> = with_permissions()
+            .filter(|from| role_may_assume(*from, target, EXTERNAL_ID))
+            .collect();
+        assert_eq!(from, [Role::ApplyEntry], "{target:?}");
+    }
+    assert_eq!(
+        trust(Role::Deploy)["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!([role_arn(Role::ApplyEntry)])
+    );
+    // The migration's entry reaches migrate only, the pull-request entry the plan role only.
+    assert_eq!(assumable_from(Role::ProtectedEntry), [Role::Migrate]);
+    assert_eq!(assumable_from(Role::PullRequestEntry), [Role::Plan]);
+    assert!(!role_may_assume(Role::ApplyEntry, Role::Deploy, "guessed"));
+    assert!(!role_may_assume(Role::ApplyEntry, Role::Backend, ""));
+}
+
+#[test]
+fn administrators_keep_their_way_into_deploy_beside_the_apply_entry() {
+    let repo = support::config_only_repo();
+    let path = repo.path().join("environments/dev/xtask.toml");
+    let admin = "arn:aws:iam::123456789012:role/platform-admin";
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "local_principals = []",
+        &format!("local_principals = [\"{admin}\"]"),
+    );
+    assert!(text.contains(admin));
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load(repo.path()).unwrap();
+    let files = xtask::generate::generate_all(&config).unwrap();
+    let deploy = files
+        .iter()
+        .find(|f| f.path.ends_with("generated/iam/deploy.trust.json"))
+        .unwrap();
+    let document: Value = serde_json::from_str(&deploy.contents).unwrap();
+    assert_eq!(
+        document["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!([role_arn(Role::ApplyEntry), admin])
+    );
+}
+
+#[test]
+fn the_scheduled_drift_check_reaches_only_the_read_only_plan_role() {
+    assert!(token_may_assume(Role::PullRequestEntry, DRIFT));
+    assert!(!token_may_assume(Role::ProtectedEntry, DRIFT));
+    let repo = OWNER_REPO;
+    for sub in [
+        // From another branch, or another workflow on main, or in an environment.
+        xtask::oidc::branch_subject(repo, "terraform-drift.yml", "feature"),
+        xtask::oidc::branch_subject(repo, "terraform-plan.yml", "main"),
+        xtask::oidc::branch_subject(repo, "evil.yml", "main"),
+        xtask::oidc::environment_subject(repo, "dev", "terraform-drift.yml", "main"),
+        xtask::oidc::branch_subject("example-org/other", "terraform-drift.yml", "main"),
+    ] {
+        assert!(!token_may_assume(Role::PullRequestEntry, &sub), "{sub}");
+    }
+    // Through the pull-request entry: the plan role, which writes nothing.
+    assert_eq!(assumable_from(Role::PullRequestEntry), [Role::Plan]);
+    let world = current_world();
+    let closure: Vec<String> = world
+        .closure(Role::PullRequestEntry.key())
+        .into_iter()
+        .map(|identity| identity.label)
+        .collect();
+    assert_eq!(closure, ["pull-request-entry", "plan"]);
+    assert_eq!(writes_in_closure(&world, Role::Plan), Vec::<String>::new());
 }
 
 #[test]
@@ -581,8 +701,10 @@ fn world_from(dir: &std::path::Path, bounded: impl Fn(Role) -> bool) -> World {
         xtask::environment::BOUNDARY_FILE,
     )
     .unwrap_or_else(|| serde_json::json!({"Version": "2012-10-17", "Statement": []}));
+    // A role without a trust file in `dir` did not exist then (the apply entry before issue 12).
     let mut roles: Vec<RoleState> = Role::ALL
         .iter()
+        .filter(|role| dir.join(format!("{}.trust.json", role.key())).exists())
         .map(|role| {
             let mut policies: Vec<Value> = read_policy(dir, &format!("{}.policy.json", role.key()))
                 .into_iter()
@@ -677,9 +799,11 @@ fn intended(world: &World, role: Role) -> Vec<Value> {
         Role::Migrate => policies(&[Role::Migrate, Role::EcsExecution]),
         Role::StateMachine => policies(&[Role::StateMachine, Role::EcsExecution]),
         Role::Deploy => policies(&[Role::Deploy]),
+        // The apply job: the state and the provider, so the deploy role's set.
+        Role::ApplyEntry => policies(&[Role::ApplyEntry, Role::Backend, Role::Deploy]),
         other => policies(&[other]),
     };
-    if role == Role::Deploy {
+    if matches!(role, Role::Deploy | Role::ApplyEntry) {
         documents.push(world.boundary.clone());
     }
     allow_statements(&documents.iter().collect::<Vec<_>>())
@@ -690,6 +814,7 @@ fn forbidden(world: &World) -> Vec<(String, String, BTreeMap<&'static str, &'sta
     let chain = [
         Role::PullRequestEntry,
         Role::ProtectedEntry,
+        Role::ApplyEntry,
         Role::Plan,
         Role::Backend,
         Role::Deploy,
@@ -816,7 +941,7 @@ fn the_escalation_check_flags_the_deploy_policy_of_before_issue_9() {
             .contains("iam:PutRolePolicy on arn:aws:iam::123456789012:role/dev-db-migrate-task")),
         "{problems:#?}"
     );
-    // The protected entry reached backend and deploy, which no workflow uses.
+    // The protected entry reached backend and deploy, which only the apply job may.
     let entry = escalations(&world, Role::ProtectedEntry);
     assert!(!entry.is_empty());
 }
@@ -862,6 +987,19 @@ fn the_closure_follows_code_definitions_and_passed_roles() {
     );
     for role in [Role::Deploy, Role::Backend] {
         assert!(!labels(Role::ProtectedEntry).contains(&role.key().to_owned()));
+        assert!(!labels(Role::PullRequestEntry).contains(&role.key().to_owned()));
+    }
+    // The apply entry reaches the state, the provider and, through it, the workload under the
+    // boundary; never migrate, the plan role or another entry.
+    let apply = labels(Role::ApplyEntry);
+    assert_eq!(apply[..3], ["apply-entry", "backend", "deploy"]);
+    for role in [
+        Role::Migrate,
+        Role::Plan,
+        Role::ProtectedEntry,
+        Role::PullRequestEntry,
+    ] {
+        assert!(!apply.contains(&role.key().to_owned()), "{role:?}");
     }
 }
 
@@ -1080,6 +1218,19 @@ fn each_role_a_workflow_assumes_is_reachable_and_nothing_else_is() {
     let uses = chain_uses();
     assert!(uses.iter().any(|u| u.workflow == "terraform-plan.yml"));
     assert!(uses.iter().any(|u| u.workflow == "db-migrate-dev.yml"));
+    assert!(uses.iter().any(|u| u.workflow == "terraform-drift.yml"));
+    // The deploy and backend roles are used by the apply workflow alone.
+    for chain in &uses {
+        let deploys =
+            chain.chained.contains(&Role::Deploy) || chain.chained.contains(&Role::Backend);
+        assert_eq!(
+            deploys,
+            chain.workflow == "terraform-apply.yml",
+            "{}: {:?}",
+            chain.workflow,
+            chain.chained
+        );
+    }
     for chain in &uses {
         assert!(
             token_may_assume(chain.entry, &chain.subject),
@@ -1101,7 +1252,11 @@ fn each_role_a_workflow_assumes_is_reachable_and_nothing_else_is() {
     // and every subject an entry role trusts is one a workflow's job has.
     let (config, name) = arns();
     let environment = config.environment(&name).unwrap();
-    for entry in [Role::PullRequestEntry, Role::ProtectedEntry] {
+    for entry in [
+        Role::PullRequestEntry,
+        Role::ProtectedEntry,
+        Role::ApplyEntry,
+    ] {
         for role in Role::ALL {
             let used = uses
                 .iter()
@@ -1159,7 +1314,12 @@ fn the_deploy_role_writes_workload_roles_only_with_the_boundary() {
                 "{action} {role:?} with another"
             );
         }
-        for role in [Role::Deploy, Role::Plan, Role::ProtectedEntry] {
+        for role in [
+            Role::Deploy,
+            Role::Plan,
+            Role::ProtectedEntry,
+            Role::ApplyEntry,
+        ] {
             assert!(!may(action, role, Some(&boundary)), "{action} on {role:?}");
         }
     }

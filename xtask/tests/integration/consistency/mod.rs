@@ -19,9 +19,10 @@ use hcl::template::{Directive, Element, Template};
 use hcl::{Block, BlockLabel, Body};
 
 /// Role keys of the contract, in file-name form.
-pub const ROLE_KEYS: [&str; 10] = [
+pub const ROLE_KEYS: [&str; 11] = [
     "pull-request-entry",
     "protected-entry",
+    "apply-entry",
     "plan",
     "backend",
     "deploy",
