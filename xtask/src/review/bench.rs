@@ -263,7 +263,7 @@ pub fn synthetic_pull_request(seed: u64) -> String {
         );
     }
     for i in 0..40 {
-        let lines = rng.between(200, 600);
+        let lines = rng.between(300, 660);
         added(
             &mut files,
             &mut rng,

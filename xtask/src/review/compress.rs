@@ -743,20 +743,29 @@ impl RenderedFile {
             FileStatus::Modified => "modified",
             FileStatus::Renamed => "renamed",
         };
-        let mut path_line = format!(
-            "## File: {} [{status} +{} -{}]",
-            display_path(&file.path, file.old_path.as_deref()),
-            file.additions,
-            file.deletions
-        );
+        let path = display_path(&file.path, file.old_path.as_deref());
+        let (additions, deletions) = (file.additions, file.deletions);
+        // With changed lines only, every token of a header is one a changed line cannot have: the
+        // header is `## path [+a -d]`, with the status only when the file is not simply modified.
+        let compact = context == Some(0);
+        let mut path_line = match (compact, file.status) {
+            (true, FileStatus::Modified) => format!("## {path} [+{additions} -{deletions}]"),
+            (true, _) => format!("## {path} [{status} +{additions} -{deletions}]"),
+            (false, _) => format!("## File: {path} [{status} +{additions} -{deletions}]"),
+        };
         if file.lossy {
             path_line.push_str(" (not valid UTF-8; shown lossily)");
         }
         let header = format!("{path_line}\n");
+        let mut after_added = true;
         let hunks: Vec<RenderedHunk> = file
             .hunks
             .iter()
-            .map(|hunk| render_hunk(hunk, context))
+            .map(|hunk| {
+                let rendered = render_hunk(hunk, context, after_added);
+                after_added = ends_with_added(hunk);
+                rendered
+            })
             .collect();
         RenderedFile {
             path_line,
@@ -902,8 +911,11 @@ impl RenderedFile {
 /// `@@ -a,b +c,d @@ section`, then one line per diff line: the new-side line number for context
 /// and added lines (so the model can cite lines), `+`/`-`/space, the text. With `context`, only
 /// that many lines around each change are kept (a `...` marks a gap). With no context at all the
-/// rendering is compact: `@@ +c @@`, no padding, and the line numbers show the gaps.
-fn render_hunk(hunk: &Hunk, context: Option<usize>) -> RenderedHunk {
+/// rendering is compact: `@@ +c @@`, no padding, and the line numbers show the gaps; the `@@` line
+/// is left out when the hunk is placed by a line number anyway (see [`placed_by_number`]) and
+/// `after_added` says the previous hunk of the file ended with an added line (so that its last
+/// removed lines cannot be read as this hunk's).
+fn render_hunk(hunk: &Hunk, context: Option<usize>, after_added: bool) -> RenderedHunk {
     let keep: Vec<bool> = match context {
         None => vec![true; hunk.lines.len()],
         Some(context) => {
@@ -924,14 +936,7 @@ fn render_hunk(hunk: &Hunk, context: Option<usize>) -> RenderedHunk {
     // With changed lines only, the old side and the lengths say nothing the model can use: where
     // the hunk starts on the new side is enough, and every line is a token shorter unpadded.
     let compact = context == Some(0);
-    // A hunk that opens with an added line is placed by that line's number: no `@@` line then.
-    let placed_by_first_line = hunk.section.is_empty()
-        && hunk
-            .lines
-            .iter()
-            .find(|line| line.kind != LineKind::Context)
-            .is_some_and(|line| line.kind == LineKind::Added && line.new_line.is_some());
-    let mut text = if compact && placed_by_first_line {
+    let mut text = if compact && after_added && placed_by_number(hunk) {
         String::new()
     } else if compact {
         format!("@@ +{} @@", hunk.new_start)
@@ -995,6 +1000,30 @@ fn render_hunk(hunk: &Hunk, context: Option<usize>) -> RenderedHunk {
         line_ends,
         changed_through,
     }
+}
+
+/// Whether a hunk shown as changed lines only is placed without its `@@` line: it has no section
+/// text and its first changed line is an added line (whose number places it) or the first of
+/// removed lines directly followed by an added line (removed where that line now is).
+fn placed_by_number(hunk: &Hunk) -> bool {
+    if !hunk.section.is_empty() {
+        return false;
+    }
+    let mut changed = hunk
+        .lines
+        .iter()
+        .skip_while(|line| line.kind == LineKind::Context);
+    let first_not_removed = changed.find(|line| line.kind != LineKind::Removed);
+    first_not_removed.is_some_and(|line| line.kind == LineKind::Added && line.new_line.is_some())
+}
+
+/// Whether the hunk's last changed line is an added one.
+fn ends_with_added(hunk: &Hunk) -> bool {
+    hunk.lines
+        .iter()
+        .rev()
+        .find(|line| line.kind != LineKind::Context)
+        .is_some_and(|line| line.kind == LineKind::Added)
 }
 
 #[cfg(test)]
@@ -1123,6 +1152,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Changed lines only: the header is `## path [+a -d]`, and a hunk loses its `@@` line only
+    /// when a line number places it: its first change is an added line or removed lines directly
+    /// followed by one, and the previous hunk did not end with removed lines (which would then read
+    /// as this hunk's).
+    #[test]
+    fn changed_lines_only_are_placed_by_line_numbers_where_they_can_be() {
+        let text = "diff --git a/main.tf b/main.tf\n--- a/main.tf\n+++ b/main.tf\n\
+            @@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n\
+            @@ -20,3 +20,2 @@\n x\n-y\n z\n\
+            @@ -40,3 +39,3 @@\n p\n-q\n+Q\n r\n\
+            @@ -60,3 +59,3 @@\n s\n-t\n u\n+U\n\
+            @@ -80,2 +79,3 @@\n v\n+w\n x\n";
+        let files = diff::parse(text.as_bytes());
+        let rendered = RenderedFile::new(&files[0], Some(0));
+        assert_eq!(
+            rendered.text_all(),
+            "## main.tf [+4 -4]\n\
+             -b\n2 +B\n\
+             @@ +20 @@\n-y\n\
+             @@ +39 @@\n-q\n40 +Q\n\
+             @@ +59 @@\n-t\n61 +U\n\
+             80 +w\n"
+        );
+        // With context, the header and every `@@` line stay as they were.
+        let rendered = RenderedFile::new(&files[0], Some(1));
+        assert!(
+            rendered
+                .text_all()
+                .starts_with("## File: main.tf [modified +4 -4]\n@@ -1,3 +1,3 @@\n")
+        );
     }
 
     #[test]
