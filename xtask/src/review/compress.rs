@@ -315,6 +315,7 @@ impl Compression {
 pub const MAX_LISTED_LEFT_OUT: usize = 500;
 
 /// Lines of `reason: dir/a, b, c`, one per reason and directory, in order of first appearance;
+/// names that share a stem are written once as `dir/stem_{a,b,c}.ext` (see [`join_names`]);
 /// renames are listed whole as `old → new`. Deleted files are skipped (the diff names them).
 pub fn left_out_list<'a>(
     entries: impl IntoIterator<Item = (&'a str, Option<&'a str>, LeftOut)>,
@@ -331,13 +332,7 @@ pub fn left_out_list<'a>(
             continue;
         }
         listed += 1;
-        let (dir, name) = match old_path {
-            Some(old) if old != path => (String::new(), display_path(path, Some(old))),
-            _ => match path.rsplit_once('/') {
-                Some((dir, name)) => (format!("{dir}/"), name.to_owned()),
-                None => (String::new(), path.to_owned()),
-            },
-        };
+        let (dir, name) = split_dir(path, old_path);
         match groups
             .iter_mut()
             .find(|(r, d, _)| *r == reason && *d == dir)
@@ -348,7 +343,7 @@ pub fn left_out_list<'a>(
     }
     let mut lines: Vec<String> = groups
         .into_iter()
-        .map(|(reason, dir, names)| format!("{}: {dir}{}", reason.text(), names.join(", ")))
+        .map(|(reason, dir, names)| format!("{}: {}", reason.text(), join_names(&dir, &names)))
         .collect();
     if more > 0 {
         lines.push(format!(
@@ -356,6 +351,74 @@ pub fn left_out_list<'a>(
         ));
     }
     lines
+}
+
+/// `(dir/, name)` of a path; a rename is `("", old → new)`.
+fn split_dir(path: &str, old_path: Option<&str>) -> (String, String) {
+    match old_path {
+        Some(old) if old != path => (String::new(), display_path(path, Some(old))),
+        _ => match path.rsplit_once('/') {
+            Some((dir, name)) => (format!("{dir}/"), name.to_owned()),
+            None => (String::new(), path.to_owned()),
+        },
+    }
+}
+
+/// The names of one directory, as few tokens as they can be said in: `dir/a, b, c`, or, when at
+/// least three names share a stem and an extension, `dir/stem_{a,b,c}.ext` (shell brace
+/// expansion: every name is still there, its common parts written once). A name holding a brace, a
+/// comma or an arrow is never folded, so the folded form reads back unambiguously.
+fn join_names(dir: &str, names: &[String]) -> String {
+    let plain = || format!("{dir}{}", names.join(", "));
+    let foldable = names.len() >= 3
+        && names
+            .iter()
+            .all(|name| !name.contains(['{', '}', ',']) && !name.contains(" → "));
+    if !foldable {
+        return plain();
+    }
+    const SEPARATORS: [char; 3] = ['_', '-', '.'];
+    let first = names[0].as_str();
+    // The common prefix, ending just after a separator; then the common suffix of what is left,
+    // starting at a separator.
+    let mut prefix = first.len();
+    for name in &names[1..] {
+        prefix = first
+            .char_indices()
+            .zip(name.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((at, c), _)| at + c.len_utf8())
+            .min(prefix);
+    }
+    let prefix = first[..prefix].rfind(SEPARATORS).map_or(0, |at| at + 1);
+    let rests: Vec<&str> = names.iter().map(|name| &name[prefix..]).collect();
+    let mut suffix = rests[0].len();
+    for rest in &rests[1..] {
+        let common = rests[0]
+            .chars()
+            .rev()
+            .zip(rest.chars().rev())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum::<usize>();
+        suffix = suffix.min(common);
+    }
+    let tail = &rests[0][rests[0].len() - suffix..];
+    let suffix = tail.find(SEPARATORS).map_or(0, |at| tail.len() - at);
+    let parts: Vec<&str> = rests
+        .iter()
+        .map(|rest| &rest[..rest.len() - suffix])
+        .collect();
+    if (prefix == 0 && suffix == 0) || parts.iter().any(|part| part.is_empty()) {
+        return plain();
+    }
+    format!(
+        "{dir}{}{{{}}}{}",
+        &first[..prefix],
+        parts.join(","),
+        &first[first.len() - suffix..]
+    )
 }
 
 /// Why a file should not be sent at all, from its name and kind.
@@ -661,14 +724,23 @@ impl Ratio {
     }
 }
 
+/// The list of deleted files, one line per directory (names folded as in [`join_names`]).
 fn render_deleted(deleted: &[(&str, Option<&str>)]) -> String {
     if deleted.is_empty() {
         return String::new();
     }
-    let mut out = String::from("## Deleted files (content not shown)\n");
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for (path, old_path) in deleted {
+        let (dir, name) = split_dir(path, *old_path);
+        match groups.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((dir, vec![name])),
+        }
+    }
+    let mut out = String::from("## Deleted files (content not shown)\n");
+    for (dir, names) in groups {
         out.push_str("- ");
-        out.push_str(&display_path(path, *old_path));
+        out.push_str(&join_names(&dir, &names));
         out.push('\n');
     }
     out.push('\n');
@@ -1183,6 +1255,56 @@ mod tests {
             rendered
                 .text_all()
                 .starts_with("## File: main.tf [modified +4 -4]\n@@ -1,3 +1,3 @@\n")
+        );
+    }
+
+    /// Names of one directory sharing a stem and an extension are written once, brace-expanded;
+    /// two names, renames, names without a common part and names holding a brace or a comma stay
+    /// plain.
+    #[test]
+    fn names_sharing_a_stem_are_folded() {
+        let names = |list: &[&str]| list.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            join_names(
+                "src/a/",
+                &names(&["part_000.rs", "part_012.rs", "part_024.rs"])
+            ),
+            "src/a/part_{000,012,024}.rs"
+        );
+        assert_eq!(
+            join_names("", &names(&["main.tf", "variables.tf", "outputs.tf"])),
+            "{main,variables,outputs}.tf"
+        );
+        assert_eq!(
+            join_names(
+                "d/",
+                &names(&["new_10_test.rs", "new_20_test.rs", "new_30_test.rs"])
+            ),
+            "d/new_{10,20,30}_test.rs"
+        );
+        for plain in [
+            names(&["a_1.rs", "a_2.rs"]),
+            names(&["README", "LICENSE", "NOTICE"]),
+            names(&["x_{1}.rs", "x_2.rs", "x_3.rs"]),
+            names(&["x_1,2.rs", "x_2.rs", "x_3.rs"]),
+            names(&["a.rs", "a.rs.bak", "b.rs"]),
+        ] {
+            assert_eq!(join_names("d/", &plain), format!("d/{}", plain.join(", ")));
+        }
+        let lines = left_out_list([
+            ("src/x/part_1.rs", None, LeftOut::OverBudget),
+            ("src/x/part_2.rs", None, LeftOut::OverBudget),
+            ("src/x/part_3.rs", None, LeftOut::OverBudget),
+            ("src/new/m.rs", Some("src/old/m.rs"), LeftOut::OverBudget),
+            ("Cargo.lock", None, LeftOut::LockFile),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "over the token budget: src/x/part_{1,2,3}.rs",
+                "over the token budget: src/old/m.rs → src/new/m.rs",
+                "lock file: Cargo.lock",
+            ]
         );
     }
 

@@ -307,6 +307,10 @@ fn four_hundred_file_pull_request_is_selected_by_risk() {
         figures.named, figures.left_out,
         "every file left out is named"
     );
+    assert_eq!(
+        figures.lines, figures.lines_in_prompt,
+        "the changed lines counted are the ones in the prompt"
+    );
 
     // The list of files left out (up to the diff), then the diff's file headers.
     let user = &prompt.user;
