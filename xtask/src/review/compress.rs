@@ -9,7 +9,10 @@
 //!   ([`Risk`]: what the plan destroys or replaces, then infrastructure and security-relevant
 //!   files, then code, then prose), modified before added, small before large. No file takes more
 //!   than a share of the budget ([`FILE_SHARE`]): a huge file is cut to its head with a note saying
-//!   how many changed lines were cut, so that many files show their changes rather than a few whole;
+//!   how many changed lines were cut, so that many files show their changes rather than a few whole.
+//!   The rendering then spends as few tokens as it can on anything but changed lines: `## path
+//!   [+a -d]` headers, no `@@` line where a line number places the hunk, lists of names that share
+//!   a stem folded (`dir/part_{1,2}.rs`);
 //! - improve may spread the files over several calls (`max_chunks`).
 //!
 //! Every file ends up in [`FileReport`] with what happened to it, which feeds the "review
