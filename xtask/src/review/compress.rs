@@ -10,8 +10,8 @@
 //!   files, then code, then prose), modified before added, small before large. No file takes more
 //!   than a share of the budget ([`FILE_SHARE`]): a huge file is cut to its head with a note saying
 //!   how many changed lines were cut, so that many files show their changes rather than a few whole.
-//!   The rendering then spends as few tokens as it can on anything but changed lines: `## path
-//!   [+a -d]` headers, no `@@` line where a line number places the hunk, lists of names that share
+//!   The rendering then spends as few tokens as it can on anything but changed lines: `## path`
+//!   headers, no `@@` line where a line number places the hunk, lists of names that share
 //!   a stem folded (`dir/part_{1,2}.rs`);
 //! - improve may spread the files over several calls (`max_chunks`).
 //!
@@ -821,11 +821,12 @@ impl RenderedFile {
         let path = display_path(&file.path, file.old_path.as_deref());
         let (additions, deletions) = (file.additions, file.deletions);
         // With changed lines only, every token of a header is one a changed line cannot have: the
-        // header is `## path [+a -d]`, with the status only when the file is not simply modified.
+        // header is `## path`, with the status only when the file is not simply modified, and no
+        // counts (the lines are all there, or the cut note says how many of how many).
         let compact = context == Some(0);
         let mut path_line = match (compact, file.status) {
-            (true, FileStatus::Modified) => format!("## {path} [+{additions} -{deletions}]"),
-            (true, _) => format!("## {path} [{status} +{additions} -{deletions}]"),
+            (true, FileStatus::Modified) => format!("## {path}"),
+            (true, _) => format!("## {path} [{status}]"),
             (false, _) => format!("## File: {path} [{status} +{additions} -{deletions}]"),
         };
         if file.lossy {
@@ -1229,7 +1230,7 @@ mod tests {
         }
     }
 
-    /// Changed lines only: the header is `## path [+a -d]`, and a hunk loses its `@@` line only
+    /// Changed lines only: the header is `## path`, and a hunk loses its `@@` line only
     /// when a line number places it: its first change is an added line or removed lines directly
     /// followed by one, and the previous hunk did not end with removed lines (which would then read
     /// as this hunk's).
@@ -1245,7 +1246,7 @@ mod tests {
         let rendered = RenderedFile::new(&files[0], Some(0));
         assert_eq!(
             rendered.text_all(),
-            "## main.tf [+4 -4]\n\
+            "## main.tf\n\
              -b\n2 +B\n\
              @@ +20 @@\n-y\n\
              @@ +39 @@\n-q\n40 +Q\n\
