@@ -369,11 +369,13 @@ fn split_dir(path: &str, old_path: Option<&str>) -> (String, String) {
 
 /// The names of one directory, as few tokens as they can be said in: `dir/a, b, c`, or, when at
 /// least three names share a stem and an extension, `dir/stem_{a,b,c}.ext` (shell brace
-/// expansion: every name is still there, its common parts written once). A name holding a brace, a
-/// comma or an arrow is never folded, so the folded form reads back unambiguously.
+/// expansion: every name is still there, its common parts written once). Names holding a brace, a
+/// comma or an arrow (or a directory holding a brace or a comma) are never folded, so the folded
+/// form reads back unambiguously.
 fn join_names(dir: &str, names: &[String]) -> String {
     let plain = || format!("{dir}{}", names.join(", "));
     let foldable = names.len() >= 3
+        && !dir.contains(['{', '}', ','])
         && names
             .iter()
             .all(|name| !name.contains(['{', '}', ',']) && !name.contains(" → "));
@@ -1295,6 +1297,8 @@ mod tests {
         ] {
             assert_eq!(join_names("d/", &plain), format!("d/{}", plain.join(", ")));
         }
+        let stems = names(&["a_1.rs", "a_2.rs", "a_3.rs"]);
+        assert_eq!(join_names("{x}/", &stems), "{x}/a_1.rs, a_2.rs, a_3.rs");
         let lines = left_out_list([
             ("src/x/part_1.rs", None, LeftOut::OverBudget),
             ("src/x/part_2.rs", None, LeftOut::OverBudget),
