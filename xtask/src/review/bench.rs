@@ -263,7 +263,7 @@ pub fn synthetic_pull_request(seed: u64) -> String {
         );
     }
     for i in 0..40 {
-        let lines = rng.between(200, 600);
+        let lines = rng.between(295, 647);
         added(
             &mut files,
             &mut rng,
@@ -367,11 +367,13 @@ pub fn synthetic_pull_request(seed: u64) -> String {
 pub struct Shown {
     /// Files whose changed lines (some or all) are in the prompt.
     pub files: usize,
-    /// Distinct changed (added or removed) lines in the prompt.
+    /// Distinct changed (added or removed) lines in the prompt, by the selection's accounting.
     pub lines: u64,
+    /// The same, counted in the prompts' text: the diff lines marked `-` or `N +`.
+    pub lines_in_prompt: u64,
     /// Files left out (deleted files included: they are named in the diff).
     pub left_out: usize,
-    /// Of those, how many the prompt names.
+    /// Of those, how many the prompt names (read back from its lists, folded names expanded).
     pub named: usize,
 }
 
@@ -379,20 +381,17 @@ pub struct Shown {
 /// out.
 pub fn shown(planned: &super::PlannedPrompts) -> Shown {
     let compression = &planned.compression;
-    let prompt_text: String = planned
-        .prompts
-        .iter()
-        .map(|prompt| prompt.user.as_str())
-        .collect();
+    let mut listed = std::collections::BTreeSet::new();
+    let mut lines_in_prompt = 0;
+    for prompt in &planned.prompts {
+        listed.extend(listed_files(&prompt.user));
+        lines_in_prompt += changed_lines_in(&prompt.user);
+    }
     let left: Vec<&super::compress::FileReport> =
         compression.left_out().map(|(file, _)| file).collect();
     let named = left
         .iter()
-        .filter(|file| {
-            let name = file.display_path();
-            let short = name.rsplit('/').next().unwrap_or(&name).to_owned();
-            prompt_text.contains(&name) || prompt_text.contains(&short)
-        })
+        .filter(|file| listed.contains(&file.display_path()))
         .count();
     Shown {
         files: compression
@@ -401,9 +400,95 @@ pub fn shown(planned: &super::PlannedPrompts) -> Shown {
             .filter(|file| file.lines_shown > 0)
             .count(),
         lines: compression.lines_covered().0,
+        lines_in_prompt,
         left_out: left.len(),
         named,
     }
+}
+
+/// The files a prompt's lists name: "Files not shown in this diff" (`- reason: dir/a, b` lines)
+/// and "Deleted files" (`- dir/a, b` lines), with `stem_{a,b}.ext` expanded.
+pub fn listed_files(user: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut section = "";
+    for line in user.lines() {
+        if line.starts_with('#') {
+            section = line;
+            continue;
+        }
+        let Some(item) = line.strip_prefix("- ") else {
+            if line.is_empty() {
+                section = "";
+            }
+            continue;
+        };
+        let list = if section == "## Files not shown in this diff" {
+            match item.split_once(": ") {
+                Some((_, list)) => list,
+                None => continue,
+            }
+        } else if section == "## Deleted files (content not shown)" {
+            item
+        } else {
+            continue;
+        };
+        names.extend(expand_list(list));
+    }
+    names
+}
+
+/// `dir/a, b, c` or `dir/stem_{a,b,c}.ext` (or a rename, `old → new`) as full names.
+fn expand_list(list: &str) -> Vec<String> {
+    if let (Some(open), Some(close)) = (list.find('{'), list.rfind('}')) {
+        let (head, tail) = (&list[..open], &list[close + 1..]);
+        return list[open + 1..close]
+            .split(',')
+            .map(|part| format!("{head}{part}{tail}"))
+            .collect();
+    }
+    let mut items = list.split(", ");
+    let Some(first) = items.next() else {
+        return Vec::new();
+    };
+    let dir = match first.rsplit_once('/') {
+        Some((dir, _)) if !first.contains(" → ") => format!("{dir}/"),
+        _ => String::new(),
+    };
+    std::iter::once(first.to_owned())
+        .chain(items.map(|item| {
+            if item.contains(" → ") {
+                item.to_owned()
+            } else {
+                format!("{dir}{item}")
+            }
+        }))
+        .collect()
+}
+
+/// Changed lines in a prompt's diff (after `# Diff`): removed lines (`-text`, padded or not) and
+/// added ones (`N +text`), not the list of deleted files.
+pub fn changed_lines_in(user: &str) -> u64 {
+    let Some(at) = user.find("\n# Diff\n") else {
+        return 0;
+    };
+    let mut in_deleted = false;
+    let mut count = 0;
+    for line in user[at..].lines() {
+        if line.starts_with("## ") {
+            in_deleted = line == "## Deleted files (content not shown)";
+            continue;
+        }
+        if in_deleted {
+            in_deleted = !line.is_empty();
+            continue;
+        }
+        let line = line.trim_start();
+        let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if line.starts_with('-') || (digits > 0 && line[digits..].starts_with(" +")) {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// The seed of the benchmark's (and the selection snapshot's) synthetic pull request.
@@ -492,9 +577,10 @@ pub fn run() -> anyhow::Result<()> {
     let figures = shown(&planned);
     let (_, lines_total) = planned.compression.lines_covered();
     println!(
-        "  selection: changed lines from {} files (target >= 40), {} distinct changed lines of {lines_total} (PR-Agent at this budget: {PR_AGENT_LINES}), {} of {} files left out named in the prompt, in {:.0} ms (target < 500 ms)",
+        "  selection: changed lines from {} files (target >= 40), {} distinct changed lines of {lines_total} (counted in the prompt: {}; PR-Agent at this budget: {PR_AGENT_LINES}), {} of {} files left out named in the prompt, in {:.0} ms (target < 500 ms)",
         figures.files,
         figures.lines,
+        figures.lines_in_prompt,
         figures.named,
         figures.left_out,
         compressed.as_secs_f64() * 1e3
@@ -603,4 +689,41 @@ fn pathological(tokenizer: &Tokenizer, context: &PromptContext) -> anyhow::Resul
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::compress::{LeftOut, left_out_list};
+    use super::*;
+
+    /// The bench reads the prompt's lists back: every name the selection leaves out comes back
+    /// from the folded and the plain lines alike (and from the list of deleted files).
+    #[test]
+    fn the_lists_of_files_read_back_whole() {
+        let entries = [
+            ("src/x/part_1.rs", None, LeftOut::OverBudget),
+            ("src/x/part_2.rs", None, LeftOut::OverBudget),
+            ("src/x/part_3.rs", None, LeftOut::OverBudget),
+            ("src/y/a.rs", None, LeftOut::OverBudget),
+            ("src/y/b.rs", None, LeftOut::OverBudget),
+            ("src/new/m.rs", Some("src/old/m.rs"), LeftOut::OverBudget),
+            ("Cargo.lock", None, LeftOut::LockFile),
+        ];
+        let mut user = String::from("# Pull request\n## Files not shown in this diff\n");
+        for line in left_out_list(entries) {
+            user.push_str(&format!("- {line}\n"));
+        }
+        user.push_str("\n# Diff\n## Deleted files (content not shown)\n- old/t_{1,2,3}.tf\n\n");
+        user.push_str("## a.tf [+2 -1]\n-x\n3 +y\n@@ +9 @@\n9 +z\n");
+        let mut expected: Vec<String> = entries
+            .iter()
+            .map(|(path, old, _)| super::super::compress::display_path(path, *old))
+            .collect();
+        expected.extend(["old/t_1.tf", "old/t_2.tf", "old/t_3.tf"].map(str::to_owned));
+        let mut listed = listed_files(&user);
+        listed.sort();
+        expected.sort();
+        assert_eq!(listed, expected);
+        assert_eq!(changed_lines_in(&user), 3);
+    }
 }

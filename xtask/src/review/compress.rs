@@ -9,7 +9,10 @@
 //!   ([`Risk`]: what the plan destroys or replaces, then infrastructure and security-relevant
 //!   files, then code, then prose), modified before added, small before large. No file takes more
 //!   than a share of the budget ([`FILE_SHARE`]): a huge file is cut to its head with a note saying
-//!   how many changed lines were cut, so that many files show their changes rather than a few whole;
+//!   how many changed lines were cut, so that many files show their changes rather than a few whole.
+//!   The rendering then spends as few tokens as it can on anything but changed lines: `## path`
+//!   headers, no `@@` line where a line number places the hunk, lists of names that share
+//!   a stem folded (`dir/part_{1,2}.rs`);
 //! - improve may spread the files over several calls (`max_chunks`).
 //!
 //! Every file ends up in [`FileReport`] with what happened to it, which feeds the "review
@@ -315,6 +318,7 @@ impl Compression {
 pub const MAX_LISTED_LEFT_OUT: usize = 500;
 
 /// Lines of `reason: dir/a, b, c`, one per reason and directory, in order of first appearance;
+/// names that share a stem are written once as `dir/stem_{a,b,c}.ext` (see [`join_names`]);
 /// renames are listed whole as `old → new`. Deleted files are skipped (the diff names them).
 pub fn left_out_list<'a>(
     entries: impl IntoIterator<Item = (&'a str, Option<&'a str>, LeftOut)>,
@@ -331,13 +335,7 @@ pub fn left_out_list<'a>(
             continue;
         }
         listed += 1;
-        let (dir, name) = match old_path {
-            Some(old) if old != path => (String::new(), display_path(path, Some(old))),
-            _ => match path.rsplit_once('/') {
-                Some((dir, name)) => (format!("{dir}/"), name.to_owned()),
-                None => (String::new(), path.to_owned()),
-            },
-        };
+        let (dir, name) = split_dir(path, old_path);
         match groups
             .iter_mut()
             .find(|(r, d, _)| *r == reason && *d == dir)
@@ -348,7 +346,7 @@ pub fn left_out_list<'a>(
     }
     let mut lines: Vec<String> = groups
         .into_iter()
-        .map(|(reason, dir, names)| format!("{}: {dir}{}", reason.text(), names.join(", ")))
+        .map(|(reason, dir, names)| format!("{}: {}", reason.text(), join_names(&dir, &names)))
         .collect();
     if more > 0 {
         lines.push(format!(
@@ -356,6 +354,76 @@ pub fn left_out_list<'a>(
         ));
     }
     lines
+}
+
+/// `(dir/, name)` of a path; a rename is `("", old → new)`.
+fn split_dir(path: &str, old_path: Option<&str>) -> (String, String) {
+    match old_path {
+        Some(old) if old != path => (String::new(), display_path(path, Some(old))),
+        _ => match path.rsplit_once('/') {
+            Some((dir, name)) => (format!("{dir}/"), name.to_owned()),
+            None => (String::new(), path.to_owned()),
+        },
+    }
+}
+
+/// The names of one directory, as few tokens as they can be said in: `dir/a, b, c`, or, when at
+/// least three names share a stem and an extension, `dir/stem_{a,b,c}.ext` (shell brace
+/// expansion: every name is still there, its common parts written once). Names holding a brace, a
+/// comma or an arrow (or a directory holding a brace or a comma) are never folded, so the folded
+/// form reads back unambiguously.
+fn join_names(dir: &str, names: &[String]) -> String {
+    let plain = || format!("{dir}{}", names.join(", "));
+    let foldable = names.len() >= 3
+        && !dir.contains(['{', '}', ','])
+        && names
+            .iter()
+            .all(|name| !name.contains(['{', '}', ',']) && !name.contains(" → "));
+    if !foldable {
+        return plain();
+    }
+    const SEPARATORS: [char; 3] = ['_', '-', '.'];
+    let first = names[0].as_str();
+    // The common prefix, ending just after a separator; then the common suffix of what is left,
+    // starting at a separator.
+    let mut prefix = first.len();
+    for name in &names[1..] {
+        prefix = first
+            .char_indices()
+            .zip(name.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((at, c), _)| at + c.len_utf8())
+            .min(prefix);
+    }
+    let prefix = first[..prefix].rfind(SEPARATORS).map_or(0, |at| at + 1);
+    let rests: Vec<&str> = names.iter().map(|name| &name[prefix..]).collect();
+    let mut suffix = rests[0].len();
+    for rest in &rests[1..] {
+        let common = rests[0]
+            .chars()
+            .rev()
+            .zip(rest.chars().rev())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum::<usize>();
+        suffix = suffix.min(common);
+    }
+    let tail = &rests[0][rests[0].len() - suffix..];
+    let suffix = tail.find(SEPARATORS).map_or(0, |at| tail.len() - at);
+    let parts: Vec<&str> = rests
+        .iter()
+        .map(|rest| &rest[..rest.len() - suffix])
+        .collect();
+    if (prefix == 0 && suffix == 0) || parts.iter().any(|part| part.is_empty()) {
+        return plain();
+    }
+    format!(
+        "{dir}{}{{{}}}{}",
+        &first[..prefix],
+        parts.join(","),
+        &first[first.len() - suffix..]
+    )
 }
 
 /// Why a file should not be sent at all, from its name and kind.
@@ -661,14 +729,23 @@ impl Ratio {
     }
 }
 
+/// The list of deleted files, one line per directory (names folded as in [`join_names`]).
 fn render_deleted(deleted: &[(&str, Option<&str>)]) -> String {
     if deleted.is_empty() {
         return String::new();
     }
-    let mut out = String::from("## Deleted files (content not shown)\n");
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for (path, old_path) in deleted {
+        let (dir, name) = split_dir(path, *old_path);
+        match groups.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((dir, vec![name])),
+        }
+    }
+    let mut out = String::from("## Deleted files (content not shown)\n");
+    for (dir, names) in groups {
         out.push_str("- ");
-        out.push_str(&display_path(path, *old_path));
+        out.push_str(&join_names(&dir, &names));
         out.push('\n');
     }
     out.push('\n');
@@ -743,20 +820,30 @@ impl RenderedFile {
             FileStatus::Modified => "modified",
             FileStatus::Renamed => "renamed",
         };
-        let mut path_line = format!(
-            "## File: {} [{status} +{} -{}]",
-            display_path(&file.path, file.old_path.as_deref()),
-            file.additions,
-            file.deletions
-        );
+        let path = display_path(&file.path, file.old_path.as_deref());
+        let (additions, deletions) = (file.additions, file.deletions);
+        // With changed lines only, every token of a header is one a changed line cannot have: the
+        // header is `## path`, with the status only when the file is not simply modified, and no
+        // counts (the lines are all there, or the cut note says how many of how many).
+        let compact = context == Some(0);
+        let mut path_line = match (compact, file.status) {
+            (true, FileStatus::Modified) => format!("## {path}"),
+            (true, _) => format!("## {path} [{status}]"),
+            (false, _) => format!("## File: {path} [{status} +{additions} -{deletions}]"),
+        };
         if file.lossy {
             path_line.push_str(" (not valid UTF-8; shown lossily)");
         }
         let header = format!("{path_line}\n");
+        let mut after_added = true;
         let hunks: Vec<RenderedHunk> = file
             .hunks
             .iter()
-            .map(|hunk| render_hunk(hunk, context))
+            .map(|hunk| {
+                let rendered = render_hunk(hunk, context, after_added);
+                after_added = ends_with_added(hunk);
+                rendered
+            })
             .collect();
         RenderedFile {
             path_line,
@@ -902,8 +989,11 @@ impl RenderedFile {
 /// `@@ -a,b +c,d @@ section`, then one line per diff line: the new-side line number for context
 /// and added lines (so the model can cite lines), `+`/`-`/space, the text. With `context`, only
 /// that many lines around each change are kept (a `...` marks a gap). With no context at all the
-/// rendering is compact: `@@ +c @@`, no padding, and the line numbers show the gaps.
-fn render_hunk(hunk: &Hunk, context: Option<usize>) -> RenderedHunk {
+/// rendering is compact: `@@ +c @@`, no padding, and the line numbers show the gaps; the `@@` line
+/// is left out when the hunk is placed by a line number anyway (see [`placed_by_number`]) and
+/// `after_added` says the previous hunk of the file ended with an added line (so that its last
+/// removed lines cannot be read as this hunk's).
+fn render_hunk(hunk: &Hunk, context: Option<usize>, after_added: bool) -> RenderedHunk {
     let keep: Vec<bool> = match context {
         None => vec![true; hunk.lines.len()],
         Some(context) => {
@@ -924,14 +1014,7 @@ fn render_hunk(hunk: &Hunk, context: Option<usize>) -> RenderedHunk {
     // With changed lines only, the old side and the lengths say nothing the model can use: where
     // the hunk starts on the new side is enough, and every line is a token shorter unpadded.
     let compact = context == Some(0);
-    // A hunk that opens with an added line is placed by that line's number: no `@@` line then.
-    let placed_by_first_line = hunk.section.is_empty()
-        && hunk
-            .lines
-            .iter()
-            .find(|line| line.kind != LineKind::Context)
-            .is_some_and(|line| line.kind == LineKind::Added && line.new_line.is_some());
-    let mut text = if compact && placed_by_first_line {
+    let mut text = if compact && after_added && placed_by_number(hunk) {
         String::new()
     } else if compact {
         format!("@@ +{} @@", hunk.new_start)
@@ -995,6 +1078,30 @@ fn render_hunk(hunk: &Hunk, context: Option<usize>) -> RenderedHunk {
         line_ends,
         changed_through,
     }
+}
+
+/// Whether a hunk shown as changed lines only is placed without its `@@` line: it has no section
+/// text and its first changed line is an added line (whose number places it) or the first of
+/// removed lines directly followed by an added line (removed where that line now is).
+fn placed_by_number(hunk: &Hunk) -> bool {
+    if !hunk.section.is_empty() {
+        return false;
+    }
+    let mut changed = hunk
+        .lines
+        .iter()
+        .skip_while(|line| line.kind == LineKind::Context);
+    let first_not_removed = changed.find(|line| line.kind != LineKind::Removed);
+    first_not_removed.is_some_and(|line| line.kind == LineKind::Added && line.new_line.is_some())
+}
+
+/// Whether the hunk's last changed line is an added one.
+fn ends_with_added(hunk: &Hunk) -> bool {
+    hunk.lines
+        .iter()
+        .rev()
+        .find(|line| line.kind != LineKind::Context)
+        .is_some_and(|line| line.kind == LineKind::Added)
 }
 
 #[cfg(test)]
@@ -1123,6 +1230,90 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Changed lines only: the header is `## path`, and a hunk loses its `@@` line only
+    /// when a line number places it: its first change is an added line or removed lines directly
+    /// followed by one, and the previous hunk did not end with removed lines (which would then read
+    /// as this hunk's).
+    #[test]
+    fn changed_lines_only_are_placed_by_line_numbers_where_they_can_be() {
+        let text = "diff --git a/main.tf b/main.tf\n--- a/main.tf\n+++ b/main.tf\n\
+            @@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n\
+            @@ -20,3 +20,2 @@\n x\n-y\n z\n\
+            @@ -40,3 +39,3 @@\n p\n-q\n+Q\n r\n\
+            @@ -60,3 +59,3 @@\n s\n-t\n u\n+U\n\
+            @@ -80,2 +79,3 @@\n v\n+w\n x\n";
+        let files = diff::parse(text.as_bytes());
+        let rendered = RenderedFile::new(&files[0], Some(0));
+        assert_eq!(
+            rendered.text_all(),
+            "## main.tf\n\
+             -b\n2 +B\n\
+             @@ +20 @@\n-y\n\
+             @@ +39 @@\n-q\n40 +Q\n\
+             @@ +59 @@\n-t\n61 +U\n\
+             80 +w\n"
+        );
+        // With context, the header and every `@@` line stay as they were.
+        let rendered = RenderedFile::new(&files[0], Some(1));
+        assert!(
+            rendered
+                .text_all()
+                .starts_with("## File: main.tf [modified +4 -4]\n@@ -1,3 +1,3 @@\n")
+        );
+    }
+
+    /// Names of one directory sharing a stem and an extension are written once, brace-expanded;
+    /// two names, renames, names without a common part and names holding a brace or a comma stay
+    /// plain.
+    #[test]
+    fn names_sharing_a_stem_are_folded() {
+        let names = |list: &[&str]| list.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            join_names(
+                "src/a/",
+                &names(&["part_000.rs", "part_012.rs", "part_024.rs"])
+            ),
+            "src/a/part_{000,012,024}.rs"
+        );
+        assert_eq!(
+            join_names("", &names(&["main.tf", "variables.tf", "outputs.tf"])),
+            "{main,variables,outputs}.tf"
+        );
+        assert_eq!(
+            join_names(
+                "d/",
+                &names(&["new_10_test.rs", "new_20_test.rs", "new_30_test.rs"])
+            ),
+            "d/new_{10,20,30}_test.rs"
+        );
+        for plain in [
+            names(&["a_1.rs", "a_2.rs"]),
+            names(&["README", "LICENSE", "NOTICE"]),
+            names(&["x_{1}.rs", "x_2.rs", "x_3.rs"]),
+            names(&["x_1,2.rs", "x_2.rs", "x_3.rs"]),
+            names(&["a.rs", "a.rs.bak", "b.rs"]),
+        ] {
+            assert_eq!(join_names("d/", &plain), format!("d/{}", plain.join(", ")));
+        }
+        let stems = names(&["a_1.rs", "a_2.rs", "a_3.rs"]);
+        assert_eq!(join_names("{x}/", &stems), "{x}/a_1.rs, a_2.rs, a_3.rs");
+        let lines = left_out_list([
+            ("src/x/part_1.rs", None, LeftOut::OverBudget),
+            ("src/x/part_2.rs", None, LeftOut::OverBudget),
+            ("src/x/part_3.rs", None, LeftOut::OverBudget),
+            ("src/new/m.rs", Some("src/old/m.rs"), LeftOut::OverBudget),
+            ("Cargo.lock", None, LeftOut::LockFile),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "over the token budget: src/x/part_{1,2,3}.rs",
+                "over the token budget: src/old/m.rs → src/new/m.rs",
+                "lock file: Cargo.lock",
+            ]
+        );
     }
 
     #[test]

@@ -307,17 +307,48 @@ fn four_hundred_file_pull_request_is_selected_by_risk() {
         figures.named, figures.left_out,
         "every file left out is named"
     );
+    assert_eq!(
+        figures.lines, figures.lines_in_prompt,
+        "the changed lines counted are the ones in the prompt"
+    );
 
-    // The list of files left out (up to the diff), then the diff's file headers.
+    // The list of files left out (up to the diff), then the diff's sections in order: each
+    // file's header as sent, with its risk and size from the selection (the compact headers carry
+    // no counts), and the cut notes.
     let user = &prompt.user;
     let diff_at = user.find("\n# Diff\n").unwrap();
     let listed = &user[user.find("## Files not shown").unwrap()..diff_at];
-    let mut headers: Vec<&str> = listed.lines().collect();
-    headers.extend(
-        user[diff_at..]
-            .lines()
-            .filter(|line| line.starts_with("## ") || line.contains("(cut here)")),
-    );
+    let mut headers: Vec<String> = listed.lines().map(str::to_owned).collect();
+    let chunk = &planned.compression.chunks[0];
+    for (position, piece) in chunk.pieces.iter().enumerate() {
+        let end = chunk
+            .pieces
+            .get(position + 1)
+            .map_or(chunk.text.len(), |next| next.start);
+        let text = &chunk.text[piece.start..end];
+        let Some(index) = piece.file else {
+            headers.extend(
+                text.lines()
+                    .filter(|line| line.starts_with("## "))
+                    .map(str::to_owned),
+            );
+            continue;
+        };
+        let report = &planned.compression.files[index];
+        headers.push(format!(
+            "{}    <- {}, {:?} +{} -{}",
+            text.lines().next().unwrap(),
+            report.risk.text(),
+            report.status,
+            report.additions,
+            report.deletions
+        ));
+        headers.extend(
+            text.lines()
+                .filter(|line| line.contains("(cut here)"))
+                .map(str::to_owned),
+        );
+    }
     let headings = Headings::for_language("en-US").unwrap();
     let footer = render::coverage(&planned.compression, &[], &headings);
     let summary_line = footer.lines().nth(2).unwrap_or_default();
