@@ -4,54 +4,13 @@
 //! changed provisioner is a changed plan; Terraform's own refusals (a stale saved plan, a held
 //! lock) end in exit 5 with its `Error:` block on the PR.
 
+use crate::support::s3_state::{self, BUCKET, EXTERNAL_ID, curl, text};
 use crate::support::{self, Moto, fake_github};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BUCKET: &str = "xtask-tfstate";
-const ROLE: &str = "gha-dev-terraform-plan";
-const EXTERNAL_ID: &str = "ext-id-planted-7f3a9c";
 const COMMIT: &str = "abc123def456";
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn curl(args: &[&str]) {
-    let output = Command::new("curl").arg("-sf").args(args).output().unwrap();
-    assert!(output.status.success(), "curl {args:?}: {}", text(&output));
-}
-
-fn prepare_moto(moto: &Moto) {
-    let endpoint = moto.endpoint();
-    curl(&[
-        "-X",
-        "PUT",
-        &format!("{endpoint}/{BUCKET}"),
-        "--data",
-        "<CreateBucketConfiguration><LocationConstraint>ap-northeast-1</LocationConstraint></CreateBucketConfiguration>",
-    ]);
-    curl(&[
-        "-X",
-        "POST",
-        &endpoint,
-        "-H",
-        "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
-        "--data-urlencode",
-        "Action=CreateRole",
-        "--data-urlencode",
-        "Version=2010-05-08",
-        "--data-urlencode",
-        &format!("RoleName={ROLE}"),
-        "--data-urlencode",
-        r#"AssumeRolePolicyDocument={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
-    ]);
-}
 
 struct Repo {
     _temp: tempfile::TempDir,
@@ -63,35 +22,9 @@ impl Repo {
     fn new(moto: &Moto, github: &str) -> Repo {
         let temp = support::config_only_repo();
         let root = temp.path().to_path_buf();
-        let endpoint = moto.endpoint();
         std::fs::write(
             root.join("environments/dev/backend.tf"),
-            format!(
-                r#"terraform {{
-  backend "s3" {{
-    bucket = "{BUCKET}"
-    key = "apply/terraform.tfstate"
-    region = "ap-northeast-1"
-    use_path_style = true
-    use_lockfile = true
-    skip_credentials_validation = true
-    skip_requesting_account_id = true
-    skip_region_validation = true
-    skip_metadata_api_check = true
-    skip_s3_checksum = true
-    endpoints = {{
-      s3 = "{endpoint}"
-      sts = "{endpoint}"
-      iam = "{endpoint}"
-    }}
-    assume_role = {{
-      role_arn = "arn:aws:iam::123456789012:role/{ROLE}"
-      external_id = "{EXTERNAL_ID}"
-    }}
-  }}
-}}
-"#
-            ),
+            s3_state::backend_tf(moto, "apply/terraform.tfstate"),
         )
         .unwrap();
         let mut env = moto.aws_env();
@@ -199,7 +132,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 async fn applies_only_the_reviewed_change_set_or_an_accepted_digest() {
     let Some(moto) = Moto::start() else { return };
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     let state = fake_github::state();
     fake_github::lock(&state)
         .merge_commits
@@ -300,7 +233,7 @@ async fn applies_only_the_reviewed_change_set_or_an_accepted_digest() {
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 async fn a_direct_push_is_refused() {
     let Some(moto) = Moto::start() else { return };
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     let state = fake_github::state();
     let server = fake_github::server(state.clone()).await;
     let repo = Repo::new(&moto, &server.uri());
@@ -354,7 +287,7 @@ async fn started() -> Option<(
     std::sync::Arc<Repo>,
 )> {
     let moto = Moto::start()?;
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     let state = fake_github::state();
     fake_github::lock(&state)
         .merge_commits

@@ -7,6 +7,7 @@
 //! `terraform_data` has no remote object, so only "merged but not applied" drift can be produced
 //! here; "changed outside Terraform" is covered by the snapshot tests of `xtask::drift`.
 
+use crate::support::s3_state::{self, EXTERNAL_ID, text};
 use crate::support::{self, Moto};
 
 use std::path::PathBuf;
@@ -17,56 +18,13 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const BUCKET: &str = "xtask-tfstate";
-const ROLE: &str = "gha-dev-terraform-plan";
 /// Masked by the configuration (`env:DEV_PLAN_EXTERNAL_ID`); planted in an address.
-const EXTERNAL_ID: &str = "ext-id-planted-7f3a9c";
 /// Not masked by anything: planted in an attribute value, which is never rendered.
 const VALUE_SECRET: &str = "hunter2-planted-value";
 const COMMIT: &str = "abc123def456";
 const BOT: &str = "github-actions[bot]";
 const MARKER: &str = "<!-- xtask:drift env=dev -->";
 const LABEL: &str = "dev/drift";
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn curl(args: &[&str]) {
-    let output = Command::new("curl").arg("-sf").args(args).output().unwrap();
-    assert!(output.status.success(), "curl {args:?}: {}", text(&output));
-}
-
-/// The state bucket and the plan role the backend assumes (as in `apply.rs`).
-fn prepare_moto(moto: &Moto) {
-    let endpoint = moto.endpoint();
-    curl(&[
-        "-X",
-        "PUT",
-        &format!("{endpoint}/{BUCKET}"),
-        "--data",
-        "<CreateBucketConfiguration><LocationConstraint>ap-northeast-1</LocationConstraint></CreateBucketConfiguration>",
-    ]);
-    curl(&[
-        "-X",
-        "POST",
-        &endpoint,
-        "-H",
-        "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
-        "--data-urlencode",
-        "Action=CreateRole",
-        "--data-urlencode",
-        "Version=2010-05-08",
-        "--data-urlencode",
-        &format!("RoleName={ROLE}"),
-        "--data-urlencode",
-        r#"AssumeRolePolicyDocument={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
-    ]);
-}
 
 #[derive(Debug, Clone)]
 struct Issue {
@@ -375,35 +333,9 @@ impl Repo {
     fn new(moto: &Moto, github: &str) -> Repo {
         let temp = support::config_only_repo();
         let root = temp.path().to_path_buf();
-        let endpoint = moto.endpoint();
         std::fs::write(
             root.join("environments/dev/backend.tf"),
-            format!(
-                r#"terraform {{
-  backend "s3" {{
-    bucket = "{BUCKET}"
-    key = "drift/terraform.tfstate"
-    region = "ap-northeast-1"
-    use_path_style = true
-    use_lockfile = true
-    skip_credentials_validation = true
-    skip_requesting_account_id = true
-    skip_region_validation = true
-    skip_metadata_api_check = true
-    skip_s3_checksum = true
-    endpoints = {{
-      s3 = "{endpoint}"
-      sts = "{endpoint}"
-      iam = "{endpoint}"
-    }}
-    assume_role = {{
-      role_arn = "arn:aws:iam::123456789012:role/{ROLE}"
-      external_id = "{EXTERNAL_ID}"
-    }}
-  }}
-}}
-"#
-            ),
+            s3_state::backend_tf(moto, "drift/terraform.tfstate"),
         )
         .unwrap();
         let mut env = moto.aws_env();
@@ -498,7 +430,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 async fn the_drift_issue_is_opened_updated_and_closed() {
     let Some(moto) = Moto::start() else { return };
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     let state: Shared = Arc::default();
     let server = fake_issues(state.clone()).await;
     let repo = Arc::new(Repo::new(&moto, &server.uri()));

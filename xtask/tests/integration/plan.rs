@@ -4,17 +4,15 @@
 //! its summary against terraform's own `Plan:` line.
 
 use crate::support;
+use crate::support::s3_state::{self, BUCKET, EXTERNAL_ID, curl, text};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use support::Moto;
 
-const EXTERNAL_ID: &str = "ext-id-planted-7f3a9c";
 const SENSITIVE: &str = "sensitive-planted-4b1d";
 const MASKED_LITERAL: &str = "literal-planted-22e8";
-const BUCKET: &str = "xtask-tfstate";
-const ROLE: &str = "gha-dev-terraform-plan";
 
 struct Repo {
     _temp: tempfile::TempDir,
@@ -46,7 +44,7 @@ impl Repo {
             dev.join("xtask.toml"),
         )
         .unwrap();
-        std::fs::write(dev.join("backend.tf"), backend(moto, key)).unwrap();
+        std::fs::write(dev.join("backend.tf"), s3_state::backend_tf(moto, key)).unwrap();
         let cli_config = support::terraform_cli_config(&root);
         let mut env = moto.aws_env();
         env.push((
@@ -146,78 +144,6 @@ impl Repo {
             .find(|line| line.starts_with("Plan: "))
             .map(str::to_owned)
     }
-}
-
-fn backend(moto: &Moto, key: &str) -> String {
-    let endpoint = moto.endpoint();
-    format!(
-        r#"terraform {{
-  backend "s3" {{
-    bucket                      = "{BUCKET}"
-    key                         = "{key}"
-    region                      = "ap-northeast-1"
-    use_path_style              = true
-    use_lockfile                = true
-    skip_credentials_validation = true
-    skip_requesting_account_id  = true
-    skip_region_validation      = true
-    skip_metadata_api_check     = true
-    skip_s3_checksum            = true
-    endpoints = {{
-      s3  = "{endpoint}"
-      sts = "{endpoint}"
-      iam = "{endpoint}"
-    }}
-    assume_role = {{
-      role_arn    = "arn:aws:iam::123456789012:role/{ROLE}"
-      external_id = "{EXTERNAL_ID}"
-    }}
-  }}
-}}
-"#
-    )
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn curl(args: &[&str]) -> String {
-    let output = Command::new("curl").arg("-sf").args(args).output().unwrap();
-    assert!(output.status.success(), "curl {args:?}: {}", text(&output));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The state bucket and the plan role, created in moto the way an account would have them.
-fn prepare_moto(moto: &Moto) {
-    let endpoint = moto.endpoint();
-    curl(&[
-        "-X",
-        "PUT",
-        &format!("{endpoint}/{BUCKET}"),
-        "--data",
-        "<CreateBucketConfiguration><LocationConstraint>ap-northeast-1</LocationConstraint></CreateBucketConfiguration>",
-    ]);
-    curl(&[
-        "-X",
-        "POST",
-        &endpoint,
-        // moto routes by the credential scope of the signature and accepts any signature.
-        "-H",
-        "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
-        "--data-urlencode",
-        "Action=CreateRole",
-        "--data-urlencode",
-        "Version=2010-05-08",
-        "--data-urlencode",
-        &format!("RoleName={ROLE}"),
-        "--data-urlencode",
-        r#"AssumeRolePolicyDocument={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
-    ]);
 }
 
 /// UUIDs (terraform_data ids) and S3 request ids change on every run.
@@ -359,7 +285,7 @@ fn assert_no_secret(name: &str, everything: &str) {
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn plan_scenarios_against_terraform_and_moto() {
     let Some(moto) = Moto::start() else { return };
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     for scenario in SCENARIOS {
         let repo = Repo::new(&moto, &format!("{}/terraform.tfstate", scenario.name));
         repo.apply(scenario.base);
@@ -399,7 +325,7 @@ fn plan_scenarios_against_terraform_and_moto() {
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn summary_lists_destroyed_and_replaced_addresses_and_goes_to_github_output() {
     let Some(moto) = Moto::start() else { return };
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     let repo = Repo::new(&moto, "lists/terraform.tfstate");
     repo.apply(
         r#"resource "terraform_data" "gone" { input = "a" }
@@ -433,7 +359,7 @@ resource "terraform_data" "swap" { triggers_replace = ["v1"] }
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn an_error_gives_a_failure_comment_and_exit_5() {
     let Some(moto) = Moto::start() else { return };
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     let repo = Repo::new(&moto, "error/terraform.tfstate");
     repo.apply("");
     repo.write_config(r#"resource "terraform_data" "a" { input = terraform_data.missing.output }"#);
@@ -456,7 +382,7 @@ fn an_error_gives_a_failure_comment_and_exit_5() {
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 fn a_plan_takes_no_lock_and_writes_nothing_to_the_state_bucket() {
     let Some(moto) = Moto::start() else { return };
-    prepare_moto(&moto);
+    s3_state::prepare(&moto);
     let repo = Repo::new(&moto, "locked/terraform.tfstate");
     repo.apply(r#"resource "terraform_data" "a" { input = "a" }"#);
     let bucket = format!("{}/{BUCKET}", moto.endpoint());
