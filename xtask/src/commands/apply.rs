@@ -97,13 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &reviewed,
                 &merged_digest,
                 !merged.is_empty(),
-                |stamp| {
-                    Difference::between(
-                        stamp,
-                        &merged,
-                        plan.resource_changes.iter().map(|r| r.object()),
-                    )
-                },
+                |stamp| Difference::between(stamp, &merged, &plan),
                 args.accept.as_deref(),
             );
             let outcome = match decision {

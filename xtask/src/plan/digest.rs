@@ -16,12 +16,13 @@
 //! a visible line in the footer. The stamp also carries a short hash per entry (when they fit), so
 //! that a refused apply can say which resources changed since review.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
-use super::model::{Attributes, Kind, Plan, ResourceChange, Unknowns};
+use super::model::{Kind, Plan, ResourceChange};
 
 /// The prefix of a digest as shown and as `--accept` takes it.
 pub const PREFIX: &str = "sha256:";
@@ -50,9 +51,7 @@ pub struct ChangeSet {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// `create`, `update`, `delete,create`, ...
-    pub actions: String,
-    /// The changed attributes (resources only), for the explanation of a difference.
-    pub attributes: Vec<String>,
+    pub actions: Cow<'static, str>,
     /// SHA-256 of everything above and of the values' digests.
     pub hash: [u8; 32],
 }
@@ -86,7 +85,6 @@ impl ChangeSet {
                 }
                 let entry = Entry {
                     actions,
-                    attributes: Vec::new(),
                     hash: hasher.finalize().into(),
                 };
                 (name.clone(), entry)
@@ -201,16 +199,10 @@ fn resource_entry(resource: &ResourceChange) -> Entry {
         field(&mut hasher, path);
     }
     field(&mut hasher, "attributes");
-    let attributes = change.changed_attributes();
-    let empty = Attributes::default();
-    let no_unknowns = Unknowns::default();
-    let before = change.before.as_ref().unwrap_or(&empty);
-    let after = change.after.as_ref().unwrap_or(&empty);
-    let unknown = change.after_unknown.as_ref().unwrap_or(&no_unknowns);
-    for name in &attributes {
-        field(&mut hasher, name);
-        for side in [before, after] {
-            match side.0.get(name) {
+    for attribute in &change.attributes {
+        field(&mut hasher, &attribute.name);
+        for side in [&attribute.before, &attribute.after] {
+            match side {
                 Some(digest) => {
                     hasher.update([1]);
                     digest.feed(&mut hasher);
@@ -218,30 +210,33 @@ fn resource_entry(resource: &ResourceChange) -> Entry {
                 None => hasher.update([0]),
             }
         }
-        hasher.update([u8::from(unknown.0.get(name).copied().unwrap_or(false))]);
+        hasher.update([u8::from(attribute.unknown)]);
     }
     Entry {
         actions,
-        attributes,
         hash: hasher.finalize().into(),
     }
 }
 
-fn actions_text(actions: &[super::model::Action]) -> String {
+/// `create`, `delete,create`, ...: static for the lists Terraform writes, so that a big plan's
+/// change set allocates nothing for them.
+fn actions_text(actions: &[super::model::Action]) -> Cow<'static, str> {
     use super::model::Action;
-    let names: Vec<&str> = actions
-        .iter()
-        .map(|action| match action {
-            Action::NoOp => "no-op",
-            Action::Create => "create",
-            Action::Read => "read",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::Forget => "forget",
-            Action::Unknown => "unknown",
-        })
-        .collect();
-    names.join(",")
+    let name = |action: &Action| match action {
+        Action::NoOp => "no-op",
+        Action::Create => "create",
+        Action::Read => "read",
+        Action::Update => "update",
+        Action::Delete => "delete",
+        Action::Forget => "forget",
+        Action::Unknown => "unknown",
+    };
+    match actions {
+        [one] => Cow::Borrowed(name(one)),
+        [Action::Delete, Action::Create] => Cow::Borrowed("delete,create"),
+        [Action::Create, Action::Delete] => Cow::Borrowed("create,delete"),
+        _ => Cow::Owned(actions.iter().map(name).collect::<Vec<_>>().join(",")),
+    }
 }
 
 /// A length-prefixed field, so that no two different lists of fields hash alike.
@@ -411,14 +406,9 @@ pub struct Difference {
 }
 
 impl Difference {
-    /// Compares the reviewed stamp with the merged change set. `all_objects` are every
-    /// resource object of the merged plan ([`ResourceChange::object`]), no-ops included, to name
-    /// removed entries.
-    pub fn between(
-        reviewed: &Stamp,
-        merged: &ChangeSet,
-        all_objects: impl IntoIterator<Item = impl AsRef<str>>,
-    ) -> Difference {
+    /// Compares the reviewed stamp with the merged change set of `plan`, whose resources (no-ops
+    /// included) name the removed entries and the changed attributes.
+    pub fn between(reviewed: &Stamp, merged: &ChangeSet, plan: &Plan) -> Difference {
         let mut difference = Difference::default();
         let merged_version = plain_version(&merged.terraform_version).map(str::to_owned);
         if let (Some(before), Some(now)) = (&reviewed.terraform_version, &merged_version)
@@ -435,12 +425,14 @@ impl Difference {
             let key = name_key("r", name);
             seen.insert(key.clone());
             match entries.get(&key) {
-                None => difference.added.push((name.clone(), entry.actions.clone())),
-                Some(hash) if *hash != short(&entry.hash) => difference.changed.push((
-                    name.clone(),
-                    entry.actions.clone(),
-                    entry.attributes.clone(),
-                )),
+                None => difference
+                    .added
+                    .push((name.clone(), entry.actions.to_string())),
+                Some(hash) if *hash != short(&entry.hash) => {
+                    difference
+                        .changed
+                        .push((name.clone(), entry.actions.to_string(), Vec::new()))
+                }
                 Some(_) => {}
             }
         }
@@ -461,10 +453,19 @@ impl Difference {
         let missing: std::collections::BTreeSet<&String> =
             entries.keys().filter(|key| !seen.contains(*key)).collect();
         let mut named = 0;
-        for object in all_objects {
-            let object = object.as_ref();
-            if missing.contains(&name_key("r", object)) {
-                difference.removed.push(object.to_owned());
+        let changed: BTreeMap<String, usize> = difference
+            .changed
+            .iter()
+            .enumerate()
+            .map(|(index, (name, _, _))| (name.clone(), index))
+            .collect();
+        for resource in &plan.resource_changes {
+            let object = resource.object();
+            if let Some(&index) = changed.get(object.as_ref()) {
+                difference.changed[index].2 = resource.change.changed_attributes();
+            }
+            if missing.contains(&name_key("r", &object)) {
+                difference.removed.push(object.into_owned());
                 named += 1;
             }
         }
@@ -605,10 +606,10 @@ mod tests {
             reviewed.digest(),
             with(echo, r#"{"region":{"value":"eu-west-1"}}"#).digest()
         );
-        let difference = Difference::between(&reviewed.stamp(), &provisioner, ["terraform_data.a"]);
+        let difference = Difference::between(&reviewed.stamp(), &provisioner, &Plan::default());
         assert_eq!(difference.configuration, ["configuration"]);
         assert!(difference.added.is_empty() && difference.changed.is_empty());
-        let difference = Difference::between(&reviewed.stamp(), &variable, ["terraform_data.a"]);
+        let difference = Difference::between(&reviewed.stamp(), &variable, &Plan::default());
         assert_eq!(difference.configuration, ["variables"]);
     }
 
@@ -629,14 +630,11 @@ mod tests {
             vec![deposed.clone(), current.clone()],
             vec![current.clone(), deposed.clone()],
         ] {
-            let merged = ChangeSet::from_plan(&plan_of(&merged, "{}"));
+            let merged_plan = plan_of(&merged, "{}");
+            let merged = ChangeSet::from_plan(&merged_plan);
             assert_ne!(reviewed.digest(), merged.digest());
             assert_eq!(merged.resources.len(), 2);
-            let difference = Difference::between(
-                &reviewed.stamp(),
-                &merged,
-                ["terraform_data.a", "terraform_data.a"],
-            );
+            let difference = Difference::between(&reviewed.stamp(), &merged, &merged_plan);
             assert_eq!(
                 difference.added,
                 [(
@@ -715,11 +713,7 @@ mod tests {
         );
         let merged_plan = plan_of(&[a2, b_noop, c], "{}");
         let merged = ChangeSet::from_plan(&merged_plan);
-        let addresses = merged_plan
-            .resource_changes
-            .iter()
-            .map(|r| r.address.as_str());
-        let difference = Difference::between(&reviewed, &merged, addresses);
+        let difference = Difference::between(&reviewed, &merged, &merged_plan);
         assert_eq!(
             difference.added,
             [("terraform_data.c".to_owned(), "create".to_owned())]

@@ -173,20 +173,95 @@ impl ResourceChange {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(from = "RawChange")]
 pub struct Change {
     pub actions: Vec<Action>,
-    #[serde(default)]
-    pub before: Option<Attributes>,
-    #[serde(default)]
-    pub after: Option<Attributes>,
-    /// Which top-level attributes are (wholly or partly) unknown until apply.
-    #[serde(default)]
-    pub after_unknown: Option<Unknowns>,
-    #[serde(default)]
+    /// The top-level attributes whose value changes or becomes unknown, in name order: computed
+    /// once while parsing, when the attribute maps are at hand, instead of for each reader (the
+    /// summary, the change-set digest, drift); the maps themselves are not kept.
+    pub attributes: Vec<AttributeChange>,
     pub importing: Option<Importing>,
     /// Attribute paths that force the replacement; only the first step of each path is kept.
-    #[serde(default, deserialize_with = "first_path_steps")]
     pub replace_paths: Vec<String>,
+}
+
+/// `change` as it is in the plan JSON.
+#[derive(Deserialize)]
+struct RawChange {
+    actions: Vec<Action>,
+    #[serde(default)]
+    before: Option<Attributes>,
+    #[serde(default)]
+    after: Option<Attributes>,
+    /// Which top-level attributes are (wholly or partly) unknown until apply.
+    #[serde(default)]
+    after_unknown: Option<Unknowns>,
+    #[serde(default)]
+    importing: Option<Importing>,
+    #[serde(default, deserialize_with = "first_path_steps")]
+    replace_paths: Vec<String>,
+}
+
+impl From<RawChange> for Change {
+    fn from(raw: RawChange) -> Change {
+        Change {
+            actions: raw.actions,
+            attributes: attribute_changes(raw.before, raw.after, raw.after_unknown),
+            importing: raw.importing,
+            replace_paths: raw.replace_paths,
+        }
+    }
+}
+
+/// Each top-level attribute that changes, in name order, with its digests before and after and
+/// whether it is unknown until apply. Like terraform's renderer, a value is unknown only where
+/// `after_unknown` holds `true`; a known nested value appears there as `false`, `[false]` or `{}`.
+/// One merge of the three name-ordered maps, moving the names out of them.
+fn attribute_changes(
+    before: Option<Attributes>,
+    after: Option<Attributes>,
+    unknown: Option<Unknowns>,
+) -> Vec<AttributeChange> {
+    let mut before = before.into_iter().flat_map(|a| a.0).peekable();
+    let mut after = after.into_iter().flat_map(|a| a.0).peekable();
+    let mut unknown = unknown.into_iter().flat_map(|u| u.0).peekable();
+    let mut changes = Vec::new();
+    loop {
+        let next = [before.peek(), after.peek()]
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| name)
+            .chain(unknown.peek().map(|(name, _)| name))
+            .min()
+            .cloned();
+        let Some(name) = next else {
+            break;
+        };
+        let before = before.next_if(|(n, _)| *n == name).map(|(_, d)| d);
+        let after = after.next_if(|(n, _)| *n == name).map(|(_, d)| d);
+        let unknown = unknown
+            .next_if(|(n, _)| *n == name)
+            .is_some_and(|(_, unknown)| unknown);
+        if unknown || before != after {
+            changes.push(AttributeChange {
+                name,
+                before,
+                after,
+                unknown,
+            });
+        }
+    }
+    changes
+}
+
+/// One changed top-level attribute of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeChange {
+    pub name: String,
+    pub before: Option<Digest>,
+    pub after: Option<Digest>,
+    /// Known only after apply (wholly or partly).
+    pub unknown: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,29 +315,9 @@ impl Change {
         }
     }
 
-    /// Top-level attributes whose value changes or becomes unknown, sorted.
+    /// The names of the top-level attributes whose value changes or becomes unknown, sorted.
     pub fn changed_attributes(&self) -> Vec<String> {
-        let empty = Attributes::default();
-        let no_unknowns = Unknowns::default();
-        let before = self.before.as_ref().unwrap_or(&empty);
-        let after = self.after.as_ref().unwrap_or(&empty);
-        let unknown = self.after_unknown.as_ref().unwrap_or(&no_unknowns);
-        let mut names: Vec<String> = before
-            .0
-            .keys()
-            .chain(after.0.keys())
-            .chain(unknown.0.keys())
-            .filter(|name| {
-                // Like terraform's renderer: a value is unknown only where `after_unknown` holds
-                // `true`; a known nested value appears there as `false`, `[false]` or `{}`.
-                let unknown_now = unknown.0.get(*name).copied().unwrap_or(false);
-                unknown_now || before.0.get(*name) != after.0.get(*name)
-            })
-            .cloned()
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+        self.attributes.iter().map(|a| a.name.clone()).collect()
     }
 }
 

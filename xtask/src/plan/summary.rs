@@ -372,9 +372,7 @@ impl SummaryJson {
 fn output_line(name: &str, change: &OutputChange) -> Option<OutputLine> {
     let plan_change = super::model::Change {
         actions: change.actions.clone(),
-        before: None,
-        after: None,
-        after_unknown: None,
+        attributes: Vec::new(),
         importing: None,
         replace_paths: Vec::new(),
     };
