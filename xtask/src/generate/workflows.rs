@@ -205,6 +205,25 @@ struct Kit<'a> {
 }
 
 impl Kit<'_> {
+    /// The job that lists the affected environments as its `environments` output (a JSON list,
+    /// from its step `affected`), which the plan and apply workflows start with.
+    fn affected_job(&self) -> Job {
+        let mut affected = self.job(
+            "Affected environments",
+            permissions(&[(
+                Scope::Contents,
+                Access::Read,
+                "read the repository and its history",
+            )]),
+        );
+        affected.timeout_minutes = 15;
+        affected.outputs.insert(
+            "environments".to_owned(),
+            "${{ steps.affected.outputs.environments }}".to_owned(),
+        );
+        affected
+    }
+
     fn runner(&self) -> String {
         self.config.repo.github.runner.clone()
     }
@@ -486,19 +505,7 @@ impl Kit<'_> {
     /// the comment of each (base code, write token, the plan job's record as data), and the one
     /// AI review of the push with the plan summaries (also for PRs that change no Terraform).
     fn plan_workflow(&self) -> anyhow::Result<Workflow> {
-        let mut affected = self.job(
-            "Affected environments",
-            permissions(&[(
-                Scope::Contents,
-                Access::Read,
-                "read the repository and its history",
-            )]),
-        );
-        affected.timeout_minutes = 15;
-        affected.outputs.insert(
-            "environments".to_owned(),
-            "${{ steps.affected.outputs.environments }}".to_owned(),
-        );
+        let mut affected = self.affected_job();
         affected.steps = vec![
             self.checkout_base(BASE_REF)?,
             self.checkout_pr_data(true)?,

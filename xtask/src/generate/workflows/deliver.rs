@@ -29,24 +29,12 @@ impl Kit<'_> {
     pub(super) fn apply_workflow(&self) -> anyhow::Result<Workflow> {
         let order = self.config.apply_order();
         let names: Vec<String> = order.iter().map(|e| e.name.clone()).collect();
-        let mut affected = self.job(
-            "Affected environments",
-            permissions(&[(
-                Scope::Contents,
-                Access::Read,
-                "read the repository and its history",
-            )]),
-        );
-        affected.timeout_minutes = 15;
+        let mut affected = self.affected_job();
         affected.condition = Some(self.on_default_branch());
         // Keyed on the commit: a later push never cancels this one's list.
         affected.concurrency = Some(Concurrency::queue(
             "terraform-apply-affected-${{ github.sha }}",
         ));
-        affected.outputs.insert(
-            "environments".to_owned(),
-            "${{ steps.affected.outputs.environments }}".to_owned(),
-        );
         affected.steps = vec![
             self.checkout(true)?,
             self.setup("true"),
