@@ -4,7 +4,7 @@
 //! changed provisioner is a changed plan; Terraform's own refusals (a stale saved plan, a held
 //! lock) end in exit 5 with its `Error:` block on the PR.
 
-use crate::support::s3_state::{self, BUCKET, EXTERNAL_ID, curl, text};
+use crate::support::s3_state::{self, BUCKET, curl, text};
 use crate::support::{self, Moto, fake_github};
 
 use std::path::{Path, PathBuf};
@@ -20,30 +20,8 @@ struct Repo {
 
 impl Repo {
     fn new(moto: &Moto, github: &str) -> Repo {
-        let temp = support::config_only_repo();
-        let root = temp.path().to_path_buf();
-        std::fs::write(
-            root.join("environments/dev/backend.tf"),
-            s3_state::backend_tf(moto, "apply/terraform.tfstate"),
-        )
-        .unwrap();
-        let mut env = moto.aws_env();
-        let cli = support::terraform_cli_config(&root);
-        env.push(("TF_CLI_CONFIG_FILE".into(), cli.display().to_string()));
-        env.push(("DEV_PLAN_EXTERNAL_ID".into(), EXTERNAL_ID.into()));
-        env.push(("GITHUB_API_URL".into(), github.into()));
-        env.push(("GITHUB_TOKEN".into(), "ghs_planted_token".into()));
-        env.push(("GITHUB_REPOSITORY".into(), "acme/infra".into()));
-        env.push(("GITHUB_SERVER_URL".into(), "https://github.com".into()));
-        env.push(("GITHUB_RUN_ID".into(), "42".into()));
-        env.push((
-            "GITHUB_STEP_SUMMARY".into(),
-            root.join("step-summary.md").display().to_string(),
-        ));
-        env.push((
-            "GITHUB_OUTPUT".into(),
-            root.join("github-output").display().to_string(),
-        ));
+        let (temp, root) = s3_state::repo(moto, "apply/terraform.tfstate");
+        let env = s3_state::env(moto, &root, Some(github));
         Repo {
             _temp: temp,
             root,

@@ -331,27 +331,9 @@ struct Repo {
 
 impl Repo {
     fn new(moto: &Moto, github: &str) -> Repo {
-        let temp = support::config_only_repo();
-        let root = temp.path().to_path_buf();
-        std::fs::write(
-            root.join("environments/dev/backend.tf"),
-            s3_state::backend_tf(moto, "drift/terraform.tfstate"),
-        )
-        .unwrap();
-        let mut env = moto.aws_env();
-        let cli = support::terraform_cli_config(&root);
-        env.push(("TF_CLI_CONFIG_FILE".into(), cli.display().to_string()));
-        env.push(("DEV_PLAN_EXTERNAL_ID".into(), EXTERNAL_ID.into()));
-        env.push(("GITHUB_API_URL".into(), github.into()));
-        env.push(("GITHUB_TOKEN".into(), "ghs_planted_token".into()));
-        env.push(("GITHUB_REPOSITORY".into(), "acme/infra".into()));
-        env.push(("GITHUB_SERVER_URL".into(), "https://github.com".into()));
-        env.push(("GITHUB_RUN_ID".into(), "42".into()));
+        let (temp, root) = s3_state::repo(moto, "drift/terraform.tfstate");
+        let mut env = s3_state::env(moto, &root, Some(github));
         env.push(("GITHUB_SHA".into(), COMMIT.into()));
-        env.push((
-            "GITHUB_STEP_SUMMARY".into(),
-            root.join("step-summary.md").display().to_string(),
-        ));
         Repo {
             _temp: temp,
             root,

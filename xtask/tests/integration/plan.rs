@@ -45,21 +45,7 @@ impl Repo {
         )
         .unwrap();
         std::fs::write(dev.join("backend.tf"), s3_state::backend_tf(moto, key)).unwrap();
-        let cli_config = support::terraform_cli_config(&root);
-        let mut env = moto.aws_env();
-        env.push((
-            "TF_CLI_CONFIG_FILE".into(),
-            cli_config.display().to_string(),
-        ));
-        env.push(("DEV_PLAN_EXTERNAL_ID".into(), EXTERNAL_ID.into()));
-        env.push((
-            "GITHUB_STEP_SUMMARY".into(),
-            root.join("step-summary.md").display().to_string(),
-        ));
-        env.push((
-            "GITHUB_OUTPUT".into(),
-            root.join("github-output").display().to_string(),
-        ));
+        let env = s3_state::env(moto, &root, None);
         Repo {
             _temp: temp,
             root,

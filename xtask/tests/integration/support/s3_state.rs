@@ -85,3 +85,42 @@ pub fn backend_tf(moto: &Moto, key: &str) -> String {
 "#
     )
 }
+
+/// A repository with only the configuration and `environments/dev/backend.tf` keeping the state
+/// at `key`.
+pub fn repo(moto: &Moto, key: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let temp = super::config_only_repo();
+    let root = temp.path().to_path_buf();
+    std::fs::write(
+        root.join("environments/dev/backend.tf"),
+        backend_tf(moto, key),
+    )
+    .unwrap();
+    (temp, root)
+}
+
+/// What terraform and the xtask get in these tests: moto's AWS variables, the offline CLI
+/// config, the plan role's external id, a job summary and output file under `root`, and, with
+/// `github`, a GitHub Actions run against that fake API.
+pub fn env(moto: &Moto, root: &std::path::Path, github: Option<&str>) -> Vec<(String, String)> {
+    let mut env = moto.aws_env();
+    let cli = super::terraform_cli_config(root);
+    env.push(("TF_CLI_CONFIG_FILE".into(), cli.display().to_string()));
+    env.push(("DEV_PLAN_EXTERNAL_ID".into(), EXTERNAL_ID.into()));
+    env.push((
+        "GITHUB_STEP_SUMMARY".into(),
+        root.join("step-summary.md").display().to_string(),
+    ));
+    env.push((
+        "GITHUB_OUTPUT".into(),
+        root.join("github-output").display().to_string(),
+    ));
+    if let Some(github) = github {
+        env.push(("GITHUB_API_URL".into(), github.into()));
+        env.push(("GITHUB_TOKEN".into(), "ghs_planted_token".into()));
+        env.push(("GITHUB_REPOSITORY".into(), "acme/infra".into()));
+        env.push(("GITHUB_SERVER_URL".into(), "https://github.com".into()));
+        env.push(("GITHUB_RUN_ID".into(), "42".into()));
+    }
+    env
+}
