@@ -109,37 +109,20 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[tokio::test]
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 async fn applies_only_the_reviewed_change_set_or_an_accepted_digest() {
-    let Some(moto) = Moto::start() else { return };
-    s3_state::prepare(&moto);
-    let state = fake_github::state();
-    fake_github::lock(&state)
-        .merge_commits
-        .push(COMMIT.to_owned());
-    let server = fake_github::server(state.clone()).await;
-    let repo = std::sync::Arc::new(Repo::new(&moto, &server.uri()));
-    let marker = "<!-- xtask:plan env=dev -->";
+    let Some((_moto, state, _server, repo)) = started().await else {
+        return;
+    };
+    let marker = MARKER;
 
     // The base, applied; then a reviewed change.
-    let r = repo.clone();
-    blocking(move || {
-        r.write(r#"resource "terraform_data" "a" { input = "a" }"#);
-        assert!(
-            r.terraform(&["init", "-input=false", "-no-color"])
-                .status
-                .success()
-        );
-        let apply = r.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-        assert!(apply.status.success(), "{}", text(&apply));
-        r.write(r#"resource "terraform_data" "a" { input = "b" }"#);
-        let plan = r.xtask(&["plan", "--env", "dev", "--comment", "--pr", "7"]);
-        assert!(plan.status.success(), "{}", text(&plan));
-    })
+    reviewed(
+        &state,
+        &repo,
+        r#"resource "terraform_data" "a" { input = "a" }"#,
+        r#"resource "terraform_data" "a" { input = "b" }"#,
+    )
     .await;
-    assert!(
-        fake_github::lock(&state).bot_comments_starting_with(marker)[0]
-            .body
-            .contains("change set `sha256:")
-    );
+    assert!(plan_comment(&state).contains("change set `sha256:"));
 
     // Reviewed == merged: applied, the state changed, the comment says so.
     let r = repo.clone();
