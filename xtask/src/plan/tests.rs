@@ -116,12 +116,13 @@ fn no_changes_comment() {
 #[test]
 fn failure_comment_keeps_error_blocks_and_masks() {
     let output = "Initializing...\n╷\n│ Error: Error acquiring the state lock\n│ \n│ Lock Info:\n│   ID:        0b1c\n│   Who:       ext-id-planted@host\n╵\n";
-    let blocks = errors::error_blocks(output);
+    let output = errors::Output::parse(output);
+    let blocks = output.errors();
     let masker = masker_for(&Plan::default());
     let body = render_failure(
         "plan",
         &blocks,
-        errors::hint_for(&blocks),
+        output.hint(),
         &masker,
         &context(COMMENT_LIMIT),
     );
