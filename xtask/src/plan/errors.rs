@@ -43,6 +43,15 @@ pub struct Snippet {
     pub context: Option<String>,
     pub code: String,
     pub start_line: u64,
+    /// What the expression's references were (`var.ready` `is false`).
+    #[serde(default)]
+    pub values: Vec<SnippetValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SnippetValue {
+    pub traversal: String,
+    pub statement: String,
 }
 
 impl Diagnostic {
@@ -74,6 +83,12 @@ impl Diagnostic {
             if let Some(snippet) = &self.snippet {
                 for (n, code) in (snippet.start_line..).zip(snippet.code.lines()) {
                     let _ = writeln!(place, "{n:>4}: {code}");
+                }
+                if !snippet.values.is_empty() {
+                    place.push_str("    ├────────────────\n");
+                    for value in &snippet.values {
+                        let _ = writeln!(place, "    │ {} {}", value.traversal, value.statement);
+                    }
                 }
             }
         }
@@ -359,6 +374,15 @@ There are some problems with the CLI configuration:
             "{log}"
         );
         assert!(!log.contains("@message"), "{log}");
+    }
+
+    #[test]
+    fn the_values_of_a_condition_are_shown_as_terraform_shows_them() {
+        let precondition = r#"{"@level":"error","@message":"Error: Resource precondition failed","diagnostic":{"severity":"error","summary":"Resource precondition failed","detail":"The input is not ready.","range":{"filename":"main.tf","start":{"line":8,"column":23,"byte":140},"end":{"line":8,"column":32,"byte":149}},"snippet":{"context":"resource \"terraform_data\" \"a\"","code":"      condition     = var.ready","start_line":8,"highlight_start_offset":22,"highlight_end_offset":31,"values":[{"traversal":"var.ready","statement":"is false"}]}},"type":"diagnostic"}"#;
+        assert_eq!(
+            Output::parse(precondition).errors(),
+            "Error: Resource precondition failed\n\n  on main.tf line 8, in resource \"terraform_data\" \"a\":\n   8:       condition     = var.ready\n    ├────────────────\n    │ var.ready is false\n\nThe input is not ready."
+        );
     }
 
     #[test]
