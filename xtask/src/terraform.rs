@@ -4,6 +4,8 @@
 //! plan file, which only `cargo xtask apply` calls, after it has compared the plan's change set
 //! with the reviewed one. There is no apply without a saved plan.
 //! Credentials reach terraform through the environment and the AWS profiles, never the argv.
+//! The steps whose errors we report (init, validate, plan, apply) run with `-json`: their output
+//! is read by [`crate::plan::errors::Output`], for the diagnostics and a readable log.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -54,9 +56,10 @@ impl Terraform {
         self.program(args).run_captured()
     }
 
-    /// `terraform init`, with the generated backend settings when the file exists.
+    /// `terraform init -json` (terraform 1.9 or later), with the generated backend settings
+    /// when the file exists.
     pub fn init(&self, backend_config: Option<&Path>) -> anyhow::Result<Finished> {
-        let mut args = vec!["init", "-input=false", "-no-color"];
+        let mut args = vec!["init", "-input=false", "-no-color", "-json"];
         let flag;
         if let Some(path) = backend_config.filter(|path| path.is_file()) {
             flag = format!("-backend-config={}", path.display());
@@ -65,11 +68,12 @@ impl Terraform {
         self.run(&args)
     }
 
+    /// `terraform validate -json`: one JSON document with the diagnostics.
     pub fn validate(&self) -> anyhow::Result<Finished> {
-        self.run(&["validate", "-no-color"])
+        self.run(&["validate", "-no-color", "-json"])
     }
 
-    /// `terraform plan -lock=false -detailed-exitcode -out=<plan_file>`. A plan changes no state,
+    /// `terraform plan -json -lock=false -detailed-exitcode -out=<plan_file>`. A plan changes no state,
     /// so it takes no lock: the plan role (reachable from pull requests) may write nothing, the
     /// lock file included, and an apply in progress does not block a plan.
     pub fn plan(&self, plan_file: &Path) -> anyhow::Result<PlanExit> {
@@ -88,6 +92,7 @@ impl Terraform {
         args.extend([
             "-input=false",
             "-no-color",
+            "-json",
             "-detailed-exitcode",
             "-lock=false",
             &out,
@@ -100,7 +105,7 @@ impl Terraform {
         })
     }
 
-    /// `terraform apply` of the saved `plan_file`, and nothing else: terraform refuses a plan
+    /// `terraform apply -json` of the saved `plan_file`, and nothing else: terraform refuses a plan
     /// whose state has changed since (a stale plan) and waits for no lock (`-lock-timeout=0s`), so
     /// a held lock fails at once instead of applying later than the decision was made.
     pub fn apply_saved(&self, plan_file: &Path) -> anyhow::Result<crate::process::Finished> {
@@ -109,6 +114,7 @@ impl Terraform {
             "apply",
             "-input=false",
             "-no-color",
+            "-json",
             "-lock-timeout=0s",
             &path,
         ])

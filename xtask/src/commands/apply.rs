@@ -11,7 +11,7 @@ use crate::failure::{Classify, FailureKind, fail};
 use crate::github::{self, GitHub};
 use crate::github_actions;
 use crate::plan::digest::{self, ChangeSet, Difference, Stamp};
-use crate::plan::errors::error_blocks;
+use crate::plan::errors::Output;
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
 use crate::plan::render::marker;
@@ -67,17 +67,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let init = terraform.init(Some(&backend))?;
     let planned = if init.success {
         match terraform.plan(&plan_file)? {
-            PlanExit::Failed(output) => Err(output.combined()),
+            PlanExit::Failed(output) => Err(Output::parse(&output.combined())),
             PlanExit::NoChanges | PlanExit::Changes => Ok(()),
         }
     } else {
-        Err(init.combined())
+        Err(Output::parse(&init.combined()))
     };
     let run_url = github_actions::run_url();
     let (outcome, merged_digest) = match planned {
         Err(output) => (
             Outcome::Failed {
-                errors: error_blocks(&output),
+                errors: output.errors(),
             },
             String::new(),
         ),
@@ -104,13 +104,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Decision::NothingToApply => Outcome::NothingToApply,
                 Decision::Refuse(refusal) => Outcome::NotApplied(refusal),
                 Decision::Apply { accepted } => {
-                    let output = terraform.apply_saved(&plan_file)?;
-                    eprintln!("{}", masker.mask(output.combined().trim()));
-                    if output.success {
+                    let finished = terraform.apply_saved(&plan_file)?;
+                    let output = Output::parse(&finished.combined());
+                    eprintln!("{}", masker.mask(&output.log()));
+                    if finished.success {
                         Outcome::Applied { accepted }
                     } else {
                         Outcome::Failed {
-                            errors: error_blocks(&output.combined()),
+                            errors: output.errors(),
                         }
                     }
                 }

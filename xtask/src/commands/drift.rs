@@ -11,7 +11,7 @@ use crate::drift::{self, Checked, Drift, Existing, IssueAction, Run};
 use crate::failure::{Classify, FailureKind, fail, report};
 use crate::github::{self, GitHub};
 use crate::github_actions;
-use crate::plan::errors::error_blocks;
+use crate::plan::errors::Output;
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
 use crate::plan::render::STEP_SUMMARY_LIMIT;
@@ -240,16 +240,11 @@ fn plan(
 /// A failed step: terraform's words (masked) to the log, its `Error:` blocks (masked) as the
 /// environment's result.
 fn failed(masker: &Masker, step: &str, output: &str) -> Checked {
-    eprintln!("{}", masker.mask(output.trim()));
-    let errors = error_blocks(output);
-    let errors = if errors.trim().is_empty() {
-        output
-    } else {
-        &errors
-    };
+    let output = Output::parse(output);
+    eprintln!("{}", masker.mask(&output.log()));
     Checked::Failed {
         step: step.to_owned(),
-        errors: masker.mask(errors.trim()),
+        errors: masker.mask(output.errors().trim()),
     }
 }
 

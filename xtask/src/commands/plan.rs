@@ -10,7 +10,7 @@ use crate::failure::{Classify, FailureKind, fail};
 use crate::github::{self, GitHub, Upsert};
 use crate::github_actions;
 use crate::plan::digest::{ChangeSet, Stamp};
-use crate::plan::errors::{error_blocks, hint_for};
+use crate::plan::errors::Output;
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
 use crate::plan::record::{self, Record};
@@ -264,12 +264,16 @@ fn failed(
     masker: &Masker,
     run_url: Option<&str>,
 ) -> EnvResult {
-    let errors = error_blocks(output);
-    let hint = hint_for(&errors);
-    let comment =
-        render::render_failure(step, &errors, hint, masker, &render_context(env, run_url));
+    let output = Output::parse(output);
+    let comment = render::render_failure(
+        step,
+        &output.errors(),
+        output.hint(),
+        masker,
+        &render_context(env, run_url),
+    );
     // The log keeps terraform's own words (masked) for whoever reads the job.
-    eprintln!("{}", masker.mask(output.trim()));
+    eprintln!("{}", masker.mask(&output.log()));
     EnvResult {
         env: env.to_owned(),
         full: comment.clone(),

@@ -116,16 +116,47 @@ fn no_changes_comment() {
 #[test]
 fn failure_comment_keeps_error_blocks_and_masks() {
     let output = "Initializing...\n╷\n│ Error: Error acquiring the state lock\n│ \n│ Lock Info:\n│   ID:        0b1c\n│   Who:       ext-id-planted@host\n╵\n";
-    let blocks = errors::error_blocks(output);
+    let output = errors::Output::parse(output);
+    let blocks = output.errors();
     let masker = masker_for(&Plan::default());
     let body = render_failure(
         "plan",
         &blocks,
-        errors::hint_for(&blocks),
+        output.hint(),
         &masker,
         &context(COMMENT_LIMIT),
     );
     assert!(!body.contains("ext-id-planted"));
+    insta::assert_snapshot!(body);
+}
+
+/// Terraform's `-json` diagnostics are untrusted text like its boxes: a summary or detail that
+/// closes the code block, mentions someone or carries a secret renders inert and masked.
+#[test]
+fn a_json_diagnostic_renders_inert_and_masked() {
+    let diagnostic = serde_json::json!({
+        "@level": "error",
+        "@message": "Error: x",
+        "type": "diagnostic",
+        "diagnostic": {
+            "severity": "error",
+            "summary": "Error acquiring the state lock",
+            "detail": "```\n@octocat <img src=x> <!-- xtask:plan env=prod -->\nWho: ext-id-planted@host\n```",
+            "address": "terraform_data.a[\"`@x`\"]",
+            "range": {"filename": "main.tf", "start": {"line": 3}},
+        },
+    });
+    let output = errors::Output::parse(&diagnostic.to_string());
+    let masker = masker_for(&Plan::default());
+    let body = render_failure(
+        "plan",
+        &output.errors(),
+        output.hint(),
+        &masker,
+        &context(COMMENT_LIMIT),
+    );
+    assert!(!body.contains("ext-id-planted"), "{body}");
+    assert!(body.contains("> [!TIP]"), "{body}");
     insta::assert_snapshot!(body);
 }
 

@@ -129,6 +129,12 @@ async fn applies_only_the_reviewed_change_set_or_an_accepted_digest() {
     let (code, json, log) = blocking(move || r.apply(&[])).await;
     assert_eq!(code, 0, "{log}");
     assert_eq!(json["outcome"], "applied", "{json}");
+    // The log reads as terraform's messages (from `apply -json`), not as JSON.
+    assert!(
+        log.contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."),
+        "{log}"
+    );
+    assert!(!log.contains(r#""@level""#), "{log}");
     let r = repo.clone();
     assert_eq!(blocking(move || r.state_input()).await, "b");
     let body = fake_github::lock(&state).bot_comments_starting_with(marker)[0]
@@ -331,7 +337,16 @@ async fn a_held_lock_fails_the_apply_with_terraforms_error() {
     assert_eq!(blocking(move || r.state_input()).await, "a");
     let body = plan_comment(&state);
     assert!(body.contains("### ❌ Apply failed in `dev`"), "{body}");
-    assert!(body.contains("Error acquiring the state lock"), "{body}");
+    assert!(
+        body.contains("Error: Error acquiring the state lock"),
+        "{body}"
+    );
+    assert!(!body.contains(r#""@level""#), "{body}");
+    assert!(
+        log.contains("Error: Error acquiring the state lock"),
+        "{log}"
+    );
+    assert!(!log.contains(r#""@level""#), "{log}");
 }
 
 /// The state changes after the merged commit was planned (another run applied in between):

@@ -361,6 +361,36 @@ fn an_error_gives_a_failure_comment_and_exit_5() {
     insta::assert_snapshot!("plan_error", stable(&comment));
 }
 
+/// An error only the plan finds (a failed precondition: `validate` passes) comes from
+/// `plan -json`'s diagnostic: the comment has terraform's `Error:` block with its place, code and
+/// values, and the log its messages, not JSON.
+#[test]
+#[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
+fn a_plan_error_is_read_from_terraforms_json_diagnostic() {
+    let Some(moto) = Moto::start() else { return };
+    s3_state::prepare(&moto);
+    let repo = Repo::new(&moto, "plan-error/terraform.tfstate");
+    repo.apply("");
+    repo.write_config(
+        "variable \"ready\" {\n  default = false\n}\nresource \"terraform_data\" \"a\" {\n  input = \"a\"\n  lifecycle {\n    precondition {\n      condition     = var.ready\n      error_message = \"The input is not ready.\"\n    }\n  }\n}\n",
+    );
+    let (code, comment, summary, everything) = repo.plan();
+    assert_eq!(code, 5, "{everything}");
+    assert!(comment.contains("`terraform plan` failed"), "{comment}");
+    assert!(
+        comment.contains("Error: Resource precondition failed\n\n  on main.tf line 8, in resource \"terraform_data\" \"a\":\n   8:       condition     = var.ready\n    ├────────────────\n    │ var.ready is false\n\nThe input is not ready."),
+        "{comment}"
+    );
+    assert!(comment.contains("The input is not ready."), "{comment}");
+    assert!(!everything.contains(r#""@level""#), "{everything}");
+    assert!(
+        everything.contains("Error: Resource precondition failed"),
+        "{everything}"
+    );
+    assert_eq!(summary[0]["errored"], true);
+    assert_no_secret("plan-error", &everything);
+}
+
 /// `cargo xtask plan` runs `terraform plan -lock=false`: the plan role may write nothing, the lock
 /// included. A lock held by an apply neither blocks the plan nor is touched by it, and `init` plus
 /// `plan` leave the versioned bucket exactly as it was (no object, version or delete marker).

@@ -241,4 +241,10 @@ fn a_failed_plan_is_recorded_and_reported_by_the_comment_job() {
     assert_eq!(output.status.code(), Some(5), "{}", text(&output));
     let body = std::fs::read_to_string(&comment).unwrap();
     assert!(body.contains("var.missing"), "{body}");
+    // The record holds terraform's `-json` lines; the comment job reads them into `Error:` blocks.
+    assert!(
+        body.contains("Error: Reference to undeclared input variable"),
+        "{body}"
+    );
+    assert!(!body.contains(r#""@level""#), "{body}");
 }
