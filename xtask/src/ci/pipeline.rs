@@ -13,7 +13,8 @@ use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
 use super::zizmor;
 use crate::failure::{Classify, FailureKind, fail, kind_of};
-use crate::process::{Finished, Program, path_with};
+use crate::process::{Cmd, Finished, Program, path_with};
+use xshell::cmd;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -235,9 +236,12 @@ fn gen_workflows_check(context: &Workspace) -> anyhow::Result<Verdict> {
 }
 
 fn has_nextest(context: &Workspace) -> bool {
-    context
-        .cargo()
-        .args(["nextest", "--version"])
+    let Ok(sh) = crate::process::shell(&context.root) else {
+        return false;
+    };
+    let cargo = &context.cargo;
+    Cmd::new(cmd!(sh, "{cargo} nextest --version"))
+        .without_cargo_run_env()
         .run_captured()
         .is_ok_and(|finished| finished.success)
 }
