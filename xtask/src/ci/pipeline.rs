@@ -76,6 +76,13 @@ impl Workspace {
 
     /// Cargo gets the caller's environment back: unchanged PATH, and none of the variables
     /// `cargo run` set for the xtask, so its fingerprints match those of a plain shell's cargo.
+    /// A shell for the short commands, with the same PATH as [`Workspace::program`].
+    fn shell(&self) -> anyhow::Result<xshell::Shell> {
+        let sh = crate::process::shell(&self.root)?;
+        sh.set_var("PATH", &self.path);
+        Ok(sh)
+    }
+
     fn cargo(&self) -> Program {
         Program::new(&self.cargo, &self.root).without_cargo_run_env()
     }
@@ -368,18 +375,13 @@ fn require_github_dir(context: &Workspace) -> anyhow::Result<PathBuf> {
 fn zizmor_stage(context: &Workspace) -> anyhow::Result<Verdict> {
     require_github_dir(context)?;
     let zizmor = context.tools.venv_bin().join("zizmor");
+    let sh = context.shell()?;
     let run = |persona: &str| {
-        context
-            .program(&zizmor)
-            .args([
-                "--offline",
-                "--persona",
-                persona,
-                "--format",
-                "json",
-                ".github",
-            ])
-            .run_captured()
+        Cmd::new(cmd!(
+            sh,
+            "{zizmor} --offline --persona {persona} --format json .github"
+        ))
+        .run_captured()
     };
     let finished = run("regular")?;
     let findings = zizmor::parse(&finished.output);
