@@ -642,6 +642,34 @@ mod tests {
     }
 
     #[test]
+    fn a_short_command_that_cannot_start_is_an_environment_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = shell(dir.path()).unwrap();
+        let missing = dir.path().join("no-such-tool");
+        let error = Cmd::new(xshell::cmd!(sh, "{missing}")).read().unwrap_err();
+        assert!(
+            format!("{error:#}").contains("is not installed or not on PATH: install it"),
+            "{error:#}"
+        );
+        // A file that is not executable starts with an I/O error, not "not installed".
+        let not_executable = dir.path().join("script");
+        std::fs::write(&not_executable, "#!/bin/sh\n").unwrap();
+        let error = Cmd::new(xshell::cmd!(sh, "{not_executable}"))
+            .run_captured()
+            .unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            text.starts_with(&format!("starting `{}`: ", not_executable.display())),
+            "{text}"
+        );
+        assert!(text.contains("Permission denied"), "{text}");
+        assert_eq!(
+            crate::failure::exit_code_for(&error),
+            std::process::ExitCode::from(3)
+        );
+    }
+
+    #[test]
     fn a_failure_keeps_the_tail_of_stderr_and_its_exit_code() {
         let error = Program::new("sh", &std::env::temp_dir())
             .args([
