@@ -5,11 +5,11 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::config::Config;
 use crate::failure::{Classify, FailureKind, fail};
 use crate::process::{self, Cmd};
-use xshell::cmd;
 
 /// Local module directories (relative to the repository root) that a Terraform directory calls:
 /// the `source` of each `module` block of its `.tf` files. Registry and git sources are not local

@@ -11,10 +11,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind, fail};
 use crate::process::{Cmd, Program};
-use xshell::cmd;
 
 /// The targets of the issue: crates in the normal+build graph, TLS stacks, hyper and http majors,
 /// and the cold build's wall time on a 2-core machine.

@@ -6,15 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use xshell::cmd;
 
 use super::report::{CiRunReport, StageOutcome, StageReport};
 use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
 use super::zizmor;
+
 use crate::failure::{Classify, FailureKind, fail, kind_of};
 use crate::process::{Cmd, Finished, Program, path_with};
-use xshell::cmd;
 
 /// What to run.
 #[derive(Debug, Clone)]

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind, fail};
 use crate::fs::write_atomically;
 use crate::process::{Cmd, Program, which};
-use xshell::cmd;
 
 /// Where the committed inputs of the CI tools live, relative to the repository root.
 pub const SOURCE_DIR: &str = "xtask/ci";

@@ -1,6 +1,7 @@
 //! `cargo xtask doctor` (alias `config`): the resolved configuration and the tools it needs.
 
 use serde_json::json;
+use xshell::cmd;
 
 use crate::config::Config;
 use crate::environment::{Arns, Role};
@@ -8,7 +9,6 @@ use crate::failure::{FailureKind, fail};
 use crate::github::GitHub;
 use crate::github_settings::{self, Expected};
 use crate::process::{self, Cmd};
-use xshell::cmd;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind, fail};
 use crate::migrate::ecr::RegistryLogin;
 use crate::process::{self, Cmd, Program};
-use xshell::cmd;
 
 const INSTALL_HINT: &str = "install the Docker CLI and start an engine (or use --dry-run)";
 

@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use anyhow::Context;
-
-use crate::failure::{FailureKind, fail};
 use xshell::cmd;
 
+use crate::failure::{FailureKind, fail};
 use crate::process::{self, Cmd};
 
 fn git(command: xshell::Cmd<'_>) -> Cmd<'_> {

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind};
 use crate::plan::mask::Masker;
@@ -17,7 +18,6 @@ use crate::plan::model::Plan;
 use crate::plan::render::{Completeness, Context as RenderContext, render_plan};
 use crate::plan::summary::Summary;
 use crate::process::{self, Cmd};
-use xshell::cmd;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 50_000];
 
