@@ -5,10 +5,11 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::config::Config;
 use crate::failure::{Classify, FailureKind, fail};
-use crate::process::Program;
+use crate::process::{self, Cmd};
 
 /// Local module directories (relative to the repository root) that a Terraform directory calls:
 /// the `source` of each `module` block of its `.tf` files. Registry and git sources are not local
@@ -114,8 +115,8 @@ pub fn changed_files(root: &Path, base: &str) -> anyhow::Result<Vec<String>> {
         ));
     }
     let range = format!("{base}...HEAD");
-    let output = Program::new("git", root)
-        .args(["diff", "--name-only", "--no-renames", &range])
+    let sh = process::shell(root)?;
+    let output = Cmd::new(cmd!(sh, "git diff --name-only --no-renames {range}"))
         .install_hint("install git")
         .failure_kind(FailureKind::Config)
         .read()

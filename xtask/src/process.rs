@@ -1,8 +1,9 @@
-//! The one way this crate runs a program: argv only (never a shell string), through duct, either
-//! captured (short commands whose output is parsed) or streamed (long ones whose log the user
-//! watches). A program that cannot start or ends badly is a [`ProgramFailed`] with its command
-//! line (secrets masked), exit status and the tail of its stderr; a program that is not installed
-//! names what to install.
+//! The one way this crate runs a program: argv only (never a shell string). Short commands whose
+//! output is parsed are written with xshell's `cmd!` on a [`shell`] and run through [`Cmd`] (as
+//! rust-analyzer's xtask does); long ones whose log the user watches, or whose output goes to a
+//! file, stream through duct as a [`Program`]. Either way a program that cannot start or ends
+//! badly is a [`ProgramFailed`] with its command line (secrets masked), exit status and the tail
+//! of its stderr; a program that is not installed names what to install.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Classify, Failure, FailureKind};
 
 /// How many trailing lines of stderr a [`ProgramFailed`] keeps.
 const STDERR_TAIL_LINES: usize = 20;
@@ -125,6 +126,134 @@ fn classified(kind: FailureKind, failed: ProgramFailed) -> anyhow::Error {
     })
 }
 
+/// What to tell the user when a program without its own hint is not installed.
+const DEFAULT_INSTALL_HINT: &str =
+    "install it, or put its directory on PATH (`cargo xtask doctor` lists the tools)";
+
+/// The error for a program that is not installed: always an environment failure (3).
+fn not_installed(command: String, hint: Option<&str>) -> anyhow::Error {
+    let hint = hint.unwrap_or(DEFAULT_INSTALL_HINT).to_owned();
+    let failed = ProgramFailed {
+        command,
+        reason: Reason::NotInstalled(hint),
+    };
+    classified(FailureKind::Environment, failed)
+}
+
+/// The error for a program that could not be started or read: an environment failure (3).
+fn not_started(command: String, error: std::io::Error) -> anyhow::Error {
+    let failed = ProgramFailed {
+        command,
+        reason: Reason::Io(error),
+    };
+    classified(FailureKind::Environment, failed)
+}
+
+/// The error for a program that ran and failed, with the exit code of `kind`.
+fn exited(command: String, kind: FailureKind, finished: &Finished) -> anyhow::Error {
+    let failed = ProgramFailed {
+        command,
+        reason: Reason::Exited {
+            code: finished.code,
+            stderr_tail: tail(&finished.stderr),
+        },
+    };
+    classified(kind, failed)
+}
+
+/// A [`xshell::Shell`] whose commands run in `dir`: write short commands as
+/// `Cmd::new(cmd!(sh, "git rev-parse {rev}"))`.
+pub fn shell(dir: &Path) -> anyhow::Result<xshell::Shell> {
+    let sh = xshell::Shell::new()
+        .context("reading the current directory to run a program")
+        .classify(FailureKind::Environment)?;
+    sh.change_dir(dir);
+    Ok(sh)
+}
+
+/// A short command from xshell's `cmd!`, run quietly with its output captured. xshell runs it;
+/// this maps how it ended into a [`Finished`] or a [`ProgramFailed`], as [`Program`] does.
+#[derive(Debug)]
+#[must_use]
+pub struct Cmd<'a> {
+    cmd: xshell::Cmd<'a>,
+    install_hint: Option<String>,
+    kind: FailureKind,
+}
+
+impl<'a> Cmd<'a> {
+    pub fn new(cmd: xshell::Cmd<'a>) -> Cmd<'a> {
+        Cmd {
+            cmd,
+            install_hint: None,
+            kind: FailureKind::OperationFailed,
+        }
+    }
+
+    /// What to tell the user when the program is not installed.
+    pub fn install_hint(mut self, hint: impl Into<String>) -> Cmd<'a> {
+        self.install_hint = Some(hint.into());
+        self
+    }
+
+    /// The exit code of a failure of this program (default: the operation failed, 5); a program
+    /// that is not installed is always an environment failure (3).
+    pub fn failure_kind(mut self, kind: FailureKind) -> Cmd<'a> {
+        self.kind = kind;
+        self
+    }
+
+    /// Drops the variables `cargo run` gave this process, as [`Program::without_cargo_run_env`].
+    pub fn without_cargo_run_env(mut self) -> Cmd<'a> {
+        for name in cargo_run_variables() {
+            self.cmd = self.cmd.env_remove(name);
+        }
+        self
+    }
+
+    /// The command line as xshell writes it (an argument with spaces quoted), with the job's
+    /// secrets masked.
+    pub fn display(&self) -> String {
+        crate::redact::mask_job_secrets(&self.cmd.to_string()).into_owned()
+    }
+
+    /// Runs the command quietly and returns how it ended, with stdout and stderr apart.
+    pub fn run_captured(self) -> anyhow::Result<Finished> {
+        let command = self.display();
+        let hint = self.install_hint;
+        // The exit status is ours to judge, so xshell's errors are only those of starting the
+        // program or of feeding and reading it.
+        let output = self.cmd.ignore_status().output().map_err(|error| {
+            // xshell keeps its error's kind private; this is how it says the program was not
+            // found (a missing working directory is another message).
+            if error.to_string().starts_with("command not found: ") {
+                not_installed(command.clone(), hint.as_deref())
+            } else {
+                let text = crate::redact::mask_job_secrets(&error.to_string()).into_owned();
+                not_started(command.clone(), std::io::Error::other(text))
+            }
+        })?;
+        Ok(Finished {
+            success: output.status.success(),
+            code: output.status.code(),
+            output: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    /// Runs the command quietly and returns its stdout; a failure is a [`ProgramFailed`] with
+    /// its stderr.
+    pub fn read(self) -> anyhow::Result<String> {
+        let command = self.display();
+        let kind = self.kind;
+        let finished = self.run_captured()?;
+        if !finished.success {
+            return Err(exited(command, kind, &finished));
+        }
+        Ok(finished.output)
+    }
+}
+
 /// The last lines of a program's stderr, trimmed.
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.trim().lines().collect();
@@ -151,11 +280,7 @@ impl Program {
     /// the xtask's values would rebuild those crates on every run, and again on the next one
     /// from a plain shell.
     pub fn without_cargo_run_env(mut self) -> Program {
-        self.env_remove.extend(
-            std::env::vars_os()
-                .map(|(name, _)| name)
-                .filter(|name| is_cargo_run_variable(&name.to_string_lossy())),
-        );
+        self.env_remove.extend(cargo_run_variables());
         self
     }
 
@@ -227,31 +352,16 @@ impl Program {
 
     /// The error for a program that could not start or be read.
     fn io_error(&self, error: std::io::Error) -> anyhow::Error {
-        let reason = if error.kind() == std::io::ErrorKind::NotFound {
-            Reason::NotInstalled(self.install_hint.clone().unwrap_or_else(|| {
-                "install it, or put its directory on PATH (`cargo xtask doctor` lists the tools)"
-                    .to_owned()
-            }))
+        if error.kind() == std::io::ErrorKind::NotFound {
+            not_installed(self.display(), self.install_hint.as_deref())
         } else {
-            Reason::Io(error)
-        };
-        let failed = ProgramFailed {
-            command: self.display(),
-            reason,
-        };
-        classified(FailureKind::Environment, failed)
+            not_started(self.display(), error)
+        }
     }
 
     /// The error for a program that ran and failed.
     pub fn exit_error(&self, finished: &Finished) -> anyhow::Error {
-        let failed = ProgramFailed {
-            command: self.display(),
-            reason: Reason::Exited {
-                code: finished.code,
-                stderr_tail: tail(&finished.stderr),
-            },
-        };
-        classified(self.kind, failed)
+        exited(self.display(), self.kind, finished)
     }
 
     /// Runs the program, echoing each line of its output (stdout and stderr) to stdout as it
@@ -347,6 +457,13 @@ impl Program {
         }
         Ok(finished.output)
     }
+}
+
+/// The variables of this process that `cargo run` set (see [`is_cargo_run_variable`]).
+fn cargo_run_variables() -> impl Iterator<Item = OsString> {
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| is_cargo_run_variable(&name.to_string_lossy()))
 }
 
 /// Whether `cargo run` sets this variable for the program it runs (as opposed to the user's own
@@ -453,6 +570,101 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             crate::failure::exit_code_for(&streamed),
+            std::process::ExitCode::from(3)
+        );
+    }
+
+    #[test]
+    fn a_short_command_reads_stdout_in_its_shell_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("marker"), "").unwrap();
+        let sh = shell(dir.path()).unwrap();
+        let name = "marker";
+        let output = Cmd::new(xshell::cmd!(sh, "ls {name}")).read().unwrap();
+        assert_eq!(output, "marker\n");
+        let script = "printf out; echo err >&2; exit 4";
+        let finished = Cmd::new(xshell::cmd!(sh, "sh -c {script}"))
+            .run_captured()
+            .unwrap();
+        assert!(!finished.success);
+        assert_eq!(finished.code, Some(4));
+        assert_eq!(finished.output, "out");
+        assert_eq!(finished.stderr, "err\n");
+    }
+
+    #[test]
+    fn a_short_command_gets_its_stdin() {
+        let sh = shell(&std::env::temp_dir()).unwrap();
+        let output = Cmd::new(xshell::cmd!(sh, "cat").stdin("password\n"))
+            .read()
+            .unwrap();
+        assert_eq!(output, "password\n");
+    }
+
+    #[test]
+    fn a_short_command_fails_as_a_program_does() {
+        let sh = shell(&std::env::temp_dir()).unwrap();
+        let script = "for i in $(seq 1 30); do echo line$i >&2; done; exit 2";
+        let error = Cmd::new(xshell::cmd!(sh, "sh -c {script}"))
+            .failure_kind(FailureKind::Config)
+            .read()
+            .unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            text.starts_with(&format!(
+                "`sh -c \"{script}\"` failed (exit 2): line11\nline12"
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("line10\n"), "{text}");
+        assert_eq!(
+            crate::failure::exit_code_for(&error),
+            std::process::ExitCode::from(2)
+        );
+        let failure = error.downcast_ref::<Failure>().unwrap();
+        assert!(failure.error.is::<ProgramFailed>());
+
+        let missing = Cmd::new(xshell::cmd!(sh, "xtask-no-such-tool --version"))
+            .install_hint("install the no-such-tool package")
+            .read()
+            .unwrap_err();
+        assert_eq!(
+            crate::failure::exit_code_for(&missing),
+            std::process::ExitCode::from(3)
+        );
+        assert_eq!(
+            format!("{missing:#}"),
+            "starting `xtask-no-such-tool --version`: `xtask-no-such-tool` is not installed or \
+             not on PATH: install the no-such-tool package"
+        );
+        let failure = missing.downcast_ref::<Failure>().unwrap();
+        assert!(failure.error.is::<ProgramFailed>());
+    }
+
+    #[test]
+    fn a_short_command_that_cannot_start_is_an_environment_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = shell(dir.path()).unwrap();
+        let missing = dir.path().join("no-such-tool");
+        let error = Cmd::new(xshell::cmd!(sh, "{missing}")).read().unwrap_err();
+        assert!(
+            format!("{error:#}").contains("is not installed or not on PATH: install it"),
+            "{error:#}"
+        );
+        // A file that is not executable starts with an I/O error, not "not installed".
+        let not_executable = dir.path().join("script");
+        std::fs::write(&not_executable, "#!/bin/sh\n").unwrap();
+        let error = Cmd::new(xshell::cmd!(sh, "{not_executable}"))
+            .run_captured()
+            .unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            text.starts_with(&format!("starting `{}`: ", not_executable.display())),
+            "{text}"
+        );
+        assert!(text.contains("Permission denied"), "{text}");
+        assert_eq!(
+            crate::failure::exit_code_for(&error),
             std::process::ExitCode::from(3)
         );
     }

@@ -391,8 +391,10 @@ impl Secrets {
     }
 }
 
-/// `value` as written and, when it differs, as a JSON string (or terraform's text) writes it:
-/// quotes, backslashes and control characters escaped. A secret is masked in both.
+/// `value` as written and, when they differ, as a JSON string (or terraform's text) writes it
+/// (quotes, backslashes and control characters escaped) and as xshell writes an argument with
+/// whitespace in a command line (Rust's `escape_default`: also `'` and non-ASCII characters). A
+/// secret is masked in each.
 pub fn escaped_forms(value: &str) -> Vec<String> {
     let mut forms = vec![value.to_owned()];
     if let Ok(quoted) = serde_json::to_string(value)
@@ -400,6 +402,10 @@ pub fn escaped_forms(value: &str) -> Vec<String> {
         && inner != value
     {
         forms.push(inner.to_owned());
+    }
+    let in_command_line = value.escape_default().to_string();
+    if !forms.contains(&in_command_line) {
+        forms.push(in_command_line);
     }
     forms
 }
@@ -656,6 +662,21 @@ mod examples;
 mod tests {
     use super::examples::{ALNUM, B64, HEX, KINDS, UPPER, URLSAFE, case, random};
     use super::*;
+
+    #[test]
+    fn a_secret_is_masked_in_a_command_line_as_xshell_writes_it() {
+        // xshell quotes an argument with whitespace and escapes it as Rust's `escape_default`
+        // does: `'` and non-ASCII characters differ from the JSON form.
+        let secret = "it's a pässwörd";
+        let secrets = Secrets::new([secret.to_owned()]);
+        let sh = xshell::Shell::new().unwrap();
+        let line = xshell::cmd!(sh, "tool --password {secret}").to_string();
+        assert!(line.contains("\\'"), "{line}");
+        assert_eq!(
+            secrets.replace(&line, "[REDACTED]").as_deref(),
+            Some("tool --password \"[REDACTED]\"")
+        );
+    }
 
     fn redact_with(text: &str, secrets: Secrets) -> (String, Vec<&'static str>) {
         let mut redactor = Redactor::with_secrets(&secrets);

@@ -11,9 +11,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind, fail};
-use crate::process::Program;
+use crate::process::{Cmd, Program};
 
 /// The targets of the issue: crates in the normal+build graph, TLS stacks, hyper and http majors,
 /// and the cold build's wall time on a 2-core machine.
@@ -180,8 +181,10 @@ fn children_cpu_ticks() -> Option<u64> {
 }
 
 fn clock_ticks_per_second(root: &Path) -> u64 {
-    Program::new("getconf", root)
-        .arg("CLK_TCK")
+    let Ok(sh) = crate::process::shell(root) else {
+        return 100;
+    };
+    Cmd::new(cmd!(sh, "getconf CLK_TCK"))
         .read()
         .ok()
         .and_then(|text| text.trim().parse().ok())
@@ -200,14 +203,20 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
+fn cargo_program() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
 fn cargo(root: &Path) -> Program {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    Program::new(cargo, root).without_cargo_run_env()
+    Program::new(cargo_program(), root).without_cargo_run_env()
 }
 
 /// Whether `cargo tree -i NAME` finds the crate anywhere in the workspace's graph.
-fn in_graph(root: &Path, name: &str) -> anyhow::Result<bool> {
-    let finished = cargo(root).args(["tree", "-i", name]).run_captured()?;
+fn in_graph(sh: &xshell::Shell, name: &str) -> anyhow::Result<bool> {
+    let cargo = cargo_program();
+    let finished = Cmd::new(cmd!(sh, "{cargo} tree -i {name}"))
+        .without_cargo_run_env()
+        .run_captured()?;
     if finished.success {
         return Ok(!finished.output.trim().is_empty());
     }
@@ -229,21 +238,18 @@ pub fn measure(root: &Path) -> anyhow::Result<Figures> {
             .classify(FailureKind::Environment)?;
     }
     // The graph first: `cargo tree` may need to resolve, and that must not count as build time.
-    let tree = cargo(root)
-        .args([
-            "tree",
-            "-p",
-            "xtask",
-            "-e",
-            "normal,build",
-            "--prefix",
-            "none",
-        ])
-        .read()
-        .context("listing the dependency graph")?;
+    let sh = crate::process::shell(root)?;
+    let cargo_program = cargo_program();
+    let tree = Cmd::new(cmd!(
+        sh,
+        "{cargo_program} tree -p xtask -e normal,build --prefix none"
+    ))
+    .without_cargo_run_env()
+    .read()
+    .context("listing the dependency graph")?;
     let crates = unique_crates(&tree);
-    let ring = in_graph(root, "ring")?;
-    let aws_lc = in_graph(root, "aws-lc-rs")?;
+    let ring = in_graph(&sh, "ring")?;
+    let aws_lc = in_graph(&sh, "aws-lc-rs")?;
     let ticks_per_second = clock_ticks_per_second(root);
 
     let load_before = load_average();

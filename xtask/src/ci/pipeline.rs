@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use xshell::cmd;
 
 use super::report::{CiRunReport, StageOutcome, StageReport};
 use super::stage::{Needs, Stage};
 use super::test_counts::{self, TestCounts};
 use super::tools::{self, ToolDirs};
 use super::zizmor;
+
 use crate::failure::{Classify, FailureKind, fail, kind_of};
-use crate::process::{Finished, Program, path_with};
+use crate::process::{Cmd, Finished, Program, path_with};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -75,6 +77,13 @@ impl Workspace {
 
     /// Cargo gets the caller's environment back: unchanged PATH, and none of the variables
     /// `cargo run` set for the xtask, so its fingerprints match those of a plain shell's cargo.
+    /// A shell for the short commands, with the same PATH as [`Workspace::program`].
+    fn shell(&self) -> anyhow::Result<xshell::Shell> {
+        let sh = crate::process::shell(&self.root)?;
+        sh.set_var("PATH", &self.path);
+        Ok(sh)
+    }
+
     fn cargo(&self) -> Program {
         Program::new(&self.cargo, &self.root).without_cargo_run_env()
     }
@@ -235,9 +244,12 @@ fn gen_workflows_check(context: &Workspace) -> anyhow::Result<Verdict> {
 }
 
 fn has_nextest(context: &Workspace) -> bool {
-    context
-        .cargo()
-        .args(["nextest", "--version"])
+    let Ok(sh) = crate::process::shell(&context.root) else {
+        return false;
+    };
+    let cargo = &context.cargo;
+    Cmd::new(cmd!(sh, "{cargo} nextest --version"))
+        .without_cargo_run_env()
         .run_captured()
         .is_ok_and(|finished| finished.success)
 }
@@ -364,18 +376,13 @@ fn require_github_dir(context: &Workspace) -> anyhow::Result<PathBuf> {
 fn zizmor_stage(context: &Workspace) -> anyhow::Result<Verdict> {
     require_github_dir(context)?;
     let zizmor = context.tools.venv_bin().join("zizmor");
+    let sh = context.shell()?;
     let run = |persona: &str| {
-        context
-            .program(&zizmor)
-            .args([
-                "--offline",
-                "--persona",
-                persona,
-                "--format",
-                "json",
-                ".github",
-            ])
-            .run_captured()
+        Cmd::new(cmd!(
+            sh,
+            "{zizmor} --offline --persona {persona} --format json .github"
+        ))
+        .run_captured()
     };
     let finished = run("regular")?;
     let findings = zizmor::parse(&finished.output);

@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind, fail};
 use crate::fs::write_atomically;
-use crate::process::{Program, which};
+use crate::process::{Cmd, Program, which};
 
 /// Where the committed inputs of the CI tools live, relative to the repository root.
 pub const SOURCE_DIR: &str = "xtask/ci";
@@ -134,8 +135,9 @@ pub fn ensure_python_tools(dirs: &ToolDirs) -> anyhow::Result<Provisioned> {
     let requirements = read_source(&requirements_path)?;
     let constraints = read_source(&constraints_path)?;
     let python = base_python()?;
-    let version = Program::new(&python, &dirs.repo_root)
-        .args(["-c", "import sys, venv, ensurepip; print(sys.version)"])
+    let sh = crate::process::shell(&dirs.repo_root)?;
+    let script = "import sys, venv, ensurepip; print(sys.version)";
+    let version = Cmd::new(cmd!(sh, "{python} -c {script}"))
         .failure_kind(FailureKind::Environment)
         .read()
         .with_context(|| {
@@ -152,8 +154,8 @@ pub fn ensure_python_tools(dirs: &ToolDirs) -> anyhow::Result<Provisioned> {
     }
 
     let venv_python = dirs.venv_bin().join("python");
-    let venv_works = Program::new(&venv_python, &dirs.repo_root)
-        .args(["-c", "import sys; print(sys.version)"])
+    let script = "import sys; print(sys.version)";
+    let venv_works = Cmd::new(cmd!(sh, "{venv_python} -c {script}"))
         .read()
         .is_ok_and(|venv_version| venv_version == version);
     if !venv_works {
@@ -208,8 +210,8 @@ pub fn ensure_python_tools(dirs: &ToolDirs) -> anyhow::Result<Provisioned> {
 
 fn node_version(repo_root: &Path) -> anyhow::Result<String> {
     let node = require_on_path("node", "install Node.js 20 or newer with npm")?;
-    Program::new(node, repo_root)
-        .arg("--version")
+    let sh = crate::process::shell(repo_root)?;
+    Cmd::new(cmd!(sh, "{node} --version"))
         .failure_kind(FailureKind::Environment)
         .read()
 }

@@ -1,13 +1,14 @@
 //! `cargo xtask doctor` (alias `config`): the resolved configuration and the tools it needs.
 
 use serde_json::json;
+use xshell::cmd;
 
 use crate::config::Config;
 use crate::environment::{Arns, Role};
 use crate::failure::{FailureKind, fail};
 use crate::github::GitHub;
 use crate::github_settings::{self, Expected};
-use crate::process::Program;
+use crate::process::{self, Cmd};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,12 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             report_remote(&client, &expected, args.accept_no_reviewers).await
         });
     }
+    let sh = process::shell(&config.root)?;
     let mut missing = Vec::new();
     for (program, version_flag, needed_by) in TOOLS {
-        match Program::new(*program, &config.root)
-            .arg(*version_flag)
-            .run_captured()
-        {
+        match Cmd::new(cmd!(sh, "{program} {version_flag}")).run_captured() {
             Ok(output) if output.success => {
                 let version = output.output;
                 let first_line = version.lines().next().unwrap_or("").trim();

@@ -4,10 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind, fail};
 use crate::migrate::ecr::RegistryLogin;
-use crate::process::Program;
+use crate::process::{self, Cmd, Program};
+
+const INSTALL_HINT: &str = "install the Docker CLI and start an engine (or use --dry-run)";
 
 /// Runs `docker` (from PATH) in the repository root.
 #[derive(Debug, Clone)]
@@ -29,22 +32,23 @@ impl Docker {
     {
         Program::new("docker", &self.dir)
             .args(args)
-            .install_hint("install the Docker CLI and start an engine (or use --dry-run)")
+            .install_hint(INSTALL_HINT)
     }
 
     /// `docker login --username U --password-stdin REGISTRY`, the password on stdin.
     pub fn login(&self, login: &RegistryLogin) -> anyhow::Result<()> {
-        self.program([
-            "login",
-            "--username",
-            login.username.as_str(),
-            "--password-stdin",
-            login.registry.as_str(),
-        ])
-        .stdin(login.password.as_bytes())
-        .failure_kind(FailureKind::Environment)
-        .read()
-        .map(drop)
+        let sh = process::shell(&self.dir)?;
+        let (username, registry) = (&login.username, &login.registry);
+        let login_cmd = cmd!(
+            sh,
+            "docker login --username {username} --password-stdin {registry}"
+        )
+        .stdin(login.password.as_bytes());
+        Cmd::new(login_cmd)
+            .install_hint(INSTALL_HINT)
+            .failure_kind(FailureKind::Environment)
+            .read()
+            .map(drop)
     }
 
     /// `docker build --no-cache -t IMAGE CONTEXT`, its log on stderr.
@@ -74,8 +78,10 @@ impl Docker {
     /// The pushed digest from `docker inspect`, when `docker push` did not print it.
     fn repo_digest(&self, tagged_image: &str, repository: &str) -> anyhow::Result<String> {
         let step = format!("docker inspect {tagged_image}");
-        let output = self
-            .program(["inspect", "--format", "{{json .RepoDigests}}", tagged_image])
+        let sh = process::shell(&self.dir)?;
+        let format = "{{json .RepoDigests}}";
+        let output = Cmd::new(cmd!(sh, "docker inspect --format {format} {tagged_image}"))
+            .install_hint(INSTALL_HINT)
             .read()?;
         let digests: Vec<String> = serde_json::from_str(&output)
             .with_context(|| format!("{step}: RepoDigests is not a JSON list"))

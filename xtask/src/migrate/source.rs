@@ -3,20 +3,21 @@
 use std::path::Path;
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::failure::{FailureKind, fail};
-use crate::process::Program;
+use crate::process::{self, Cmd};
 
-fn git(root: &Path) -> Program {
-    Program::new("git", root)
+fn git(command: xshell::Cmd<'_>) -> Cmd<'_> {
+    Cmd::new(command)
         .install_hint("install git; the image is tagged with the commit it is built from")
         .failure_kind(FailureKind::Environment)
 }
 
 /// `git rev-parse HEAD` in `root`.
 pub fn head_commit(root: &Path) -> anyhow::Result<String> {
-    let sha = git(root)
-        .args(["rev-parse", "--verify", "HEAD"])
+    let sh = process::shell(root)?;
+    let sha = git(cmd!(sh, "git rev-parse --verify HEAD"))
         .read()
         .with_context(|| {
             format!(
@@ -41,14 +42,8 @@ pub fn head_commit(root: &Path) -> anyhow::Result<String> {
 /// Whether `path` (relative to `root`) has uncommitted changes: then the image would not be what
 /// its commit tag says.
 pub fn has_uncommitted_changes(root: &Path, path: &Path) -> anyhow::Result<bool> {
-    let finished = git(root)
-        .args([
-            "status".as_ref(),
-            "--porcelain".as_ref(),
-            "--".as_ref(),
-            path.as_os_str(),
-        ])
-        .run_captured()?;
+    let sh = process::shell(root)?;
+    let finished = git(cmd!(sh, "git status --porcelain -- {path}")).run_captured()?;
     Ok(finished.success && !finished.output.is_empty())
 }
 

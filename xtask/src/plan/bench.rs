@@ -6,18 +6,18 @@
 //! peak RSS (`VmHWM` from /proc/self/status), so the figure belongs to that work alone. `jq`
 //! counting the actions of the same file is timed beside it as the reference.
 
-use std::ffi::OsString;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
+use xshell::cmd;
 
 use crate::failure::{Classify, FailureKind};
 use crate::plan::mask::Masker;
 use crate::plan::model::Plan;
 use crate::plan::render::{Completeness, Context as RenderContext, render_plan};
 use crate::plan::summary::Summary;
-use crate::process::Program;
+use crate::process::{self, Cmd};
 
 const SIZES: [usize; 3] = [1_000, 10_000, 50_000];
 
@@ -28,6 +28,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         .context("locating the xtask binary")
         .classify(FailureKind::Environment)?;
     let jq = crate::process::which("jq");
+    let sh = process::shell(root)?;
     println!(
         "{:>8} {:>10} {:>12} {:>12} {:>10} {:>12} {:>14} {:>12} {:>10}",
         "changes",
@@ -47,13 +48,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             crate::plan::synthetic::plan_json(size, "bench-secret"),
         )?;
         let json_mb = file_mb(&file)?;
-        let figures = Program::new(&exe, root)
-            .args([
-                OsString::from("bench"),
-                "plan-once".into(),
-                "--file".into(),
-                file.clone().into(),
-            ])
+        let figures = Cmd::new(cmd!(sh, "{exe} bench plan-once --file {file}"))
             .read()
             .with_context(|| format!("running the child for {size} changes"))?;
         let field = |name: &str| -> String {
@@ -141,10 +136,9 @@ pub fn run_once(file: &Path) -> anyhow::Result<()> {
 
 fn time_jq(jq: &Path, file: &Path) -> anyhow::Result<String> {
     let started = Instant::now();
-    Program::new(jq, Path::new("."))
-        .arg("-c")
-        .arg("[.resource_changes[].change.actions | join(\",\")] | group_by(.) | map({(.[0]): length}) | add")
-        .arg(file)
+    let sh = process::shell(Path::new("."))?;
+    let filter = "[.resource_changes[].change.actions | join(\",\")] | group_by(.) | map({(.[0]): length}) | add";
+    Cmd::new(cmd!(sh, "{jq} -c {filter} {file}"))
         .read()
         .context("jq failed on the bench file")?;
     Ok(started.elapsed().as_millis().to_string())

@@ -27,7 +27,16 @@ fn write(dir: &Path, file: &str, text: &str) {
 }
 
 fn affected(dir: &Path, base: &str) -> (Option<i32>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    affected_with_token(dir, base, None)
+}
+
+fn affected_with_token(dir: &Path, base: &str, token: Option<&str>) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.env_remove("GITHUB_TOKEN");
+    if let Some(token) = token {
+        command.env("GITHUB_TOKEN", token);
+    }
+    let output = command
         .args(["affected", "--base", base])
         .current_dir(dir)
         .output()
@@ -107,4 +116,15 @@ fn environments_and_transitive_modules() {
     let (code, message) = affected(dir, "no-such-ref");
     assert_eq!(code, Some(2), "{message}");
     assert!(message.contains("fetch-depth: 0"), "{message}");
+
+    // A job secret pasted as the base reaches neither the command line nor git's stderr in the
+    // error.
+    let token = "ghp_PlantedTokenValue0123456789abcdefABCD";
+    let (code, message) = affected_with_token(dir, token, Some(token));
+    assert_eq!(code, Some(2), "{message}");
+    assert!(
+        message.contains("`git diff --name-only --no-renames [REDACTED:job-secret]...HEAD` failed"),
+        "{message}"
+    );
+    assert!(!message.contains(token), "{message}");
 }
