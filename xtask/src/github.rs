@@ -32,7 +32,6 @@ mod transport;
 mod commits;
 mod issues;
 
-pub use commits::AssociatedPullRequest;
 pub use issues::Issue;
 
 use std::fmt;

@@ -162,10 +162,6 @@ impl GitHub {
         body: &str,
         comments: &[NewReviewComment],
     ) -> anyhow::Result<u64> {
-        #[derive(Deserialize)]
-        struct Created {
-            id: u64,
-        }
         let mut pending: Vec<&NewReviewComment> = comments.iter().collect();
         let result = self
             .retry
@@ -210,7 +206,9 @@ impl GitHub {
                             })),
                         )
                         .await?;
-                    Ok(parse_json::<Created>(&operation, &answer.body)?.id)
+                    let review: octocrab::models::pulls::Review =
+                        parse_json(&operation, &answer.body)?;
+                    Ok(review.id.into_inner())
                 },
                 // A review without line comments leaves nothing to look for: not retried.
                 |error| {

@@ -297,7 +297,7 @@ async fn fake_issues(state: Shared) -> MockServer {
             let name = request.url.path().rsplit('/').next().unwrap();
             let name = name.replace("%2F", "/").replace("%2f", "/");
             if st.repo_labels.contains(&name) {
-                ResponseTemplate::new(200).set_body_json(json!({"name": name}))
+                ResponseTemplate::new(200).set_body_json(support::fake_github::label(&name))
             } else {
                 not_found()
             }
@@ -316,7 +316,7 @@ async fn fake_issues(state: Shared) -> MockServer {
                     .set_body_json(json!({"message": "already_exists"}));
             }
             st.repo_labels.push(name.clone());
-            ResponseTemplate::new(201).set_body_json(json!({"name": name}))
+            ResponseTemplate::new(201).set_body_json(support::fake_github::label(&name))
         })
         .mount(&server)
         .await;

@@ -120,7 +120,7 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
         .await;
     Mock::given(method("POST"))
         .and(path("/repos/acme/infra/pulls/7/reviews"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 9})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(support::fake_github::review(9)))
         .expect(1)
         .mount(&server)
         .await;

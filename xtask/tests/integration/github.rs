@@ -135,7 +135,7 @@ async fn labels_are_created_when_missing_and_stale_ones_removed() {
         .and(path("/repos/acme/infra/issues/7/labels"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!([{"name": "dev/no-changes"}, {"name": "bug"}])),
+                .set_body_json(fake_github::labels(&["dev/no-changes", "bug"])),
         )
         .mount(&server)
         .await;
@@ -150,14 +150,20 @@ async fn labels_are_created_when_missing_and_stale_ones_removed() {
         .and(body_json(
             json!({"name": "dev/destroy", "color": "d73a4a", "description": "destroys"}),
         ))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"name": "dev/destroy"})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fake_github::label("dev/destroy")))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/repos/acme/infra/issues/7/labels"))
         .and(body_json(json!({"labels": ["dev/destroy"]})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fake_github::labels(&[
+                "dev/no-changes",
+                "bug",
+                "dev/destroy",
+            ])),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -276,7 +282,7 @@ async fn reviews_and_review_comments() {
                 && body["comments"][0]["line"] == 4
                 && body["comments"][0]["side"] == "RIGHT"
         })
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 42})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fake_github::review(42)))
         .expect(1)
         .mount(&server)
         .await;
@@ -327,6 +333,33 @@ async fn a_missing_token_says_what_to_set() {
 use crate::support::fake_github;
 
 use fake_github::{BOT, lock};
+
+/// The fakes answer in GitHub's own shapes (its OpenAPI response examples): the octocrab models the
+/// client reads accept them, and refuse the bare payloads the fakes used to send.
+#[test]
+fn the_fake_payloads_are_the_octocrab_models_the_client_reads() {
+    use octocrab::models::{Label, pulls};
+    let label: Label = serde_json::from_value(fake_github::label("dev/destroy")).unwrap();
+    assert_eq!(label.name, "dev/destroy");
+    let labels: Vec<Label> = serde_json::from_value(fake_github::labels(&["a", "b"])).unwrap();
+    let names: Vec<&str> = labels.iter().map(|label| label.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let review: pulls::Review = serde_json::from_value(fake_github::review(42)).unwrap();
+    assert_eq!(review.id.into_inner(), 42);
+    let pull: pulls::PullRequest =
+        serde_json::from_value(fake_github::associated_pull(7, "abc", true)).unwrap();
+    assert_eq!(
+        (pull.number, pull.merge_commit_sha.as_deref()),
+        (7, Some("abc"))
+    );
+    assert!(pull.merged_at.is_some());
+    let open: pulls::PullRequest =
+        serde_json::from_value(fake_github::associated_pull(8, "abc", false)).unwrap();
+    assert!(open.merged_at.is_none());
+    assert!(serde_json::from_value::<Label>(json!({"name": "x"})).is_err());
+    assert!(serde_json::from_value::<pulls::Review>(json!({"id": 42})).is_err());
+    assert!(serde_json::from_value::<pulls::PullRequest>(json!({"number": 7})).is_err());
+}
 
 const DEV: &str = "<!-- xtask:plan env=dev -->";
 

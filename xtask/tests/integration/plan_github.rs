@@ -81,12 +81,14 @@ async fn updates_the_marked_comment_and_sets_the_destroy_label() {
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/issues/7/labels"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "dev/no-changes"}])))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fake_github::labels(&["dev/no-changes"])),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/labels/dev%2Fdestroy"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "dev/destroy"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fake_github::label("dev/destroy")))
         .mount(&server)
         .await;
     Mock::given(method("POST"))

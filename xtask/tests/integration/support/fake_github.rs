@@ -200,6 +200,57 @@ fn id_in(request: &Request) -> u64 {
         .unwrap()
 }
 
+/// GitHub's own response examples (from its OpenAPI description, `@octokit/openapi`), so that the
+/// fakes answer in the shapes GitHub does and the client's octocrab models are proved against them.
+const EXAMPLES: &str = include_str!("github_examples.json");
+
+/// The response example `name` of [`EXAMPLES`].
+pub fn example(name: &str) -> Value {
+    let examples: Value = serde_json::from_str(EXAMPLES).unwrap();
+    let value = examples[name]["value"].clone();
+    assert!(!value.is_null(), "no GitHub example named {name}");
+    value
+}
+
+/// A label as `GET /repos/{o}/{r}/labels/{name}` (and the issue's label listing) returns it.
+pub fn label(name: &str) -> Value {
+    let mut label = example("label");
+    label["name"] = name.into();
+    label["url"] = format!(
+        "https://api.github.com/repos/acme/infra/labels/{}",
+        name.replace('/', "%2F")
+    )
+    .into();
+    label
+}
+
+/// The labels of an issue, as its label listing returns them.
+pub fn labels(names: &[&str]) -> Value {
+    names.iter().map(|name| label(name)).collect()
+}
+
+/// The review `POST /repos/{o}/{r}/pulls/{n}/reviews` answers with.
+pub fn review(id: u64) -> Value {
+    let mut review = example("pull-request-review");
+    review["id"] = id.into();
+    review
+}
+
+/// Pull request `number` as `GET /repos/{o}/{r}/commits/{sha}/pulls` lists it: merged as
+/// `merge_commit_sha` when `merged`.
+pub fn associated_pull(number: u64, merge_commit_sha: &str, merged: bool) -> Value {
+    let mut pull = example("pull-request-simple");
+    pull["number"] = number.into();
+    pull["state"] = if merged { "closed" } else { "open" }.into();
+    pull["merged_at"] = if merged {
+        "2026-01-01T00:00:00Z".into()
+    } else {
+        Value::Null
+    };
+    pull["merge_commit_sha"] = merge_commit_sha.into();
+    pull
+}
+
 /// One page of `items`, with a `Link: rel="next"` header when more follow.
 fn page(request: &Request, items: Vec<Value>, page_size: usize, server: &str) -> ResponseTemplate {
     if page_size == 0 {
@@ -290,7 +341,7 @@ pub async fn server(state: Shared) -> MockServer {
                 .merge_commits
                 .iter()
                 .filter(|merged| **merged == sha)
-                .map(|merged| json!({"number": 7, "merged_at": "2026-01-01T00:00:00Z", "merge_commit_sha": merged}))
+                .map(|merged| associated_pull(7, merged, true))
                 .collect();
             ResponseTemplate::new(200).set_body_json(pulls)
         })
@@ -505,7 +556,7 @@ pub async fn server(state: Shared) -> MockServer {
                 .unwrap()
                 .labels
                 .iter()
-                .map(|name| json!({"name": name}))
+                .map(|name| label(name))
                 .collect();
             ResponseTemplate::new(200).set_body_json(list)
         })
@@ -513,7 +564,11 @@ pub async fn server(state: Shared) -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/repos/acme/infra/labels/.+$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "x"})))
+        .respond_with(|request: &Request| {
+            let name = request.url.path().rsplit('/').next().unwrap();
+            let name = name.replace("%2F", "/").replace("%2f", "/");
+            ResponseTemplate::new(200).set_body_json(label(&name))
+        })
         .mount(&server)
         .await;
     let s = state.clone();
@@ -531,7 +586,8 @@ pub async fn server(state: Shared) -> MockServer {
                     st.labels.push(name);
                 }
             }
-            ResponseTemplate::new(200).set_body_json(json!([]))
+            let names: Vec<&str> = st.labels.iter().map(String::as_str).collect();
+            ResponseTemplate::new(200).set_body_json(labels(&names))
         })
         .mount(&server)
         .await;
@@ -635,7 +691,7 @@ pub async fn server(state: Shared) -> MockServer {
             if failure == Some(true) {
                 return bad_gateway();
             }
-            ResponseTemplate::new(200).set_body_json(json!({"id": review_id}))
+            ResponseTemplate::new(200).set_body_json(review(review_id))
         })
         .mount(&server)
         .await;
