@@ -116,7 +116,14 @@ impl GitHub {
     /// by our identity and starting with the marker. A marker anywhere else (quoted by a human,
     /// inside rendered content) does not count.
     pub fn is_ours(&self, user: Option<&User>, body: &str, marker: &str) -> bool {
-        !marker.is_empty() && self.is_author(user) && body.starts_with(marker)
+        user.is_some_and(|user| self.is_ours_by(&user.login, body, marker))
+    }
+
+    /// [`GitHub::is_ours`] for an author known by login (octocrab's models).
+    pub(super) fn is_ours_by(&self, login: &str, body: &str, marker: &str) -> bool {
+        !marker.is_empty()
+            && login.eq_ignore_ascii_case(&self.bot_login)
+            && body.starts_with(marker)
     }
 
     pub(super) fn is_author(&self, user: Option<&User>) -> bool {

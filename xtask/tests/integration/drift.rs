@@ -92,11 +92,15 @@ impl Issues {
 type Shared = Arc<Mutex<Issues>>;
 
 fn issue_json(issue: &Issue) -> Value {
-    json!({
-        "number": issue.number, "title": issue.title, "body": issue.body,
-        "user": {"login": issue.login}, "state": if issue.open { "open" } else { "closed" },
-        "labels": issue.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
-    })
+    let labels: Vec<&str> = issue.labels.iter().map(String::as_str).collect();
+    support::fake_github::issue(
+        issue.number,
+        &issue.title,
+        &issue.body,
+        &issue.login,
+        issue.open,
+        &labels,
+    )
 }
 
 fn number_at(request: &Request, index: usize) -> u64 {

@@ -356,7 +356,25 @@ fn the_fake_payloads_are_the_octocrab_models_the_client_reads() {
     let open: pulls::PullRequest =
         serde_json::from_value(fake_github::associated_pull(8, "abc", false)).unwrap();
     assert!(open.merged_at.is_none());
+    let issue: octocrab::models::issues::Issue = serde_json::from_value(fake_github::issue(
+        3,
+        "Drift in environment dev",
+        "<!-- m -->",
+        BOT,
+        false,
+        &["drift"],
+    ))
+    .unwrap();
+    assert_eq!((issue.number, issue.user.login.as_str()), (3, BOT));
+    assert!(issue.pull_request.is_none());
+    assert_eq!(issue.labels[0].name, "drift");
     assert!(serde_json::from_value::<Label>(json!({"name": "x"})).is_err());
+    assert!(
+        serde_json::from_value::<octocrab::models::issues::Issue>(
+            json!({"number": 3, "title": "t", "user": {"login": BOT}, "state": "open"})
+        )
+        .is_err()
+    );
     assert!(serde_json::from_value::<pulls::Review>(json!({"id": 42})).is_err());
     assert!(serde_json::from_value::<pulls::PullRequest>(json!({"number": 7})).is_err());
 }

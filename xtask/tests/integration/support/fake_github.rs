@@ -251,6 +251,52 @@ pub fn associated_pull(number: u64, merge_commit_sha: &str, merged: bool) -> Val
     pull
 }
 
+/// A user (the author of an issue or comment) with `login`.
+pub fn user(login: &str) -> Value {
+    let mut user = example("issue-comment")["user"].clone();
+    user["login"] = login.into();
+    user["type"] = if login.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    }
+    .into();
+    user
+}
+
+/// Issue `number` by `login` as the issues API returns it (never a pull request).
+pub fn issue(
+    number: u64,
+    title: &str,
+    body: &str,
+    login: &str,
+    open: bool,
+    labels: &[&str],
+) -> Value {
+    let mut issue = example("issue");
+    issue.as_object_mut().unwrap().remove("pull_request");
+    issue["id"] = number.into();
+    issue["number"] = number.into();
+    issue["url"] = format!("https://api.github.com/repos/acme/infra/issues/{number}").into();
+    issue["html_url"] = format!("https://github.com/acme/infra/issues/{number}").into();
+    issue["title"] = title.into();
+    issue["body"] = body.into();
+    issue["user"] = user(login);
+    issue["state"] = if open { "open" } else { "closed" }.into();
+    issue["state_reason"] = if open {
+        Value::Null
+    } else {
+        "completed".into()
+    };
+    issue["closed_at"] = if open {
+        Value::Null
+    } else {
+        "2026-01-02T00:00:00Z".into()
+    };
+    issue["labels"] = self::labels(labels);
+    issue
+}
+
 /// One page of `items`, with a `Link: rel="next"` header when more follow.
 fn page(request: &Request, items: Vec<Value>, page_size: usize, server: &str) -> ResponseTemplate {
     if page_size == 0 {
