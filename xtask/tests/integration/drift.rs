@@ -265,7 +265,7 @@ async fn fake_issues(state: Shared) -> MockServer {
             let items: Vec<Value> = issue
                 .comments
                 .iter()
-                .map(|(id, body, login)| json!({"id": id, "body": body, "user": {"login": login}}))
+                .map(|(id, body, login)| support::fake_github::comment(*id, body, login))
                 .collect();
             ResponseTemplate::new(200).set_body_json(items)
         })
@@ -288,8 +288,7 @@ async fn fake_issues(state: Shared) -> MockServer {
                 return ResponseTemplate::new(403).set_body_json(json!({"message": "no"}));
             }
             issue.comments.push((id, text.clone(), BOT.into()));
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"id": id, "body": text, "user": {"login": BOT}}))
+            ResponseTemplate::new(201).set_body_json(support::fake_github::comment(id, &text, BOT))
         })
         .mount(&server)
         .await;

@@ -33,7 +33,7 @@ fn client(server: &MockServer, retry: RetryPolicy) -> GitHub {
 }
 
 fn comment(id: u64, body: &str) -> serde_json::Value {
-    json!({"id": id, "body": body, "user": {"login": "github-actions[bot]"}, "html_url": "https://x"})
+    fake_github::comment(id, body, BOT)
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn comment_lists_follow_pagination() {
         .await;
     let github = client(&server, fast_retry(3));
     let comments = github.list_issue_comments(7).await.unwrap();
-    let ids: Vec<u64> = comments.iter().map(|c| c.id).collect();
+    let ids: Vec<u64> = comments.iter().map(|c| c.id.into_inner()).collect();
     assert_eq!(ids, [1, 2, 3]);
     // The marked comment is on page two: an upsert finds it there.
     assert_eq!(
@@ -368,6 +368,22 @@ fn the_fake_payloads_are_the_octocrab_models_the_client_reads() {
     assert_eq!((issue.number, issue.user.login.as_str()), (3, BOT));
     assert!(issue.pull_request.is_none());
     assert_eq!(issue.labels[0].name, "drift");
+    let comment: octocrab::models::issues::Comment =
+        serde_json::from_value(fake_github::comment(5, "hello", BOT)).unwrap();
+    assert_eq!(
+        (
+            comment.id.into_inner(),
+            comment.body.as_deref(),
+            comment.user.login.as_str()
+        ),
+        (5, Some("hello"), BOT)
+    );
+    assert!(
+        serde_json::from_value::<octocrab::models::issues::Comment>(
+            json!({"id": 5, "body": "hello", "user": {"login": BOT}, "html_url": "https://x"})
+        )
+        .is_err()
+    );
     assert!(serde_json::from_value::<Label>(json!({"name": "x"})).is_err());
     assert!(
         serde_json::from_value::<octocrab::models::issues::Issue>(
@@ -606,7 +622,10 @@ async fn a_create_is_repeated_when_it_surely_did_not_happen() {
         .mount(&server)
         .await;
     let github = client(&server, fast_retry(3));
-    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+    assert_eq!(
+        github.create_comment(7, "x").await.unwrap().id.into_inner(),
+        5
+    );
 }
 
 #[tokio::test]
@@ -661,5 +680,8 @@ async fn a_bare_403_for_a_secondary_rate_limit_is_waited_out_not_taken_for_a_for
         .mount(&server)
         .await;
     let github = client(&server, fast_retry(3));
-    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+    assert_eq!(
+        github.create_comment(7, "x").await.unwrap().id.into_inner(),
+        5
+    );
 }

@@ -264,6 +264,18 @@ pub fn user(login: &str) -> Value {
     user
 }
 
+/// Issue comment `id` by `login`, as the issue comments API returns it.
+pub fn comment(id: u64, body: &str, login: &str) -> Value {
+    let mut comment = example("issue-comment");
+    comment["id"] = id.into();
+    comment["url"] = format!("https://api.github.com/repos/acme/infra/issues/comments/{id}").into();
+    comment["html_url"] = format!("https://github.com/acme/infra/pull/7#issuecomment-{id}").into();
+    comment["issue_url"] = "https://api.github.com/repos/acme/infra/issues/7".into();
+    comment["body"] = body.into();
+    comment["user"] = user(login);
+    comment
+}
+
 /// Issue `number` by `login` as the issues API returns it (never a pull request).
 pub fn issue(
     number: u64,
@@ -493,7 +505,7 @@ pub async fn server(state: Shared) -> MockServer {
             let items = st
                 .comments
                 .iter()
-                .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": c.login}, "html_url": "https://x"}))
+                .map(|c| comment(c.id, &c.body, &c.login))
                 .collect();
             page(request, items, st.page_size, &u)
         })
@@ -522,9 +534,11 @@ pub async fn server(state: Shared) -> MockServer {
             if failure == Some(true) {
                 return bad_gateway();
             }
-            ResponseTemplate::new(201).set_body_json(
-                json!({"id": id, "body": body["body"], "user": {"login": login}, "html_url": "https://x"}),
-            )
+            ResponseTemplate::new(201).set_body_json(comment(
+                id,
+                body["body"].as_str().unwrap(),
+                &login,
+            ))
         })
         .mount(&server)
         .await;
@@ -556,9 +570,7 @@ pub async fn server(state: Shared) -> MockServer {
             for comment in st.comments.iter_mut().filter(|c| c.id == id) {
                 comment.body = text.clone();
             }
-            ResponseTemplate::new(200).set_body_json(
-                json!({"id": id, "body": text, "user": {"login": BOT}, "html_url": "https://x"}),
-            )
+            ResponseTemplate::new(200).set_body_json(comment(id, &text, BOT))
         })
         .mount(&server)
         .await;
