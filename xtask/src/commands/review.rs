@@ -601,7 +601,7 @@ async fn write_to_pull_request(
                 .own_review_comments(pull.number, render::SUGGESTION_MARKER_PREFIX)
                 .await?
                 .into_iter()
-                .map(|comment| (comment.id, comment.body))
+                .map(|comment| (comment.id.into_inner(), comment.body))
                 .collect()
         };
         let new: Vec<NewReviewComment> = improved

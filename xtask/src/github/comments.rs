@@ -53,7 +53,7 @@ impl GitHub {
             .into_iter()
             .filter(|comment| {
                 let body = comment.body.as_deref().unwrap_or_default();
-                self.is_ours_by(&comment.user.login, body, marker)
+                self.is_ours(&comment.user.login, body, marker)
             })
             .collect();
         ours.sort_by_key(|comment| comment.id);

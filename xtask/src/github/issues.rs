@@ -25,7 +25,7 @@ impl GitHub {
             .into_iter()
             .filter(|issue| issue.pull_request.is_none())
             .filter(|issue| {
-                self.is_ours_by(
+                self.is_ours(
                     &issue.user.login,
                     issue.body.as_deref().unwrap_or_default(),
                     marker,

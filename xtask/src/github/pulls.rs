@@ -76,21 +76,8 @@ impl NewReviewComment {
     }
 }
 
-/// An existing review comment.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct ReviewComment {
-    pub id: u64,
-    #[serde(default)]
-    pub path: String,
-    #[serde(default)]
-    pub line: Option<u64>,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub user: Option<User>,
-    #[serde(default)]
-    pub pull_request_review_id: Option<u64>,
-}
+/// An existing review comment: octocrab's model.
+pub use octocrab::models::pulls::Comment as ReviewComment;
 
 impl GitHub {
     pub async fn get_pull_request(&self, pr: u64) -> anyhow::Result<PullRequest> {
@@ -173,7 +160,11 @@ impl GitHub {
                             .list_review_comments(pr)
                             .await?
                             .into_iter()
-                            .filter(|comment| self.is_author(comment.user.as_ref()))
+                            .filter(|comment| {
+                                self.is_author(
+                                    comment.user.as_ref().map(|user| user.login.as_str()),
+                                )
+                            })
                             .collect();
                         let posted = |wanted: &NewReviewComment| {
                             existing
@@ -183,7 +174,8 @@ impl GitHub {
                         let review_id = pending
                             .iter()
                             .find_map(|wanted| posted(wanted))
-                            .and_then(|found| found.pull_request_review_id);
+                            .and_then(|found| found.pull_request_review_id)
+                            .map(|id| id.into_inner());
                         pending.retain(|wanted| posted(wanted).is_none());
                         if pending.is_empty() {
                             return Ok(review_id.unwrap_or(0));
@@ -238,7 +230,10 @@ impl GitHub {
             .list_review_comments(pr)
             .await?
             .into_iter()
-            .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, prefix))
+            .filter(|comment| {
+                let login = comment.user.as_ref().map(|user| user.login.as_str());
+                login.is_some_and(|login| self.is_ours(login, &comment.body, prefix))
+            })
             .collect();
         ours.sort_by_key(|comment| comment.id);
         let mut kept: Vec<ReviewComment> = Vec::with_capacity(ours.len());
@@ -253,7 +248,7 @@ impl GitHub {
                         "github: deleting review comment {} on #{pr}, a duplicate of {}",
                         comment.id, original.id
                     );
-                    self.delete_review_comment(comment.id).await?;
+                    self.delete_review_comment(comment.id.into_inner()).await?;
                 }
                 None => kept.push(comment),
             }

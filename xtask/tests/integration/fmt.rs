@@ -107,8 +107,22 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
     mount_pr(
         &server,
         json!([
-            {"id": 50, "path": "environments/dev/main.tf", "line": 1, "body": "<!-- xtask:fmt fp=0000000000000000 -->\nold suggestion", "user": {"login": "github-actions[bot]"}},
-            {"id": 51, "path": "environments/dev/main.tf", "line": 1, "body": "a human remark"}
+            support::fake_github::review_comment(
+                50,
+                "environments/dev/main.tf",
+                1,
+                "<!-- xtask:fmt fp=0000000000000000 -->\nold suggestion",
+                support::fake_github::BOT,
+                1
+            ),
+            support::fake_github::review_comment(
+                51,
+                "environments/dev/main.tf",
+                1,
+                "a human remark",
+                "octocat",
+                2
+            )
         ]),
     )
     .await;
@@ -167,7 +181,14 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
     let rerun = MockServer::start().await;
     mount_pr(
         &rerun,
-        json!([{"id": 60, "path": "environments/dev/main.tf", "line": 3, "body": body, "user": {"login": "github-actions[bot]"}}]),
+        json!([support::fake_github::review_comment(
+            60,
+            "environments/dev/main.tf",
+            3,
+            &body,
+            support::fake_github::BOT,
+            1
+        )]),
     )
     .await;
     Mock::given(method("POST"))

@@ -289,7 +289,7 @@ async fn reviews_and_review_comments() {
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7/comments"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"id": 11, "path": "main.tf", "line": 4, "body": "b", "user": {"login": "bot"}, "pull_request_review_id": 42}
+            fake_github::review_comment(11, "main.tf", 4, "b", "bot", 42)
         ])))
         .mount(&server)
         .await;
@@ -381,6 +381,29 @@ fn the_fake_payloads_are_the_octocrab_models_the_client_reads() {
     assert!(
         serde_json::from_value::<octocrab::models::issues::Comment>(
             json!({"id": 5, "body": "hello", "user": {"login": BOT}, "html_url": "https://x"})
+        )
+        .is_err()
+    );
+    let review_comment: pulls::Comment =
+        serde_json::from_value(fake_github::review_comment(11, "main.tf", 4, "b", BOT, 42))
+            .unwrap();
+    assert_eq!(
+        (
+            review_comment.id.into_inner(),
+            review_comment.line,
+            review_comment.body.as_str()
+        ),
+        (11, Some(4), "b")
+    );
+    assert_eq!(
+        review_comment
+            .pull_request_review_id
+            .map(|id| id.into_inner()),
+        Some(42)
+    );
+    assert!(
+        serde_json::from_value::<pulls::Comment>(
+            json!({"id": 11, "path": "main.tf", "line": 4, "body": "b", "user": {"login": BOT}})
         )
         .is_err()
     );
@@ -573,7 +596,7 @@ async fn own_review_comments_ignore_others_and_drop_our_duplicates() {
         .own_review_comments(7, "<!-- xtask:fmt fp=")
         .await
         .unwrap();
-    let ids: Vec<u64> = ours.iter().map(|c| c.id).collect();
+    let ids: Vec<u64> = ours.iter().map(|c| c.id.into_inner()).collect();
     assert_eq!(ids, [kept, other]);
     let st = lock(&state);
     assert!(st.review_comments.iter().any(|c| c.id == foreign));

@@ -276,6 +276,39 @@ pub fn comment(id: u64, body: &str, login: &str) -> Value {
     comment
 }
 
+/// Review comment `id` by `login` on `line` of `path`, in review `review_id`, as the review
+/// comments listing of pull request 7 returns it.
+pub fn review_comment(
+    id: u64,
+    path: &str,
+    line: u64,
+    body: &str,
+    login: &str,
+    review_id: u64,
+) -> Value {
+    let mut comment = example("pull-request-review-comment");
+    let object = comment.as_object_mut().unwrap();
+    for key in [
+        "in_reply_to_id",
+        "start_line",
+        "original_start_line",
+        "start_side",
+    ] {
+        object.remove(key);
+    }
+    comment["id"] = id.into();
+    comment["url"] = format!("https://api.github.com/repos/acme/infra/pulls/comments/{id}").into();
+    comment["html_url"] = format!("https://github.com/acme/infra/pull/7#discussion_r{id}").into();
+    comment["pull_request_url"] = "https://api.github.com/repos/acme/infra/pulls/7".into();
+    comment["pull_request_review_id"] = review_id.into();
+    comment["path"] = path.into();
+    comment["line"] = line.into();
+    comment["original_line"] = line.into();
+    comment["body"] = body.into();
+    comment["user"] = user(login);
+    comment
+}
+
 /// Issue `number` by `login` as the issues API returns it (never a pull request).
 pub fn issue(
     number: u64,
@@ -675,10 +708,7 @@ pub async fn server(state: Shared) -> MockServer {
             let items = st
                 .review_comments
                 .iter()
-                .map(|c| {
-                    json!({"id": c.id, "path": c.path, "line": c.line, "body": c.body,
-                           "user": {"login": c.login}, "pull_request_review_id": c.review_id})
-                })
+                .map(|c| review_comment(c.id, &c.path, c.line, &c.body, &c.login, c.review_id))
                 .collect();
             page(request, items, st.page_size, &u)
         })
