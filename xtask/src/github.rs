@@ -46,7 +46,7 @@ pub(crate) use error::parse_json;
 pub use error::{ApiError, api_status, outcome_unknown};
 pub use event::{pull_request_from_event, pull_request_number, resolve_pull_request};
 pub use labels::Label;
-pub use pulls::{GitRef, NewReviewComment, PullRequest, PullRequestFile, ReviewComment};
+pub use pulls::{NewReviewComment, PullRequest, PullRequestFile, ReviewComment};
 pub use transport::{GitHub, Method};
 
 /// The public GitHub API, used when `GITHUB_API_URL` is not set.

@@ -396,9 +396,9 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     Ok(Input {
         files,
         text: PullRequestText {
-            title: pull.title.clone(),
+            title: pull.title.clone().unwrap_or_default(),
             body: render::author_text(&body),
-            branch: format!("{} -> {}", pull.head.ref_name, pull.base.ref_name),
+            branch: format!("{} -> {}", pull.head.ref_field, pull.base.ref_field),
         },
         pull: Some(PullContext {
             github,

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::GitHub;
 use super::error::{parse_json, retry_if_unknown};
 use super::transport::{Method, Replay, ignore_not_found, same_text};
-use super::{GitHub, User};
 use crate::retry::Decision;
 
 /// One file of a pull request.
@@ -24,30 +24,8 @@ pub struct PullRequestFile {
     pub previous_filename: Option<String>,
 }
 
-/// The parts of a pull request the commands use.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PullRequest {
-    pub number: u64,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub draft: bool,
-    #[serde(default)]
-    pub html_url: String,
-    #[serde(default)]
-    pub user: Option<User>,
-    pub head: GitRef,
-    pub base: GitRef,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct GitRef {
-    pub sha: String,
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-}
+/// A pull request: octocrab's model.
+pub use octocrab::models::pulls::PullRequest;
 
 /// A line comment of a new review. `start_line` makes it span several lines.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

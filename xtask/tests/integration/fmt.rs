@@ -87,9 +87,16 @@ async fn mount_pr(server: &MockServer, existing: serde_json::Value) {
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "number": 7, "head": {"sha": "headsha", "ref": "f"}, "base": {"sha": "b", "ref": "main"}
-        })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(support::fake_github::pull_request(
+                7,
+                "t",
+                None,
+                "octocat",
+                ("f", "headsha"),
+                ("main", "b"),
+            )),
+        )
         .mount(server)
         .await;
 }

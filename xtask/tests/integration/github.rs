@@ -234,18 +234,23 @@ async fn rate_limit_is_retried_then_succeeds() {
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "number": 7, "title": "t", "body": null, "draft": false, "html_url": "u",
-            "user": {"login": "dev"},
-            "head": {"sha": "abc", "ref": "feature"}, "base": {"sha": "def", "ref": "main"}
-        })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fake_github::pull_request(
+                7,
+                "t",
+                None,
+                "dev",
+                ("feature", "abc"),
+                ("main", "def"),
+            )),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let github = client(&server, fast_retry(3));
     let pr = github.get_pull_request(7).await.unwrap();
     assert_eq!(pr.head.sha, "abc");
-    assert_eq!(pr.base.ref_name, "main");
+    assert_eq!(pr.base.ref_field, "main");
 }
 
 #[tokio::test]
@@ -406,6 +411,27 @@ fn the_fake_payloads_are_the_octocrab_models_the_client_reads() {
             json!({"id": 11, "path": "main.tf", "line": 4, "body": "b", "user": {"login": BOT}})
         )
         .is_err()
+    );
+    let pull: pulls::PullRequest = serde_json::from_value(fake_github::pull_request(
+        7,
+        "t",
+        Some("b"),
+        "dev",
+        ("feature", "abc"),
+        ("main", "def"),
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            pull.head.ref_field.as_str(),
+            pull.head.sha.as_str(),
+            pull.base.ref_field.as_str()
+        ),
+        ("feature", "abc", "main")
+    );
+    assert_eq!(
+        (pull.title.as_deref(), pull.body.as_deref()),
+        (Some("t"), Some("b"))
     );
     assert!(serde_json::from_value::<Label>(json!({"name": "x"})).is_err());
     assert!(

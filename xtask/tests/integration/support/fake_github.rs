@@ -309,6 +309,33 @@ pub fn review_comment(
     comment
 }
 
+/// Pull request `number` of `login` as `GET /repos/{o}/{r}/pulls/{n}` returns it, from `head`
+/// onto `base` (each a ref and its commit).
+pub fn pull_request(
+    number: u64,
+    title: &str,
+    body: Option<&str>,
+    login: &str,
+    head: (&str, &str),
+    base: (&str, &str),
+) -> Value {
+    let mut pull = example("pull-request");
+    pull["id"] = number.into();
+    pull["number"] = number.into();
+    pull["url"] = format!("https://api.github.com/repos/acme/infra/pulls/{number}").into();
+    pull["html_url"] = format!("https://github.com/acme/infra/pull/{number}").into();
+    pull["title"] = title.into();
+    pull["body"] = body.into();
+    pull["user"] = user(login);
+    pull["draft"] = false.into();
+    for (side, (name, sha)) in [("head", head), ("base", base)] {
+        pull[side]["ref"] = name.into();
+        pull[side]["sha"] = sha.into();
+        pull[side]["label"] = format!("acme:{name}").into();
+    }
+    pull
+}
+
 /// Issue `number` by `login` as the issues API returns it (never a pull request).
 pub fn issue(
     number: u64,
@@ -385,11 +412,14 @@ pub async fn server(state: Shared) -> MockServer {
             {
                 edit(&mut st);
             }
-            ResponseTemplate::new(200).set_body_json(json!({
-                "number": 7, "title": st.title, "body": st.body,
-                "user": {"login": "author"},
-                "head": {"sha": st.head_sha, "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
-            }))
+            ResponseTemplate::new(200).set_body_json(pull_request(
+                7,
+                &st.title,
+                Some(&st.body),
+                "author",
+                ("feature", &st.head_sha),
+                ("main", "def456"),
+            ))
         })
         .mount(&server)
         .await;
