@@ -1,6 +1,6 @@
 //! Pull requests: the description, the changed files, reviews and their line comments.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use super::GitHub;
@@ -8,21 +8,9 @@ use super::error::{parse_json, retry_if_unknown};
 use super::transport::{Method, Replay, ignore_not_found, same_text};
 use crate::retry::Decision;
 
-/// One file of a pull request.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PullRequestFile {
-    pub filename: String,
-    pub status: String,
-    #[serde(default)]
-    pub additions: u64,
-    #[serde(default)]
-    pub deletions: u64,
-    /// The unified diff; GitHub omits it for binary and very large files.
-    #[serde(default)]
-    pub patch: Option<String>,
-    #[serde(default)]
-    pub previous_filename: Option<String>,
-}
+/// One file of a pull request (or of a comparison): octocrab's model. GitHub omits `patch` for
+/// binary and very large files.
+pub use octocrab::models::repos::DiffEntry as PullRequestFile;
 
 /// A pull request: octocrab's model.
 pub use octocrab::models::pulls::PullRequest;

@@ -74,10 +74,10 @@ async fn mount_pr(server: &MockServer, existing: serde_json::Value) {
     // The PR touched lines 1-4 of main.tf only; line 9 is outside its diff.
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7/files"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+        .respond_with(ResponseTemplate::new(200).set_body_json(support::fake_github::diff_entries(&json!([{
             "filename": "environments/dev/main.tf", "status": "modified", "additions": 2, "deletions": 1,
             "patch": "@@ -1,3 +1,4 @@\n resource \"terraform_data\" \"a\" {\n   input = \"a\"\n+      triggers_replace = [\"x\"]\n }"
-        }])))
+        }]))))
         .mount(server)
         .await;
     Mock::given(method("GET"))

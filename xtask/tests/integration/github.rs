@@ -433,6 +433,19 @@ fn the_fake_payloads_are_the_octocrab_models_the_client_reads() {
         (pull.title.as_deref(), pull.body.as_deref()),
         (Some("t"), Some("b"))
     );
+    let minimal = json!([
+        {"filename": "a.tf", "status": "renamed", "additions": 1, "deletions": 2,
+         "patch": "@@ -1 +1 @@\n-a\n+b", "previous_filename": "b.tf"},
+        {"filename": "logo.png", "status": "added", "additions": 0, "deletions": 0}
+    ]);
+    let files: Vec<octocrab::models::repos::DiffEntry> =
+        serde_json::from_value(fake_github::diff_entries(&minimal)).unwrap();
+    assert_eq!(
+        (files[0].changes, files[0].previous_filename.as_deref()),
+        (3, Some("b.tf"))
+    );
+    assert!(files[1].patch.is_none());
+    assert!(serde_json::from_value::<Vec<octocrab::models::repos::DiffEntry>>(minimal).is_err());
     assert!(serde_json::from_value::<Label>(json!({"name": "x"})).is_err());
     assert!(
         serde_json::from_value::<octocrab::models::issues::Issue>(

@@ -336,6 +336,33 @@ pub fn pull_request(
     pull
 }
 
+/// `files` (each with at least `filename`, `status`, the counts and, unless binary, `patch`)
+/// completed to GitHub's diff entries, as the pull request files listing and the compare API
+/// return them.
+pub fn diff_entries(files: &Value) -> Value {
+    let files = files.as_array().unwrap();
+    files
+        .iter()
+        .map(|file| {
+            let mut entry = example("diff-entry");
+            entry.as_object_mut().unwrap().remove("patch");
+            for (key, value) in file.as_object().unwrap() {
+                entry[key] = value.clone();
+            }
+            let name = file["filename"].as_str().unwrap();
+            let changes =
+                entry["additions"].as_u64().unwrap() + entry["deletions"].as_u64().unwrap();
+            entry["changes"] = changes.into();
+            entry["blob_url"] = format!("https://github.com/acme/infra/blob/abc123/{name}").into();
+            entry["raw_url"] = format!("https://github.com/acme/infra/raw/abc123/{name}").into();
+            entry["contents_url"] =
+                format!("https://api.github.com/repos/acme/infra/contents/{name}?ref=abc123")
+                    .into();
+            entry
+        })
+        .collect()
+}
+
 /// Issue `number` by `login` as the issues API returns it (never a pull request).
 pub fn issue(
     number: u64,
@@ -446,7 +473,7 @@ pub async fn server(state: Shared) -> MockServer {
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7/files"))
         .respond_with(move |_: &Request| {
-            ResponseTemplate::new(200).set_body_json(s.lock().unwrap().files.clone())
+            ResponseTemplate::new(200).set_body_json(diff_entries(&s.lock().unwrap().files))
         })
         .mount(&server)
         .await;
@@ -482,8 +509,9 @@ pub async fn server(state: Shared) -> MockServer {
                     .find(|(b, h, _, _)| b == base && h == head)
             });
             match found {
-                Some((_, _, status, files)) => ResponseTemplate::new(200)
-                    .set_body_json(json!({"status": status, "files": files, "commits": []})),
+                Some((_, _, status, files)) => ResponseTemplate::new(200).set_body_json(
+                    json!({"status": status, "files": diff_entries(files), "commits": []}),
+                ),
                 None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
             }
         })
