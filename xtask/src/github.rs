@@ -18,6 +18,16 @@
 //! token from `GITHUB_TOKEN`, the repository from `GITHUB_REPOSITORY` or the configuration. The
 //! client knows nothing of commands or renderers.
 //!
+//! **Octocrab's models, our request path.** Answers deserialize into octocrab's typed models
+//! (issues, issue comments, labels, pull requests, their files, reviews, review comments), but
+//! every request goes through `GitHub::send` rather than octocrab's typed builders: those turn a
+//! non-2xx answer into an error without its headers (no `Retry-After`/`x-ratelimit-*` to wait on),
+//! octocrab's own retry repeats any request after a 5xx (a second comment for a create GitHub
+//! performed), and its page-following sends the token only to `api.github.com` or relative URLs,
+//! so on GitHub Enterprise the absolute `Link` URLs of later pages would go out without it. Our
+//! path keeps the replay rules, the bounded pagination with `Link` URLs made relative (the token
+//! only ever reaches the API host) and the typed [`ApiError`].
+//!
 //! One job per file: `transport` (the client, its one request path, retry and pagination),
 //! `error` (the typed [`ApiError`]), `comments`, `labels`, `pulls` (pull requests, files, reviews)
 //! and `event` (the Actions event payload).
@@ -32,7 +42,6 @@ mod transport;
 mod commits;
 mod issues;
 
-pub use commits::AssociatedPullRequest;
 pub use issues::Issue;
 
 use std::fmt;
@@ -47,7 +56,7 @@ pub(crate) use error::parse_json;
 pub use error::{ApiError, api_status, outcome_unknown};
 pub use event::{pull_request_from_event, pull_request_number, resolve_pull_request};
 pub use labels::Label;
-pub use pulls::{GitRef, NewReviewComment, PullRequest, PullRequestFile, ReviewComment};
+pub use pulls::{NewReviewComment, PullRequest, PullRequestFile, ReviewComment};
 pub use transport::{GitHub, Method};
 
 /// The public GitHub API, used when `GITHUB_API_URL` is not set.

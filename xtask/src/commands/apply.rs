@@ -178,19 +178,18 @@ async fn reviewed(
     let Some(pr) = client.pull_request_merged_as(commit).await? else {
         return Ok((Reviewed::NoPullRequest, None));
     };
-    let mut ours: Vec<_> = client
-        .list_issue_comments(pr)
+    let Some(comment) = client
+        .own_comments(pr, env_marker)
         .await?
         .into_iter()
-        .filter(|c| client.is_ours(c.user.as_ref(), &c.body, env_marker))
-        .collect();
-    ours.sort_by_key(|c| c.id);
-    let Some(comment) = ours.into_iter().next() else {
+        .next()
+    else {
         return Ok((Reviewed::NoPlanComment { pr }, None));
     };
-    let reviewed = match Stamp::from_comment(&comment.body, env_marker) {
+    let body = comment.body.unwrap_or_default();
+    let reviewed = match Stamp::from_comment(&body, env_marker) {
         Some(stamp) => Reviewed::Found { pr, stamp },
         None => Reviewed::NoPlanComment { pr },
     };
-    Ok((reviewed, Some((comment.id, comment.body))))
+    Ok((reviewed, Some((comment.id.into_inner(), body))))
 }

@@ -130,7 +130,7 @@ fn suggest(
             .own_review_comments(pr, suggest::MARKER)
             .await?
             .into_iter()
-            .map(|comment| (comment.id, comment.body))
+            .map(|comment| (comment.id.into_inner(), comment.body))
             .collect();
         let decided = suggest::place(&changes, &files, &existing);
         for id in &decided.delete {

@@ -396,9 +396,9 @@ async fn read_input(args: &Args, config: &Config) -> anyhow::Result<Input> {
     Ok(Input {
         files,
         text: PullRequestText {
-            title: pull.title.clone(),
+            title: pull.title.clone().unwrap_or_default(),
             body: render::author_text(&body),
-            branch: format!("{} -> {}", pull.head.ref_name, pull.base.ref_name),
+            branch: format!("{} -> {}", pull.head.ref_field, pull.base.ref_field),
         },
         pull: Some(PullContext {
             github,
@@ -601,7 +601,7 @@ async fn write_to_pull_request(
                 .own_review_comments(pull.number, render::SUGGESTION_MARKER_PREFIX)
                 .await?
                 .into_iter()
-                .map(|comment| (comment.id, comment.body))
+                .map(|comment| (comment.id.into_inner(), comment.body))
                 .collect()
         };
         let new: Vec<NewReviewComment> = improved

@@ -2,24 +2,14 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::GitHub;
 use super::error::{parse_json, retry_if_unknown};
 use super::transport::{Method, ignore_not_found, same_text};
-use super::{GitHub, User};
 
-/// An issue or pull-request comment.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct IssueComment {
-    pub id: u64,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub user: Option<User>,
-    #[serde(default)]
-    pub html_url: String,
-}
+/// An issue or pull-request comment: octocrab's model.
+pub use octocrab::models::issues::Comment as IssueComment;
 
 /// What [`GitHub::upsert_comment`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +38,26 @@ impl GitHub {
             &self.repo_path(&format!("issues/{issue}/comments")),
         )
         .await
+    }
+
+    /// The comments of an issue or pull request that are ours for `marker` (see
+    /// [`GitHub::is_ours`]), oldest first.
+    pub async fn own_comments(
+        &self,
+        issue: u64,
+        marker: &str,
+    ) -> anyhow::Result<Vec<IssueComment>> {
+        let mut ours: Vec<IssueComment> = self
+            .list_issue_comments(issue)
+            .await?
+            .into_iter()
+            .filter(|comment| {
+                let body = comment.body.as_deref().unwrap_or_default();
+                self.is_ours(&comment.user.login, body, marker)
+            })
+            .collect();
+        ours.sort_by_key(|comment| comment.id);
+        Ok(ours)
     }
 
     pub async fn create_comment(&self, issue: u64, body: &str) -> anyhow::Result<IssueComment> {
@@ -115,36 +125,29 @@ impl GitHub {
             .run(
                 // A try after the first follows a create whose outcome was unknown.
                 async |attempt| {
-                    let mut ours: Vec<IssueComment> = self
-                        .list_issue_comments(issue)
-                        .await?
-                        .into_iter()
-                        .filter(|comment| {
-                            self.is_ours(comment.user.as_ref(), &comment.body, marker)
-                        })
-                        .collect();
-                    ours.sort_by_key(|comment| comment.id);
+                    let ours = self.own_comments(issue, marker).await?;
                     let Some((kept, duplicates)) = ours.split_first() else {
                         let created = self.create_comment(issue, &body).await?;
-                        return Ok(Upsert::Created(created.id));
+                        return Ok(Upsert::Created(created.id.into_inner()));
                     };
+                    let kept_id = kept.id.into_inner();
                     for duplicate in duplicates {
                         eprintln!(
-                            "github: deleting comment {} on #{issue}, a duplicate of comment {}",
-                            duplicate.id, kept.id
+                            "github: deleting comment {} on #{issue}, a duplicate of comment {kept_id}",
+                            duplicate.id
                         );
-                        self.delete_comment(duplicate.id).await?;
+                        self.delete_comment(duplicate.id.into_inner()).await?;
                     }
-                    if same_text(&kept.body, &body) {
+                    if same_text(kept.body.as_deref().unwrap_or_default(), &body) {
                         // Our own create of a moment ago, performed although GitHub said otherwise.
                         return Ok(if attempt > 1 {
-                            Upsert::Created(kept.id)
+                            Upsert::Created(kept_id)
                         } else {
-                            Upsert::Unchanged(kept.id)
+                            Upsert::Unchanged(kept_id)
                         });
                     }
-                    self.update_comment(kept.id, &body).await?;
-                    Ok(Upsert::Updated(kept.id))
+                    self.update_comment(kept_id, &body).await?;
+                    Ok(Upsert::Updated(kept_id))
                 },
                 |error| retry_if_unknown(error, "looking for the comment before trying again"),
             )

@@ -1,19 +1,9 @@
 //! The pull request a commit on the default branch merged: what `cargo xtask apply` reads the
 //! reviewed plan from.
 
-use serde::Deserialize;
+use octocrab::models::pulls::PullRequest;
 
 use super::GitHub;
-
-/// A pull request associated with a commit (`GET /repos/{o}/{r}/commits/{sha}/pulls`).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct AssociatedPullRequest {
-    pub number: u64,
-    #[serde(default)]
-    pub merged_at: Option<String>,
-    #[serde(default)]
-    pub merge_commit_sha: Option<String>,
-}
 
 impl GitHub {
     /// The pull request whose merge produced `sha`: merged, and with `sha` as its merge commit
@@ -25,14 +15,15 @@ impl GitHub {
             "commits/{}/pulls",
             crate::percent::encode_segment(sha)
         ));
-        let pulls: Vec<AssociatedPullRequest> = self
+        // `GET /repos/{o}/{r}/commits/{sha}/pulls` lists octocrab's (simple) pull requests.
+        let pulls: Vec<PullRequest> = self
             .get_all(&format!("listing the pull requests of commit {sha}"), &path)
             .await?;
         Ok(merged_as(&pulls, sha))
     }
 }
 
-fn merged_as(pulls: &[AssociatedPullRequest], sha: &str) -> Option<u64> {
+fn merged_as(pulls: &[PullRequest], sha: &str) -> Option<u64> {
     pulls
         .iter()
         .find(|pull| pull.merged_at.is_some() && pull.merge_commit_sha.as_deref() == Some(sha))
@@ -45,10 +36,18 @@ mod tests {
 
     #[test]
     fn only_the_pull_request_merged_as_the_commit_counts() {
-        let pull = |number, merged: bool, sha: &str| AssociatedPullRequest {
-            number,
-            merged_at: merged.then(|| "2026-01-01T00:00:00Z".to_owned()),
-            merge_commit_sha: Some(sha.to_owned()),
+        let pull = |number: u64, merged: bool, sha: &str| -> PullRequest {
+            let git_ref = serde_json::json!({"ref": "main", "sha": "0123"});
+            serde_json::from_value(serde_json::json!({
+                "id": number,
+                "number": number,
+                "url": format!("https://api.github.com/repos/acme/infra/pulls/{number}"),
+                "head": git_ref,
+                "base": git_ref,
+                "merged_at": merged.then_some("2026-01-01T00:00:00Z"),
+                "merge_commit_sha": sha,
+            }))
+            .unwrap()
         };
         // Open, or merged as another commit (the commit was only on its branch): not it.
         let pulls = [

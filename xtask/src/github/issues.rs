@@ -2,28 +2,14 @@
 //! of the body and our bot as the author, never by title, so a look-alike opened by someone else
 //! is never edited or closed.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::error::retry_if_unknown;
-use super::{GitHub, Label, Method, User, parse_json};
+use super::{GitHub, Label, Method, parse_json};
 
-/// An issue as the listing returns it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Issue {
-    pub number: u64,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub user: Option<User>,
-    #[serde(default)]
-    pub state: String,
-    /// Present when the "issue" is a pull request (the issues listing returns both).
-    #[serde(default)]
-    pub pull_request: Option<serde_json::Value>,
-}
+/// An issue as the issues API returns it: octocrab's model. The listing returns pull requests
+/// too (with `pull_request` set).
+pub use octocrab::models::issues::Issue;
 
 impl GitHub {
     /// Our open issue for `marker` carrying `label`, the oldest when there are several.
@@ -40,7 +26,7 @@ impl GitHub {
             .filter(|issue| issue.pull_request.is_none())
             .filter(|issue| {
                 self.is_ours(
-                    issue.user.as_ref(),
+                    &issue.user.login,
                     issue.body.as_deref().unwrap_or_default(),
                     marker,
                 )

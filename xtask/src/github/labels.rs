@@ -1,6 +1,5 @@
 //! Labels of issues and pull requests, created in the repository when missing.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::GitHub;
@@ -19,11 +18,7 @@ pub struct Label {
 impl GitHub {
     /// The names of the labels on an issue or pull request.
     pub async fn list_issue_labels(&self, issue: u64) -> anyhow::Result<Vec<String>> {
-        #[derive(Deserialize)]
-        struct Named {
-            name: String,
-        }
-        let labels: Vec<Named> = self
+        let labels: Vec<octocrab::models::Label> = self
             .get_all(
                 &format!("listing the labels of #{issue}"),
                 &self.repo_path(&format!("issues/{issue}/labels")),

@@ -1,53 +1,19 @@
 //! Pull requests: the description, the changed files, reviews and their line comments.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
+use super::GitHub;
 use super::error::{parse_json, retry_if_unknown};
 use super::transport::{Method, Replay, ignore_not_found, same_text};
-use super::{GitHub, User};
 use crate::retry::Decision;
 
-/// One file of a pull request.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PullRequestFile {
-    pub filename: String,
-    pub status: String,
-    #[serde(default)]
-    pub additions: u64,
-    #[serde(default)]
-    pub deletions: u64,
-    /// The unified diff; GitHub omits it for binary and very large files.
-    #[serde(default)]
-    pub patch: Option<String>,
-    #[serde(default)]
-    pub previous_filename: Option<String>,
-}
+/// One file of a pull request (or of a comparison): octocrab's model. GitHub omits `patch` for
+/// binary and very large files.
+pub use octocrab::models::repos::DiffEntry as PullRequestFile;
 
-/// The parts of a pull request the commands use.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PullRequest {
-    pub number: u64,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub draft: bool,
-    #[serde(default)]
-    pub html_url: String,
-    #[serde(default)]
-    pub user: Option<User>,
-    pub head: GitRef,
-    pub base: GitRef,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct GitRef {
-    pub sha: String,
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-}
+/// A pull request: octocrab's model.
+pub use octocrab::models::pulls::PullRequest;
 
 /// A line comment of a new review. `start_line` makes it span several lines.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -76,21 +42,8 @@ impl NewReviewComment {
     }
 }
 
-/// An existing review comment.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct ReviewComment {
-    pub id: u64,
-    #[serde(default)]
-    pub path: String,
-    #[serde(default)]
-    pub line: Option<u64>,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub user: Option<User>,
-    #[serde(default)]
-    pub pull_request_review_id: Option<u64>,
-}
+/// An existing review comment: octocrab's model.
+pub use octocrab::models::pulls::Comment as ReviewComment;
 
 impl GitHub {
     pub async fn get_pull_request(&self, pr: u64) -> anyhow::Result<PullRequest> {
@@ -162,10 +115,6 @@ impl GitHub {
         body: &str,
         comments: &[NewReviewComment],
     ) -> anyhow::Result<u64> {
-        #[derive(Deserialize)]
-        struct Created {
-            id: u64,
-        }
         let mut pending: Vec<&NewReviewComment> = comments.iter().collect();
         let result = self
             .retry
@@ -177,7 +126,11 @@ impl GitHub {
                             .list_review_comments(pr)
                             .await?
                             .into_iter()
-                            .filter(|comment| self.is_author(comment.user.as_ref()))
+                            .filter(|comment| {
+                                self.is_author(
+                                    comment.user.as_ref().map(|user| user.login.as_str()),
+                                )
+                            })
                             .collect();
                         let posted = |wanted: &NewReviewComment| {
                             existing
@@ -187,7 +140,8 @@ impl GitHub {
                         let review_id = pending
                             .iter()
                             .find_map(|wanted| posted(wanted))
-                            .and_then(|found| found.pull_request_review_id);
+                            .and_then(|found| found.pull_request_review_id)
+                            .map(|id| id.into_inner());
                         pending.retain(|wanted| posted(wanted).is_none());
                         if pending.is_empty() {
                             return Ok(review_id.unwrap_or(0));
@@ -210,7 +164,9 @@ impl GitHub {
                             })),
                         )
                         .await?;
-                    Ok(parse_json::<Created>(&operation, &answer.body)?.id)
+                    let review: octocrab::models::pulls::Review =
+                        parse_json(&operation, &answer.body)?;
+                    Ok(review.id.into_inner())
                 },
                 // A review without line comments leaves nothing to look for: not retried.
                 |error| {
@@ -240,7 +196,10 @@ impl GitHub {
             .list_review_comments(pr)
             .await?
             .into_iter()
-            .filter(|comment| self.is_ours(comment.user.as_ref(), &comment.body, prefix))
+            .filter(|comment| {
+                let login = comment.user.as_ref().map(|user| user.login.as_str());
+                login.is_some_and(|login| self.is_ours(login, &comment.body, prefix))
+            })
             .collect();
         ours.sort_by_key(|comment| comment.id);
         let mut kept: Vec<ReviewComment> = Vec::with_capacity(ours.len());
@@ -255,7 +214,7 @@ impl GitHub {
                         "github: deleting review comment {} on #{pr}, a duplicate of {}",
                         comment.id, original.id
                     );
-                    self.delete_review_comment(comment.id).await?;
+                    self.delete_review_comment(comment.id.into_inner()).await?;
                 }
                 None => kept.push(comment),
             }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::error::{
     ApiError, api_status, github_message, hint_for, never_reached_github, parse_json,
 };
-use super::{Repository, RetryPolicy, Settings, User};
+use super::{Repository, RetryPolicy, Settings};
 use crate::failure::{Classify, FailureKind, fail};
 use crate::retry::Decision;
 
@@ -112,15 +112,16 @@ impl GitHub {
         &self.bot_login
     }
 
-    /// Whether a comment (or review comment) by `user` with `body` is ours for `marker`: written
+    /// Whether a comment (or review comment) by `login` with `body` is ours for `marker`: written
     /// by our identity and starting with the marker. A marker anywhere else (quoted by a human,
     /// inside rendered content) does not count.
-    pub fn is_ours(&self, user: Option<&User>, body: &str, marker: &str) -> bool {
-        !marker.is_empty() && self.is_author(user) && body.starts_with(marker)
+    pub fn is_ours(&self, login: &str, body: &str, marker: &str) -> bool {
+        !marker.is_empty() && self.is_author(Some(login)) && body.starts_with(marker)
     }
 
-    pub(super) fn is_author(&self, user: Option<&User>) -> bool {
-        user.is_some_and(|user| user.login.eq_ignore_ascii_case(&self.bot_login))
+    /// Whether `login` (a comment's author, when GitHub names one) is our identity.
+    pub(super) fn is_author(&self, login: Option<&str>) -> bool {
+        login.is_some_and(|login| login.eq_ignore_ascii_case(&self.bot_login))
     }
 
     /// One request to `/repos/{owner}/{repo}/{rest}` with the retry policy, returning the body of

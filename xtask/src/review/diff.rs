@@ -83,10 +83,11 @@ impl FileDiff {
     /// One file of GitHub's "list pull request files", its `patch` parsed. GitHub leaves the patch
     /// out of binary and very large files: such a file has no hunks and keeps GitHub's counts.
     pub fn from_pull_request_file(file: crate::github::PullRequestFile) -> FileDiff {
-        let status = match file.status.as_str() {
-            "added" => FileStatus::Added,
-            "removed" => FileStatus::Deleted,
-            "renamed" => FileStatus::Renamed,
+        use octocrab::models::repos::DiffEntryStatus;
+        let status = match file.status {
+            DiffEntryStatus::Added => FileStatus::Added,
+            DiffEntryStatus::Removed => FileStatus::Deleted,
+            DiffEntryStatus::Renamed => FileStatus::Renamed,
             _ => FileStatus::Modified,
         };
         let mut diff = FileDiff::new(file.filename, status);

@@ -16,13 +16,10 @@ pub async fn earlier(
     marker: &str,
     head: &str,
 ) -> anyhow::Result<Option<Earlier>> {
-    let ours = github
-        .list_issue_comments(pr)
-        .await?
-        .into_iter()
-        .filter(|comment| github.is_ours(comment.user.as_ref(), &comment.body, marker))
-        .min_by_key(|comment| comment.id);
-    let Some(state) = ours.and_then(|comment| State::read(marker, &comment.body)) else {
+    let ours = github.own_comments(pr, marker).await?.into_iter().next();
+    let Some(state) =
+        ours.and_then(|comment| State::read(marker, comment.body.as_deref().unwrap_or_default()))
+    else {
         return Ok(None);
     };
     if state.head.is_empty() || state.head == head {

@@ -92,11 +92,15 @@ impl Issues {
 type Shared = Arc<Mutex<Issues>>;
 
 fn issue_json(issue: &Issue) -> Value {
-    json!({
-        "number": issue.number, "title": issue.title, "body": issue.body,
-        "user": {"login": issue.login}, "state": if issue.open { "open" } else { "closed" },
-        "labels": issue.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
-    })
+    let labels: Vec<&str> = issue.labels.iter().map(String::as_str).collect();
+    support::fake_github::issue(
+        issue.number,
+        &issue.title,
+        &issue.body,
+        &issue.login,
+        issue.open,
+        &labels,
+    )
 }
 
 fn number_at(request: &Request, index: usize) -> u64 {
@@ -261,7 +265,7 @@ async fn fake_issues(state: Shared) -> MockServer {
             let items: Vec<Value> = issue
                 .comments
                 .iter()
-                .map(|(id, body, login)| json!({"id": id, "body": body, "user": {"login": login}}))
+                .map(|(id, body, login)| support::fake_github::comment(*id, body, login))
                 .collect();
             ResponseTemplate::new(200).set_body_json(items)
         })
@@ -284,8 +288,7 @@ async fn fake_issues(state: Shared) -> MockServer {
                 return ResponseTemplate::new(403).set_body_json(json!({"message": "no"}));
             }
             issue.comments.push((id, text.clone(), BOT.into()));
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"id": id, "body": text, "user": {"login": BOT}}))
+            ResponseTemplate::new(201).set_body_json(support::fake_github::comment(id, &text, BOT))
         })
         .mount(&server)
         .await;
@@ -297,7 +300,7 @@ async fn fake_issues(state: Shared) -> MockServer {
             let name = request.url.path().rsplit('/').next().unwrap();
             let name = name.replace("%2F", "/").replace("%2f", "/");
             if st.repo_labels.contains(&name) {
-                ResponseTemplate::new(200).set_body_json(json!({"name": name}))
+                ResponseTemplate::new(200).set_body_json(support::fake_github::label(&name))
             } else {
                 not_found()
             }
@@ -316,7 +319,7 @@ async fn fake_issues(state: Shared) -> MockServer {
                     .set_body_json(json!({"message": "already_exists"}));
             }
             st.repo_labels.push(name.clone());
-            ResponseTemplate::new(201).set_body_json(json!({"name": name}))
+            ResponseTemplate::new(201).set_body_json(support::fake_github::label(&name))
         })
         .mount(&server)
         .await;

@@ -74,10 +74,10 @@ async fn mount_pr(server: &MockServer, existing: serde_json::Value) {
     // The PR touched lines 1-4 of main.tf only; line 9 is outside its diff.
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7/files"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+        .respond_with(ResponseTemplate::new(200).set_body_json(support::fake_github::diff_entries(&json!([{
             "filename": "environments/dev/main.tf", "status": "modified", "additions": 2, "deletions": 1,
             "patch": "@@ -1,3 +1,4 @@\n resource \"terraform_data\" \"a\" {\n   input = \"a\"\n+      triggers_replace = [\"x\"]\n }"
-        }])))
+        }]))))
         .mount(server)
         .await;
     Mock::given(method("GET"))
@@ -87,9 +87,16 @@ async fn mount_pr(server: &MockServer, existing: serde_json::Value) {
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "number": 7, "head": {"sha": "headsha", "ref": "f"}, "base": {"sha": "b", "ref": "main"}
-        })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(support::fake_github::pull_request(
+                7,
+                "t",
+                None,
+                "octocat",
+                ("f", "headsha"),
+                ("main", "b"),
+            )),
+        )
         .mount(server)
         .await;
 }
@@ -107,8 +114,22 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
     mount_pr(
         &server,
         json!([
-            {"id": 50, "path": "environments/dev/main.tf", "line": 1, "body": "<!-- xtask:fmt fp=0000000000000000 -->\nold suggestion", "user": {"login": "github-actions[bot]"}},
-            {"id": 51, "path": "environments/dev/main.tf", "line": 1, "body": "a human remark"}
+            support::fake_github::review_comment(
+                50,
+                "environments/dev/main.tf",
+                1,
+                "<!-- xtask:fmt fp=0000000000000000 -->\nold suggestion",
+                support::fake_github::BOT,
+                1
+            ),
+            support::fake_github::review_comment(
+                51,
+                "environments/dev/main.tf",
+                1,
+                "a human remark",
+                "octocat",
+                2
+            )
         ]),
     )
     .await;
@@ -120,7 +141,7 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
         .await;
     Mock::given(method("POST"))
         .and(path("/repos/acme/infra/pulls/7/reviews"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 9})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(support::fake_github::review(9)))
         .expect(1)
         .mount(&server)
         .await;
@@ -167,7 +188,14 @@ async fn suggest_posts_inside_the_diff_annotates_outside_and_does_not_repeat() {
     let rerun = MockServer::start().await;
     mount_pr(
         &rerun,
-        json!([{"id": 60, "path": "environments/dev/main.tf", "line": 3, "body": body, "user": {"login": "github-actions[bot]"}}]),
+        json!([support::fake_github::review_comment(
+            60,
+            "environments/dev/main.tf",
+            3,
+            &body,
+            support::fake_github::BOT,
+            1
+        )]),
     )
     .await;
     Mock::given(method("POST"))

@@ -33,7 +33,7 @@ fn client(server: &MockServer, retry: RetryPolicy) -> GitHub {
 }
 
 fn comment(id: u64, body: &str) -> serde_json::Value {
-    json!({"id": id, "body": body, "user": {"login": "github-actions[bot]"}, "html_url": "https://x"})
+    fake_github::comment(id, body, BOT)
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn comment_lists_follow_pagination() {
         .await;
     let github = client(&server, fast_retry(3));
     let comments = github.list_issue_comments(7).await.unwrap();
-    let ids: Vec<u64> = comments.iter().map(|c| c.id).collect();
+    let ids: Vec<u64> = comments.iter().map(|c| c.id.into_inner()).collect();
     assert_eq!(ids, [1, 2, 3]);
     // The marked comment is on page two: an upsert finds it there.
     assert_eq!(
@@ -135,7 +135,7 @@ async fn labels_are_created_when_missing_and_stale_ones_removed() {
         .and(path("/repos/acme/infra/issues/7/labels"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!([{"name": "dev/no-changes"}, {"name": "bug"}])),
+                .set_body_json(fake_github::labels(&["dev/no-changes", "bug"])),
         )
         .mount(&server)
         .await;
@@ -150,14 +150,20 @@ async fn labels_are_created_when_missing_and_stale_ones_removed() {
         .and(body_json(
             json!({"name": "dev/destroy", "color": "d73a4a", "description": "destroys"}),
         ))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"name": "dev/destroy"})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fake_github::label("dev/destroy")))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/repos/acme/infra/issues/7/labels"))
         .and(body_json(json!({"labels": ["dev/destroy"]})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fake_github::labels(&[
+                "dev/no-changes",
+                "bug",
+                "dev/destroy",
+            ])),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -228,18 +234,23 @@ async fn rate_limit_is_retried_then_succeeds() {
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "number": 7, "title": "t", "body": null, "draft": false, "html_url": "u",
-            "user": {"login": "dev"},
-            "head": {"sha": "abc", "ref": "feature"}, "base": {"sha": "def", "ref": "main"}
-        })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fake_github::pull_request(
+                7,
+                "t",
+                None,
+                "dev",
+                ("feature", "abc"),
+                ("main", "def"),
+            )),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let github = client(&server, fast_retry(3));
     let pr = github.get_pull_request(7).await.unwrap();
     assert_eq!(pr.head.sha, "abc");
-    assert_eq!(pr.base.ref_name, "main");
+    assert_eq!(pr.base.ref_field, "main");
 }
 
 #[tokio::test]
@@ -276,14 +287,14 @@ async fn reviews_and_review_comments() {
                 && body["comments"][0]["line"] == 4
                 && body["comments"][0]["side"] == "RIGHT"
         })
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 42})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fake_github::review(42)))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7/comments"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"id": 11, "path": "main.tf", "line": 4, "body": "b", "user": {"login": "bot"}, "pull_request_review_id": 42}
+            fake_github::review_comment(11, "main.tf", 4, "b", "bot", 42)
         ])))
         .mount(&server)
         .await;
@@ -327,6 +338,124 @@ async fn a_missing_token_says_what_to_set() {
 use crate::support::fake_github;
 
 use fake_github::{BOT, lock};
+
+/// The fakes answer in GitHub's own shapes (its OpenAPI response examples): the octocrab models the
+/// client reads accept them, and refuse the bare payloads the fakes used to send.
+#[test]
+fn the_fake_payloads_are_the_octocrab_models_the_client_reads() {
+    use octocrab::models::{Label, pulls};
+    let label: Label = serde_json::from_value(fake_github::label("dev/destroy")).unwrap();
+    assert_eq!(label.name, "dev/destroy");
+    let labels: Vec<Label> = serde_json::from_value(fake_github::labels(&["a", "b"])).unwrap();
+    let names: Vec<&str> = labels.iter().map(|label| label.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let review: pulls::Review = serde_json::from_value(fake_github::review(42)).unwrap();
+    assert_eq!(review.id.into_inner(), 42);
+    let pull: pulls::PullRequest =
+        serde_json::from_value(fake_github::associated_pull(7, "abc", true)).unwrap();
+    assert_eq!(
+        (pull.number, pull.merge_commit_sha.as_deref()),
+        (7, Some("abc"))
+    );
+    assert!(pull.merged_at.is_some());
+    let open: pulls::PullRequest =
+        serde_json::from_value(fake_github::associated_pull(8, "abc", false)).unwrap();
+    assert!(open.merged_at.is_none());
+    let issue: octocrab::models::issues::Issue = serde_json::from_value(fake_github::issue(
+        3,
+        "Drift in environment dev",
+        "<!-- m -->",
+        BOT,
+        false,
+        &["drift"],
+    ))
+    .unwrap();
+    assert_eq!((issue.number, issue.user.login.as_str()), (3, BOT));
+    assert!(issue.pull_request.is_none());
+    assert_eq!(issue.labels[0].name, "drift");
+    let comment: octocrab::models::issues::Comment =
+        serde_json::from_value(fake_github::comment(5, "hello", BOT)).unwrap();
+    assert_eq!(
+        (
+            comment.id.into_inner(),
+            comment.body.as_deref(),
+            comment.user.login.as_str()
+        ),
+        (5, Some("hello"), BOT)
+    );
+    assert!(
+        serde_json::from_value::<octocrab::models::issues::Comment>(
+            json!({"id": 5, "body": "hello", "user": {"login": BOT}, "html_url": "https://x"})
+        )
+        .is_err()
+    );
+    let review_comment: pulls::Comment =
+        serde_json::from_value(fake_github::review_comment(11, "main.tf", 4, "b", BOT, 42))
+            .unwrap();
+    assert_eq!(
+        (
+            review_comment.id.into_inner(),
+            review_comment.line,
+            review_comment.body.as_str()
+        ),
+        (11, Some(4), "b")
+    );
+    assert_eq!(
+        review_comment
+            .pull_request_review_id
+            .map(|id| id.into_inner()),
+        Some(42)
+    );
+    assert!(
+        serde_json::from_value::<pulls::Comment>(
+            json!({"id": 11, "path": "main.tf", "line": 4, "body": "b", "user": {"login": BOT}})
+        )
+        .is_err()
+    );
+    let pull: pulls::PullRequest = serde_json::from_value(fake_github::pull_request(
+        7,
+        "t",
+        Some("b"),
+        "dev",
+        ("feature", "abc"),
+        ("main", "def"),
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            pull.head.ref_field.as_str(),
+            pull.head.sha.as_str(),
+            pull.base.ref_field.as_str()
+        ),
+        ("feature", "abc", "main")
+    );
+    assert_eq!(
+        (pull.title.as_deref(), pull.body.as_deref()),
+        (Some("t"), Some("b"))
+    );
+    let minimal = json!([
+        {"filename": "a.tf", "status": "renamed", "additions": 1, "deletions": 2,
+         "patch": "@@ -1 +1 @@\n-a\n+b", "previous_filename": "b.tf"},
+        {"filename": "logo.png", "status": "added", "additions": 0, "deletions": 0}
+    ]);
+    let files: Vec<octocrab::models::repos::DiffEntry> =
+        serde_json::from_value(fake_github::diff_entries(&minimal)).unwrap();
+    assert_eq!(
+        (files[0].changes, files[0].previous_filename.as_deref()),
+        (3, Some("b.tf"))
+    );
+    assert!(files[1].patch.is_none());
+    assert!(serde_json::from_value::<Vec<octocrab::models::repos::DiffEntry>>(minimal).is_err());
+    assert!(serde_json::from_value::<Label>(json!({"name": "x"})).is_err());
+    assert!(
+        serde_json::from_value::<octocrab::models::issues::Issue>(
+            json!({"number": 3, "title": "t", "user": {"login": BOT}, "state": "open"})
+        )
+        .is_err()
+    );
+    assert!(serde_json::from_value::<pulls::Review>(json!({"id": 42})).is_err());
+    assert!(serde_json::from_value::<pulls::PullRequest>(json!({"number": 7})).is_err());
+}
 
 const DEV: &str = "<!-- xtask:plan env=dev -->";
 
@@ -506,7 +635,7 @@ async fn own_review_comments_ignore_others_and_drop_our_duplicates() {
         .own_review_comments(7, "<!-- xtask:fmt fp=")
         .await
         .unwrap();
-    let ids: Vec<u64> = ours.iter().map(|c| c.id).collect();
+    let ids: Vec<u64> = ours.iter().map(|c| c.id.into_inner()).collect();
     assert_eq!(ids, [kept, other]);
     let st = lock(&state);
     assert!(st.review_comments.iter().any(|c| c.id == foreign));
@@ -555,7 +684,10 @@ async fn a_create_is_repeated_when_it_surely_did_not_happen() {
         .mount(&server)
         .await;
     let github = client(&server, fast_retry(3));
-    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+    assert_eq!(
+        github.create_comment(7, "x").await.unwrap().id.into_inner(),
+        5
+    );
 }
 
 #[tokio::test]
@@ -610,5 +742,8 @@ async fn a_bare_403_for_a_secondary_rate_limit_is_waited_out_not_taken_for_a_for
         .mount(&server)
         .await;
     let github = client(&server, fast_retry(3));
-    assert_eq!(github.create_comment(7, "x").await.unwrap().id, 5);
+    assert_eq!(
+        github.create_comment(7, "x").await.unwrap().id.into_inner(),
+        5
+    );
 }

@@ -60,8 +60,12 @@ async fn updates_the_marked_comment_and_sets_the_destroy_label() {
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/issues/7/comments"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"id": 1, "body": "LGTM"},
-            {"id": 2, "body": "<!-- xtask:plan env=dev -->\n## 📝 Plan `dev`: changes (stale)", "user": {"login": "github-actions[bot]"}}
+            fake_github::comment(1, "LGTM", "octocat"),
+            fake_github::comment(
+                2,
+                "<!-- xtask:plan env=dev -->\n## 📝 Plan `dev`: changes (stale)",
+                fake_github::BOT
+            ),
         ])))
         .mount(&server)
         .await;
@@ -75,18 +79,22 @@ async fn updates_the_marked_comment_and_sets_the_destroy_label() {
                 && body.contains("[CI run](https://github.com/acme/infra/actions/runs/42)")
                 && !body.contains(PLANTED)
         })
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 2, "body": ""})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fake_github::comment(2, "", fake_github::BOT)),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/issues/7/labels"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "dev/no-changes"}])))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fake_github::labels(&["dev/no-changes"])),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/labels/dev%2Fdestroy"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "dev/destroy"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fake_github::label("dev/destroy")))
         .mount(&server)
         .await;
     Mock::given(method("POST"))

@@ -200,6 +200,202 @@ fn id_in(request: &Request) -> u64 {
         .unwrap()
 }
 
+/// GitHub's own response examples (from its OpenAPI description, `@octokit/openapi`), so that the
+/// fakes answer in the shapes GitHub does and the client's octocrab models are proved against them.
+const EXAMPLES: &str = include_str!("github_examples.json");
+
+/// The response example `name` of [`EXAMPLES`].
+pub fn example(name: &str) -> Value {
+    let examples: Value = serde_json::from_str(EXAMPLES).unwrap();
+    let value = examples[name]["value"].clone();
+    assert!(!value.is_null(), "no GitHub example named {name}");
+    value
+}
+
+/// A label as `GET /repos/{o}/{r}/labels/{name}` (and the issue's label listing) returns it.
+pub fn label(name: &str) -> Value {
+    let mut label = example("label");
+    label["name"] = name.into();
+    label["url"] = format!(
+        "https://api.github.com/repos/acme/infra/labels/{}",
+        name.replace('/', "%2F")
+    )
+    .into();
+    label
+}
+
+/// The labels of an issue, as its label listing returns them.
+pub fn labels(names: &[&str]) -> Value {
+    names.iter().map(|name| label(name)).collect()
+}
+
+/// The review `POST /repos/{o}/{r}/pulls/{n}/reviews` answers with.
+pub fn review(id: u64) -> Value {
+    let mut review = example("pull-request-review");
+    review["id"] = id.into();
+    review
+}
+
+/// Pull request `number` as `GET /repos/{o}/{r}/commits/{sha}/pulls` lists it: merged as
+/// `merge_commit_sha` when `merged`.
+pub fn associated_pull(number: u64, merge_commit_sha: &str, merged: bool) -> Value {
+    let mut pull = example("pull-request-simple");
+    pull["number"] = number.into();
+    pull["state"] = if merged { "closed" } else { "open" }.into();
+    pull["merged_at"] = if merged {
+        "2026-01-01T00:00:00Z".into()
+    } else {
+        Value::Null
+    };
+    pull["merge_commit_sha"] = merge_commit_sha.into();
+    pull
+}
+
+/// A user (the author of an issue or comment) with `login`.
+pub fn user(login: &str) -> Value {
+    let mut user = example("issue-comment")["user"].clone();
+    user["login"] = login.into();
+    user["type"] = if login.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    }
+    .into();
+    user
+}
+
+/// Issue comment `id` by `login`, as the issue comments API returns it.
+pub fn comment(id: u64, body: &str, login: &str) -> Value {
+    let mut comment = example("issue-comment");
+    comment["id"] = id.into();
+    comment["url"] = format!("https://api.github.com/repos/acme/infra/issues/comments/{id}").into();
+    comment["html_url"] = format!("https://github.com/acme/infra/pull/7#issuecomment-{id}").into();
+    comment["issue_url"] = "https://api.github.com/repos/acme/infra/issues/7".into();
+    comment["body"] = body.into();
+    comment["user"] = user(login);
+    comment
+}
+
+/// Review comment `id` by `login` on `line` of `path`, in review `review_id`, as the review
+/// comments listing of pull request 7 returns it.
+pub fn review_comment(
+    id: u64,
+    path: &str,
+    line: u64,
+    body: &str,
+    login: &str,
+    review_id: u64,
+) -> Value {
+    let mut comment = example("pull-request-review-comment");
+    let object = comment.as_object_mut().unwrap();
+    for key in [
+        "in_reply_to_id",
+        "start_line",
+        "original_start_line",
+        "start_side",
+    ] {
+        object.remove(key);
+    }
+    comment["id"] = id.into();
+    comment["url"] = format!("https://api.github.com/repos/acme/infra/pulls/comments/{id}").into();
+    comment["html_url"] = format!("https://github.com/acme/infra/pull/7#discussion_r{id}").into();
+    comment["pull_request_url"] = "https://api.github.com/repos/acme/infra/pulls/7".into();
+    comment["pull_request_review_id"] = review_id.into();
+    comment["path"] = path.into();
+    comment["line"] = line.into();
+    comment["original_line"] = line.into();
+    comment["body"] = body.into();
+    comment["user"] = user(login);
+    comment
+}
+
+/// Pull request `number` of `login` as `GET /repos/{o}/{r}/pulls/{n}` returns it, from `head`
+/// onto `base` (each a ref and its commit).
+pub fn pull_request(
+    number: u64,
+    title: &str,
+    body: Option<&str>,
+    login: &str,
+    head: (&str, &str),
+    base: (&str, &str),
+) -> Value {
+    let mut pull = example("pull-request");
+    pull["id"] = number.into();
+    pull["number"] = number.into();
+    pull["url"] = format!("https://api.github.com/repos/acme/infra/pulls/{number}").into();
+    pull["html_url"] = format!("https://github.com/acme/infra/pull/{number}").into();
+    pull["title"] = title.into();
+    pull["body"] = body.into();
+    pull["user"] = user(login);
+    pull["draft"] = false.into();
+    for (side, (name, sha)) in [("head", head), ("base", base)] {
+        pull[side]["ref"] = name.into();
+        pull[side]["sha"] = sha.into();
+        pull[side]["label"] = format!("acme:{name}").into();
+    }
+    pull
+}
+
+/// `files` (each with at least `filename`, `status`, the counts and, unless binary, `patch`)
+/// completed to GitHub's diff entries, as the pull request files listing and the compare API
+/// return them.
+pub fn diff_entries(files: &Value) -> Value {
+    let files = files.as_array().unwrap();
+    files
+        .iter()
+        .map(|file| {
+            let mut entry = example("diff-entry");
+            entry.as_object_mut().unwrap().remove("patch");
+            for (key, value) in file.as_object().unwrap() {
+                entry[key] = value.clone();
+            }
+            let name = file["filename"].as_str().unwrap();
+            let changes =
+                entry["additions"].as_u64().unwrap() + entry["deletions"].as_u64().unwrap();
+            entry["changes"] = changes.into();
+            entry["blob_url"] = format!("https://github.com/acme/infra/blob/abc123/{name}").into();
+            entry["raw_url"] = format!("https://github.com/acme/infra/raw/abc123/{name}").into();
+            entry["contents_url"] =
+                format!("https://api.github.com/repos/acme/infra/contents/{name}?ref=abc123")
+                    .into();
+            entry
+        })
+        .collect()
+}
+
+/// Issue `number` by `login` as the issues API returns it (never a pull request).
+pub fn issue(
+    number: u64,
+    title: &str,
+    body: &str,
+    login: &str,
+    open: bool,
+    labels: &[&str],
+) -> Value {
+    let mut issue = example("issue");
+    issue.as_object_mut().unwrap().remove("pull_request");
+    issue["id"] = number.into();
+    issue["number"] = number.into();
+    issue["url"] = format!("https://api.github.com/repos/acme/infra/issues/{number}").into();
+    issue["html_url"] = format!("https://github.com/acme/infra/issues/{number}").into();
+    issue["title"] = title.into();
+    issue["body"] = body.into();
+    issue["user"] = user(login);
+    issue["state"] = if open { "open" } else { "closed" }.into();
+    issue["state_reason"] = if open {
+        Value::Null
+    } else {
+        "completed".into()
+    };
+    issue["closed_at"] = if open {
+        Value::Null
+    } else {
+        "2026-01-02T00:00:00Z".into()
+    };
+    issue["labels"] = self::labels(labels);
+    issue
+}
+
 /// One page of `items`, with a `Link: rel="next"` header when more follow.
 fn page(request: &Request, items: Vec<Value>, page_size: usize, server: &str) -> ResponseTemplate {
     if page_size == 0 {
@@ -243,11 +439,14 @@ pub async fn server(state: Shared) -> MockServer {
             {
                 edit(&mut st);
             }
-            ResponseTemplate::new(200).set_body_json(json!({
-                "number": 7, "title": st.title, "body": st.body,
-                "user": {"login": "author"},
-                "head": {"sha": st.head_sha, "ref": "feature"}, "base": {"sha": "def456", "ref": "main"}
-            }))
+            ResponseTemplate::new(200).set_body_json(pull_request(
+                7,
+                &st.title,
+                Some(&st.body),
+                "author",
+                ("feature", &st.head_sha),
+                ("main", "def456"),
+            ))
         })
         .mount(&server)
         .await;
@@ -274,7 +473,7 @@ pub async fn server(state: Shared) -> MockServer {
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/pulls/7/files"))
         .respond_with(move |_: &Request| {
-            ResponseTemplate::new(200).set_body_json(s.lock().unwrap().files.clone())
+            ResponseTemplate::new(200).set_body_json(diff_entries(&s.lock().unwrap().files))
         })
         .mount(&server)
         .await;
@@ -290,7 +489,7 @@ pub async fn server(state: Shared) -> MockServer {
                 .merge_commits
                 .iter()
                 .filter(|merged| **merged == sha)
-                .map(|merged| json!({"number": 7, "merged_at": "2026-01-01T00:00:00Z", "merge_commit_sha": merged}))
+                .map(|merged| associated_pull(7, merged, true))
                 .collect();
             ResponseTemplate::new(200).set_body_json(pulls)
         })
@@ -310,8 +509,9 @@ pub async fn server(state: Shared) -> MockServer {
                     .find(|(b, h, _, _)| b == base && h == head)
             });
             match found {
-                Some((_, _, status, files)) => ResponseTemplate::new(200)
-                    .set_body_json(json!({"status": status, "files": files, "commits": []})),
+                Some((_, _, status, files)) => ResponseTemplate::new(200).set_body_json(
+                    json!({"status": status, "files": diff_entries(files), "commits": []}),
+                ),
                 None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
             }
         })
@@ -396,7 +596,7 @@ pub async fn server(state: Shared) -> MockServer {
             let items = st
                 .comments
                 .iter()
-                .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": c.login}, "html_url": "https://x"}))
+                .map(|c| comment(c.id, &c.body, &c.login))
                 .collect();
             page(request, items, st.page_size, &u)
         })
@@ -425,9 +625,11 @@ pub async fn server(state: Shared) -> MockServer {
             if failure == Some(true) {
                 return bad_gateway();
             }
-            ResponseTemplate::new(201).set_body_json(
-                json!({"id": id, "body": body["body"], "user": {"login": login}, "html_url": "https://x"}),
-            )
+            ResponseTemplate::new(201).set_body_json(comment(
+                id,
+                body["body"].as_str().unwrap(),
+                &login,
+            ))
         })
         .mount(&server)
         .await;
@@ -459,9 +661,7 @@ pub async fn server(state: Shared) -> MockServer {
             for comment in st.comments.iter_mut().filter(|c| c.id == id) {
                 comment.body = text.clone();
             }
-            ResponseTemplate::new(200).set_body_json(
-                json!({"id": id, "body": text, "user": {"login": BOT}, "html_url": "https://x"}),
-            )
+            ResponseTemplate::new(200).set_body_json(comment(id, &text, BOT))
         })
         .mount(&server)
         .await;
@@ -505,7 +705,7 @@ pub async fn server(state: Shared) -> MockServer {
                 .unwrap()
                 .labels
                 .iter()
-                .map(|name| json!({"name": name}))
+                .map(|name| label(name))
                 .collect();
             ResponseTemplate::new(200).set_body_json(list)
         })
@@ -513,7 +713,11 @@ pub async fn server(state: Shared) -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/repos/acme/infra/labels/.+$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "x"})))
+        .respond_with(|request: &Request| {
+            let name = request.url.path().rsplit('/').next().unwrap();
+            let name = name.replace("%2F", "/").replace("%2f", "/");
+            ResponseTemplate::new(200).set_body_json(label(&name))
+        })
         .mount(&server)
         .await;
     let s = state.clone();
@@ -531,7 +735,8 @@ pub async fn server(state: Shared) -> MockServer {
                     st.labels.push(name);
                 }
             }
-            ResponseTemplate::new(200).set_body_json(json!([]))
+            let names: Vec<&str> = st.labels.iter().map(String::as_str).collect();
+            ResponseTemplate::new(200).set_body_json(labels(&names))
         })
         .mount(&server)
         .await;
@@ -561,10 +766,7 @@ pub async fn server(state: Shared) -> MockServer {
             let items = st
                 .review_comments
                 .iter()
-                .map(|c| {
-                    json!({"id": c.id, "path": c.path, "line": c.line, "body": c.body,
-                           "user": {"login": c.login}, "pull_request_review_id": c.review_id})
-                })
+                .map(|c| review_comment(c.id, &c.path, c.line, &c.body, &c.login, c.review_id))
                 .collect();
             page(request, items, st.page_size, &u)
         })
@@ -635,7 +837,7 @@ pub async fn server(state: Shared) -> MockServer {
             if failure == Some(true) {
                 return bad_gateway();
             }
-            ResponseTemplate::new(200).set_body_json(json!({"id": review_id}))
+            ResponseTemplate::new(200).set_body_json(review(review_id))
         })
         .mount(&server)
         .await;
