@@ -361,12 +361,7 @@ impl Repo {
     }
 
     fn terraform(&self, args: &[&str]) -> Output {
-        Command::new("terraform")
-            .args(args)
-            .current_dir(self.dev())
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap()
+        s3_state::terraform(&self.dev(), &self.env, args)
     }
 
     fn apply(&self) {

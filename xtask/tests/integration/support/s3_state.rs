@@ -124,3 +124,13 @@ pub fn env(moto: &Moto, root: &std::path::Path, github: Option<&str>) -> Vec<(St
     }
     env
 }
+
+/// `terraform ARGS` in `dir` with `env` (what [`env`] built), captured.
+pub fn terraform(dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Output {
+    Command::new("terraform")
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap()
+}
