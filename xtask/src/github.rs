@@ -18,17 +18,22 @@
 //! token from `GITHUB_TOKEN`, the repository from `GITHUB_REPOSITORY` or the configuration. The
 //! client knows nothing of commands or renderers.
 //!
-//! **Octocrab's models, our request path.** Answers deserialize into octocrab's typed models
-//! (issues, issue comments, labels, pull requests, their files, reviews, review comments), but
-//! every request goes through `GitHub::send` rather than octocrab's typed builders: those turn a
-//! non-2xx answer into an error without its headers (no `Retry-After`/`x-ratelimit-*` to wait on),
-//! octocrab's own retry repeats any request after a 5xx (a second comment for a create GitHub
-//! performed), and its page-following sends the token only to `api.github.com` or relative URLs,
-//! so on GitHub Enterprise the absolute `Link` URLs of later pages would go out without it. Our
-//! path keeps the replay rules, the bounded pagination with `Link` URLs made relative (the token
-//! only ever reaches the API host) and the typed [`ApiError`].
+//! **Octocrab's typed API, our retry.** Requests are octocrab's typed calls (issues, comments,
+//! labels, pull requests, their files, reviews, review comments, comparisons, a commit's pull
+//! requests) and answers its models; listings follow its `Page`s. Each call runs in
+//! [`GitHub::call`], which retries by the rules above (octocrab's own `retry` feature is off: it
+//! repeats any request after a 5xx, a create included) using the status and headers octocrab's
+//! [`octocrab::GitHubError`] carries (`Retry-After`, `x-ratelimit-*`). Octocrab sends the token
+//! only to the host of `GITHUB_API_URL`; a next page is asked of that host, whatever host its
+//! `Link` names, and at most 100 pages are read. Where octocrab's typed call differs from GitHub's
+//! API description the same request goes through octocrab's typed `get`/`post`/`patch` instead,
+//! said at each place: updating an issue comment (octocrab sends POST, the API says PATCH), a
+//! review with line comments (octocrab's takes diff positions), the files of a pull request (no
+//! `per_page`) and deleting a review comment (octocrab's ignores the answer's status). Requests
+//! octocrab has no call for (environments and branch policies in `github_settings`) use
+//! [`GitHub::send_repo`].
 //!
-//! One job per file: `transport` (the client, its one request path, retry and pagination),
+//! One job per file: `transport` (the client, its retry and pagination),
 //! `error` (the typed [`ApiError`]), `comments`, `labels`, `pulls` (pull requests, files, reviews)
 //! and `event` (the Actions event payload).
 
@@ -76,17 +81,35 @@ pub struct Repository {
 }
 
 impl Repository {
+    /// `owner/name` with GitHub's characters only: an owner of letters, digits and `-`, a name of
+    /// letters, digits, `-`, `_` and `.`. Octocrab puts both into request paths as they are, so
+    /// nothing else (a `?`, `%`, `..`) may reach a URL.
     pub fn parse(text: &str) -> anyhow::Result<Repository> {
+        let owner_ok = |owner: &str| {
+            (1..=39).contains(&owner.len())
+                && owner
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        let name_ok = |name: &str| {
+            (1..=100).contains(&name.len())
+                && name != "."
+                && name != ".."
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
         match text.trim().split_once('/') {
-            Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
-                Ok(Repository {
-                    owner: owner.to_owned(),
-                    name: name.to_owned(),
-                })
-            }
+            Some((owner, name)) if owner_ok(owner) && name_ok(name) => Ok(Repository {
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+            }),
             _ => Err(fail(
                 FailureKind::Config,
-                format!("`{text}` is not a repository name of the form owner/name"),
+                format!(
+                    "`{text}` is not a repository name of the form owner/name (letters, digits, \
+                     `-`, and `_` or `.` in the name)"
+                ),
             )),
         }
     }
@@ -184,6 +207,28 @@ fn non_empty_env(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_names_hold_only_githubs_characters() {
+        for good in ["acme/infra", "example-org/infra.monorepo_2", " a/b "] {
+            assert!(Repository::parse(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "acme",
+            "/infra",
+            "acme/",
+            "acme/a/b",
+            "acme/..",
+            "acme/.",
+            "ac me/infra",
+            "acme/in%2Ffra",
+            "acme/infra?x=1",
+            "acme/infra#",
+            "acme_x/infra",
+        ] {
+            assert!(Repository::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn bot_logins() {

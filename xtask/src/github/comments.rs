@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use serde_json::json;
+use octocrab::models::CommentId;
 
 use super::GitHub;
-use super::error::{parse_json, retry_if_unknown};
-use super::transport::{Method, ignore_not_found, same_text};
+use super::error::retry_if_unknown;
+use super::transport::{PER_PAGE, Replay, ignore_not_found, same_text};
 
 /// An issue or pull-request comment: octocrab's model.
 pub use octocrab::models::issues::Comment as IssueComment;
@@ -33,10 +33,13 @@ impl fmt::Display for Upsert {
 impl GitHub {
     /// Every comment of an issue or pull request, oldest first.
     pub async fn list_issue_comments(&self, issue: u64) -> anyhow::Result<Vec<IssueComment>> {
-        self.get_all(
-            &format!("listing the comments of #{issue}"),
-            &self.repo_path(&format!("issues/{issue}/comments")),
-        )
+        self.all_pages(&format!("listing the comments of #{issue}"), async || {
+            self.issues()
+                .list_comments(issue)
+                .per_page(PER_PAGE)
+                .send()
+                .await
+        })
         .await
     }
 
@@ -60,17 +63,23 @@ impl GitHub {
         Ok(ours)
     }
 
+    /// Issue (or pull request) comment `id`.
+    pub async fn get_issue_comment(&self, id: u64) -> anyhow::Result<IssueComment> {
+        self.call(
+            &format!("reading comment {id}"),
+            Replay::Idempotent,
+            async || self.issues().get_comment(CommentId(id)).await,
+        )
+        .await
+    }
+
     pub async fn create_comment(&self, issue: u64, body: &str) -> anyhow::Result<IssueComment> {
-        let operation = format!("creating a comment on #{issue}");
-        let answer = self
-            .request(
-                &operation,
-                Method::Post,
-                &self.repo_path(&format!("issues/{issue}/comments")),
-                Some(&json!({ "body": body })),
-            )
-            .await?;
-        parse_json(&operation, &answer.body)
+        self.call(
+            &format!("creating a comment on #{issue}"),
+            Replay::OnlyIfNotSent,
+            async || self.issues().create_comment(issue, body).await,
+        )
+        .await
     }
 
     pub async fn update_comment(
@@ -78,26 +87,25 @@ impl GitHub {
         comment_id: u64,
         body: &str,
     ) -> anyhow::Result<IssueComment> {
-        let operation = format!("updating comment {comment_id}");
-        let answer = self
-            .request(
-                &operation,
-                Method::Patch,
-                &self.repo_path(&format!("issues/comments/{comment_id}")),
-                Some(&json!({ "body": body })),
-            )
-            .await?;
-        parse_json(&operation, &answer.body)
+        // Octocrab's `update_comment` sends a POST; GitHub's API description says PATCH: its
+        // typed `patch`, as the API describes it.
+        let route = self.repo_path(&format!("issues/comments/{comment_id}"));
+        let request = serde_json::json!({ "body": body });
+        self.call(
+            &format!("updating comment {comment_id}"),
+            Replay::Idempotent,
+            async || self.octocrab.patch(&route, Some(&request)).await,
+        )
+        .await
     }
 
     /// Deletes a comment; one that is already gone counts as deleted.
     pub async fn delete_comment(&self, comment_id: u64) -> anyhow::Result<()> {
         let result = self
-            .request(
+            .call(
                 &format!("deleting comment {comment_id}"),
-                Method::Delete,
-                &self.repo_path(&format!("issues/comments/{comment_id}")),
-                None,
+                Replay::Idempotent,
+                async || self.issues().delete_comment(CommentId(comment_id)).await,
             )
             .await;
         ignore_not_found(result)

@@ -1,25 +1,44 @@
 //! The pull request a commit on the default branch merged: what `cargo xtask apply` reads the
 //! reviewed plan from.
 
+use octocrab::commits::PullRequestTarget;
 use octocrab::models::pulls::PullRequest;
 
 use super::GitHub;
+use super::transport::PER_PAGE;
+use crate::failure::{FailureKind, fail};
 
 impl GitHub {
     /// The pull request whose merge produced `sha`: merged, and with `sha` as its merge commit
     /// (a merge, squash or rebase merge all record it). A commit pushed directly, or one that is
-    /// only part of a pull request's branch, has none. The path is relative, so the token goes only
-    /// to the API host (see [`GitHub::relative`]).
+    /// only part of a pull request's branch, has none.
     pub async fn pull_request_merged_as(&self, sha: &str) -> anyhow::Result<Option<u64>> {
-        let path = self.repo_path(&format!(
-            "commits/{}/pulls",
-            crate::percent::encode_segment(sha)
-        ));
-        // `GET /repos/{o}/{r}/commits/{sha}/pulls` lists octocrab's (simple) pull requests.
-        let pulls: Vec<PullRequest> = self
-            .get_all(&format!("listing the pull requests of commit {sha}"), &path)
+        check_sha(sha)?;
+        let pulls = self
+            .all_pages(
+                &format!("listing the pull requests of commit {sha}"),
+                async || {
+                    self.commits()
+                        .associated_pull_requests(PullRequestTarget::Sha(sha.to_owned()))
+                        .per_page(PER_PAGE)
+                        .send()
+                        .await
+                },
+            )
             .await?;
         Ok(merged_as(&pulls, sha))
+    }
+}
+
+/// A commit SHA goes into a path as it is (octocrab does not encode it): only hex digits pass.
+pub(super) fn check_sha(sha: &str) -> anyhow::Result<()> {
+    if (4..=64).contains(&sha.len()) && sha.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(fail(
+            FailureKind::Config,
+            format!("`{sha}` is not a commit SHA (4 to 64 hex digits)"),
+        ))
     }
 }
 

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use anyhow::Context;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::failure::{Classify, FailureKind};
@@ -143,35 +142,24 @@ pub(crate) fn parse_json<T: DeserializeOwned>(operation: &str, text: &str) -> an
         .classify(FailureKind::Api)
 }
 
-/// GitHub's `message` plus its `errors` details, or the start of a body that is not GitHub JSON.
-pub(super) fn github_message(text: &str) -> String {
-    #[derive(Deserialize)]
-    struct Body {
-        message: Option<String>,
-        #[serde(default)]
-        errors: Vec<serde_json::Value>,
-    }
-    match serde_json::from_str::<Body>(text) {
-        Ok(body) => {
-            let mut message = body.message.unwrap_or_default();
-            let details: Vec<String> = body
-                .errors
-                .iter()
-                .map(|error| match error {
-                    serde_json::Value::String(text) => text.clone(),
-                    other => other
-                        .get("message")
-                        .and_then(serde_json::Value::as_str)
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| other.to_string()),
-                })
-                .collect();
-            if !details.is_empty() {
-                message.push_str(&format!(" ({})", details.join("; ")));
-            }
-            message
-        }
-        Err(_) => text.trim().chars().take(200).collect(),
+/// GitHub's `message` plus its `errors` details (strings, or objects with a `message`).
+pub(super) fn message_with_details(message: &str, errors: Option<&[serde_json::Value]>) -> String {
+    let details: Vec<String> = errors
+        .unwrap_or_default()
+        .iter()
+        .map(|error| match error {
+            serde_json::Value::String(text) => text.clone(),
+            other => other
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| other.to_string()),
+        })
+        .collect();
+    if details.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message} ({})", details.join("; "))
     }
 }
 
@@ -203,11 +191,11 @@ mod tests {
 
     #[test]
     fn messages_and_encoding() {
+        let errors = [serde_json::json!({"message": "line must be part of the diff"})];
         assert_eq!(
-            github_message(
-                r#"{"message":"Validation Failed","errors":[{"message":"line must be part of the diff"}]}"#
-            ),
+            message_with_details("Validation Failed", Some(&errors)),
             "Validation Failed (line must be part of the diff)"
         );
+        assert_eq!(message_with_details("Not Found", None), "Not Found");
     }
 }

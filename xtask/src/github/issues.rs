@@ -2,10 +2,13 @@
 //! of the body and our bot as the author, never by title, so a look-alike opened by someone else
 //! is never edited or closed.
 
-use serde_json::json;
+use octocrab::models::IssueState;
+use octocrab::models::issues::IssueStateReason;
+use octocrab::params::State;
 
 use super::error::retry_if_unknown;
-use super::{GitHub, Label, Method, parse_json};
+use super::transport::{PER_PAGE, Replay};
+use super::{GitHub, Label};
 
 /// An issue as the issues API returns it: octocrab's model. The listing returns pull requests
 /// too (with `pull_request` set).
@@ -14,12 +17,20 @@ pub use octocrab::models::issues::Issue;
 impl GitHub {
     /// Our open issue for `marker` carrying `label`, the oldest when there are several.
     pub async fn find_own_issue(&self, marker: &str, label: &str) -> anyhow::Result<Option<Issue>> {
-        let path = self.repo_path(&format!(
-            "issues?state=open&labels={}",
-            crate::percent::encode_segment(label)
-        ));
-        let issues: Vec<Issue> = self
-            .get_all(&format!("listing the open issues labelled {label}"), &path)
+        let labels = [label.to_owned()];
+        let issues = self
+            .all_pages(
+                &format!("listing the open issues labelled {label}"),
+                async || {
+                    self.issues()
+                        .list()
+                        .state(State::Open)
+                        .labels(&labels)
+                        .per_page(PER_PAGE)
+                        .send()
+                        .await
+                },
+            )
             .await?;
         Ok(issues
             .into_iter()
@@ -44,17 +55,20 @@ impl GitHub {
         for label in labels {
             self.ensure_label(label).await?;
         }
-        let names: Vec<&str> = labels.iter().map(|label| label.name.as_str()).collect();
-        let operation = format!("opening the issue {title:?}");
-        let answer = self
-            .request(
-                &operation,
-                Method::Post,
-                &self.repo_path("issues"),
-                Some(&json!({"title": title, "body": body, "labels": names})),
-            )
-            .await?;
-        parse_json(&operation, &answer.body)
+        let names: Vec<String> = labels.iter().map(|label| label.name.clone()).collect();
+        self.call(
+            &format!("opening the issue {title:?}"),
+            Replay::OnlyIfNotSent,
+            async || {
+                self.issues()
+                    .create(title)
+                    .body(body)
+                    .labels(names.clone())
+                    .send()
+                    .await
+            },
+        )
+        .await
     }
 
     /// Opens our issue for `marker` with `label` unless it exists: a create whose outcome is
@@ -102,11 +116,17 @@ impl GitHub {
 
     /// Replaces the title and body of our issue `number`.
     pub async fn update_issue(&self, number: u64, title: &str, body: &str) -> anyhow::Result<()> {
-        self.request(
+        self.call(
             &format!("updating issue #{number}"),
-            Method::Patch,
-            &self.repo_path(&format!("issues/{number}")),
-            Some(&json!({"title": title, "body": body})),
+            Replay::Idempotent,
+            async || {
+                self.issues()
+                    .update(number)
+                    .title(title)
+                    .body(body)
+                    .send()
+                    .await
+            },
         )
         .await?;
         Ok(())
@@ -114,11 +134,17 @@ impl GitHub {
 
     /// Closes our issue `number` as completed.
     pub async fn close_issue(&self, number: u64) -> anyhow::Result<()> {
-        self.request(
+        self.call(
             &format!("closing issue #{number}"),
-            Method::Patch,
-            &self.repo_path(&format!("issues/{number}")),
-            Some(&json!({"state": "closed", "state_reason": "completed"})),
+            Replay::Idempotent,
+            async || {
+                self.issues()
+                    .update(number)
+                    .state(IssueState::Closed)
+                    .state_reason(IssueStateReason::Completed)
+                    .send()
+                    .await
+            },
         )
         .await?;
         Ok(())

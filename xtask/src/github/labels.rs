@@ -1,10 +1,8 @@
 //! Labels of issues and pull requests, created in the repository when missing.
 
-use serde_json::json;
-
 use super::GitHub;
 use super::error::api_status;
-use super::transport::{Method, Replay, ignore_not_found};
+use super::transport::{PER_PAGE, Replay, ignore_not_found};
 
 /// A label to put on an issue, created in the repository when it does not exist yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,26 +16,27 @@ pub struct Label {
 impl GitHub {
     /// The names of the labels on an issue or pull request.
     pub async fn list_issue_labels(&self, issue: u64) -> anyhow::Result<Vec<String>> {
-        let labels: Vec<octocrab::models::Label> = self
-            .get_all(
-                &format!("listing the labels of #{issue}"),
-                &self.repo_path(&format!("issues/{issue}/labels")),
-            )
+        let labels = self
+            .all_pages(&format!("listing the labels of #{issue}"), async || {
+                self.issues()
+                    .list_labels_for_issue(issue)
+                    .per_page(PER_PAGE)
+                    .send()
+                    .await
+            })
             .await?;
         Ok(labels.into_iter().map(|label| label.name).collect())
     }
 
     /// Creates the label in the repository unless it exists.
     pub async fn ensure_label(&self, label: &Label) -> anyhow::Result<()> {
+        // Octocrab puts the name into the path as it is; ours may hold a `/` (`dev/drift`).
+        let encoded = crate::percent::encode_segment(&label.name);
         let lookup = self
-            .request(
+            .call(
                 &format!("looking up label `{}`", label.name),
-                Method::Get,
-                &self.repo_path(&format!(
-                    "labels/{}",
-                    crate::percent::encode_segment(&label.name)
-                )),
-                None,
+                Replay::Idempotent,
+                async || self.issues().get_label(&encoded).await,
             )
             .await;
         match lookup {
@@ -47,16 +46,14 @@ impl GitHub {
         }
         // A second create of the same label answers 422, handled below: safe to send again.
         let created = self
-            .send(
+            .call(
                 &format!("creating label `{}`", label.name),
-                Method::Post,
-                &self.repo_path("labels"),
-                Some(&json!({
-                    "name": label.name,
-                    "color": label.color,
-                    "description": label.description,
-                })),
                 Replay::Idempotent,
+                async || {
+                    self.issues()
+                        .create_label(&label.name, &label.color, &label.description)
+                        .await
+                },
             )
             .await;
         match created {
@@ -74,14 +71,12 @@ impl GitHub {
         for label in labels {
             self.ensure_label(label).await?;
         }
-        let names: Vec<&str> = labels.iter().map(|label| label.name.as_str()).collect();
+        let names: Vec<String> = labels.iter().map(|label| label.name.clone()).collect();
         // Adding a label the issue already has changes nothing: safe to send again.
-        self.send(
+        self.call(
             &format!("adding labels {} to #{issue}", names.join(", ")),
-            Method::Post,
-            &self.repo_path(&format!("issues/{issue}/labels")),
-            Some(&json!({ "labels": names })),
             Replay::Idempotent,
+            async || self.issues().add_labels(issue, &names).await,
         )
         .await?;
         Ok(())
@@ -90,14 +85,10 @@ impl GitHub {
     /// Removes a label from an issue; a label that is not there counts as removed.
     pub async fn remove_label(&self, issue: u64, name: &str) -> anyhow::Result<()> {
         let result = self
-            .request(
+            .call(
                 &format!("removing label `{name}` from #{issue}"),
-                Method::Delete,
-                &self.repo_path(&format!(
-                    "issues/{issue}/labels/{}",
-                    crate::percent::encode_segment(name)
-                )),
-                None,
+                Replay::Idempotent,
+                async || self.issues().remove_label(issue, name).await.map(drop),
             )
             .await;
         ignore_not_found(result)

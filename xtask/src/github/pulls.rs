@@ -3,9 +3,14 @@
 use serde::Serialize;
 use serde_json::json;
 
+use octocrab::models::CommentId;
+use octocrab::models::commits::CommitComparison;
+use octocrab::models::pulls::Review;
+
 use super::GitHub;
-use super::error::{parse_json, retry_if_unknown};
-use super::transport::{Method, Replay, ignore_not_found, same_text};
+use super::commits::check_sha;
+use super::error::retry_if_unknown;
+use super::transport::{PER_PAGE, Replay, ignore_not_found, same_text};
 use crate::retry::Decision;
 
 /// One file of a pull request (or of a comparison): octocrab's model. GitHub omits `patch` for
@@ -47,9 +52,10 @@ pub use octocrab::models::pulls::Comment as ReviewComment;
 
 impl GitHub {
     pub async fn get_pull_request(&self, pr: u64) -> anyhow::Result<PullRequest> {
-        self.get_json(
+        self.call(
             &format!("reading pull request #{pr}"),
-            &self.repo_path(&format!("pulls/{pr}")),
+            Replay::Idempotent,
+            async || self.pulls().get(pr).await,
         )
         .await
     }
@@ -77,12 +83,10 @@ impl GitHub {
                     if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
                         return Ok(attempt > 1);
                     }
-                    self.send(
+                    self.call(
                         &format!("updating the description of pull request #{pr}"),
-                        Method::Patch,
-                        &self.repo_path(&format!("pulls/{pr}")),
-                        Some(&json!({ "body": updated })),
                         Replay::OnlyIfNotSent,
+                        async || self.pulls().update(pr).body(&updated).send().await,
                     )
                     .await?;
                     Ok(true)
@@ -95,9 +99,16 @@ impl GitHub {
 
     /// Every file of a pull request (GitHub lists at most 3,000).
     pub async fn list_pull_request_files(&self, pr: u64) -> anyhow::Result<Vec<PullRequestFile>> {
-        self.get_all(
+        // Octocrab's `list_files` takes no `per_page` (30 a page would need 100 pages for
+        // GitHub's 3,000): the same request through its typed `get`.
+        let route = self.repo_path(&format!("pulls/{pr}/files"));
+        self.all_pages(
             &format!("listing the files of pull request #{pr}"),
-            &self.repo_path(&format!("pulls/{pr}/files")),
+            async || {
+                self.octocrab
+                    .get(&route, Some(&[("per_page", PER_PAGE)]))
+                    .await
+            },
         )
         .await
     }
@@ -151,21 +162,21 @@ impl GitHub {
                         "creating a review with {} comments on pull request #{pr}",
                         pending.len()
                     );
-                    let answer = self
-                        .request(
-                            &operation,
-                            Method::Post,
-                            &self.repo_path(&format!("pulls/{pr}/reviews")),
-                            Some(&json!({
-                                "commit_id": commit_id,
-                                "body": body,
-                                "event": "COMMENT",
-                                "comments": pending,
-                            })),
-                        )
+                    // Octocrab's `create_review` takes comments by diff `position`; ours
+                    // name lines (`line`, `side`, `start_line`): the same request through its
+                    // typed `post`.
+                    let route = self.repo_path(&format!("pulls/{pr}/reviews"));
+                    let request = json!({
+                        "commit_id": commit_id,
+                        "body": body,
+                        "event": "COMMENT",
+                        "comments": pending,
+                    });
+                    let review: Review = self
+                        .call(&operation, Replay::OnlyIfNotSent, async || {
+                            self.octocrab.post(&route, Some(&request)).await
+                        })
                         .await?;
-                    let review: octocrab::models::pulls::Review =
-                        parse_json(&operation, &answer.body)?;
                     Ok(review.id.into_inner())
                 },
                 // A review without line comments leaves nothing to look for: not retried.
@@ -223,23 +234,78 @@ impl GitHub {
     }
 
     pub async fn list_review_comments(&self, pr: u64) -> anyhow::Result<Vec<ReviewComment>> {
-        self.get_all(
+        self.all_pages(
             &format!("listing the review comments of pull request #{pr}"),
-            &self.repo_path(&format!("pulls/{pr}/comments")),
+            async || {
+                self.pulls()
+                    .list_comments(Some(pr))
+                    .per_page(PER_PAGE)
+                    .send()
+                    .await
+            },
         )
         .await
     }
 
     /// Deletes a review comment; one that is already gone counts as deleted.
     pub async fn delete_review_comment(&self, comment_id: u64) -> anyhow::Result<()> {
+        // Octocrab's `comment(id).delete()` takes any answer for success (a 500 included): its
+        // untyped delete, with the answer's status checked.
+        let route = self.repo_path(&format!("pulls/comments/{comment_id}"));
         let result = self
-            .request(
+            .call(
                 &format!("deleting review comment {comment_id}"),
-                Method::Delete,
-                &self.repo_path(&format!("pulls/comments/{comment_id}")),
-                None,
+                Replay::Idempotent,
+                async || {
+                    let answer = self.octocrab._delete(route.as_str(), None::<&()>).await?;
+                    octocrab::map_github_error(answer).await.map(drop)
+                },
             )
             .await;
         ignore_not_found(result)
+    }
+
+    /// Review comment `id`.
+    pub async fn get_review_comment(&self, id: u64) -> anyhow::Result<ReviewComment> {
+        self.call(
+            &format!("reading review comment {id}"),
+            Replay::Idempotent,
+            async || self.pulls().comment(CommentId(id)).get().await,
+        )
+        .await
+    }
+
+    /// Replies in the review thread that starts with comment `thread` of pull request `pr`.
+    pub async fn reply_in_thread(&self, pr: u64, thread: u64, body: &str) -> anyhow::Result<()> {
+        self.call(
+            &format!("replying in the review thread of comment {thread}"),
+            Replay::OnlyIfNotSent,
+            async || {
+                self.pulls()
+                    .reply_to_comment(pr, CommentId(thread), body)
+                    .await
+                    .map(drop)
+            },
+        )
+        .await
+    }
+
+    /// The comparison of `base...head` with its changed files (GitHub lists at most 300).
+    pub async fn compare(&self, base: &str, head: &str) -> anyhow::Result<CommitComparison> {
+        for sha in [base, head] {
+            check_sha(sha)?;
+        }
+        self.call(
+            &format!("comparing {base}...{head}"),
+            Replay::Idempotent,
+            async || {
+                self.commits()
+                    .compare(base, head)
+                    .per_page(PER_PAGE)
+                    .send()
+                    .await
+            },
+        )
+        .await
     }
 }

@@ -1,22 +1,25 @@
-//! The client and its one request path: every call goes through [`GitHub::send`], which applies
-//! the retry policy, turns a non-2xx answer into an [`ApiError`] and follows `Link` pages with the
-//! token sent only to the API host.
+//! The client and its one request path: every call is one of octocrab's typed requests run by
+//! [`GitHub::call`], which applies the retry policy (with the replay rules of the module doc) and
+//! turns octocrab's error into an [`ApiError`]; listings follow octocrab's pages, bounded, with
+//! each next page asked of the API host (the token is never sent anywhere else).
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use octocrab::{Octocrab, Page};
 use serde::de::DeserializeOwned;
 
-use super::error::{
-    ApiError, api_status, github_message, hint_for, never_reached_github, parse_json,
-};
+use super::error::{ApiError, api_status, hint_for, message_with_details, never_reached_github};
 use super::{Repository, RetryPolicy, Settings};
 use crate::failure::{Classify, FailureKind, fail};
 use crate::retry::Decision;
 
 /// Pages followed per listing at most (100 items each): keeps every loop bounded.
 const MAX_PAGES: usize = 100;
+
+/// Items asked for per page: GitHub's maximum.
+pub(super) const PER_PAGE: u8 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -39,22 +42,25 @@ pub(super) enum Replay {
     OnlyIfNotSent,
 }
 
+impl Replay {
+    fn of(method: Method) -> Replay {
+        match method {
+            Method::Post => Replay::OnlyIfNotSent,
+            Method::Get | Method::Put | Method::Patch | Method::Delete => Replay::Idempotent,
+        }
+    }
+}
+
 /// A failed try: the error, and whether (and when) it may be tried again.
 struct Failed {
     error: ApiError,
     decision: Decision,
 }
 
-/// The successful answer of one request.
-pub(super) struct Answer {
-    pub(super) body: String,
-    next_page: Option<String>,
-}
-
 /// The client. Cheap to clone.
 #[derive(Clone)]
 pub struct GitHub {
-    octocrab: octocrab::Octocrab,
+    pub(super) octocrab: Octocrab,
     api_url: String,
     repository: Repository,
     pub(super) retry: RetryPolicy,
@@ -74,6 +80,10 @@ impl fmt::Debug for GitHub {
 impl GitHub {
     /// Builds the client; a write without a token fails with a message that says to set one.
     /// Must be called inside a tokio runtime.
+    ///
+    /// Octocrab adds the token only to requests for the host of `GITHUB_API_URL` (or to
+    /// relative ones), and has no retry of its own here (its `retry` feature is off): ours
+    /// knows which requests may be repeated.
     pub fn new(settings: Settings) -> anyhow::Result<GitHub> {
         let token = settings.token.ok_or_else(|| {
             fail(
@@ -84,7 +94,7 @@ impl GitHub {
             )
         })?;
         let api_url = settings.api_url.trim_end_matches('/').to_owned();
-        let octocrab = octocrab::Octocrab::builder()
+        let octocrab = Octocrab::builder()
             .base_uri(api_url.as_str())
             .with_context(|| format!("GITHUB_API_URL `{api_url}` is not a valid URL"))
             .classify(FailureKind::Config)?
@@ -124,56 +134,47 @@ impl GitHub {
         login.is_some_and(|login| login.eq_ignore_ascii_case(&self.bot_login))
     }
 
-    /// One request to `/repos/{owner}/{repo}/{rest}` with the retry policy, returning the body of
-    /// a 2xx answer; any other answer is an [`ApiError`] (see [`api_status`]). For typed calls
-    /// kept in other modules (`github_settings`).
-    pub async fn send_repo(
-        &self,
-        operation: &str,
-        method: Method,
-        rest: &str,
-        body: Option<&serde_json::Value>,
-    ) -> anyhow::Result<String> {
-        let path = self.repo_path(rest);
-        Ok(self.request(operation, method, &path, body).await?.body)
+    /// Octocrab's handlers for our repository.
+    pub(super) fn issues(&self) -> octocrab::issues::IssueHandler<'_> {
+        self.octocrab
+            .issues(&self.repository.owner, &self.repository.name)
     }
 
+    pub(super) fn pulls(&self) -> octocrab::pulls::PullRequestHandler<'_> {
+        self.octocrab
+            .pulls(&self.repository.owner, &self.repository.name)
+    }
+
+    pub(super) fn commits(&self) -> octocrab::commits::CommitHandler<'_> {
+        self.octocrab
+            .commits(&self.repository.owner, &self.repository.name)
+    }
+
+    /// `/repos/{owner}/{repo}/{rest}`, for the requests octocrab has no typed call for.
     pub(super) fn repo_path(&self, rest: &str) -> String {
         format!(
             "/repos/{}/{}/{rest}",
-            crate::percent::encode_segment(&self.repository.owner),
-            crate::percent::encode_segment(&self.repository.name)
+            self.repository.owner, self.repository.name
         )
     }
 
-    /// One request with the retry policy applied; a non-2xx answer becomes an [`ApiError`]. A
-    /// POST is treated as a create ([`Replay::OnlyIfNotSent`]).
-    pub(super) async fn request(
+    /// One API call with the retry policy: `send` makes one try (an octocrab request); a failed
+    /// try is repeated as `replay` allows, waiting as GitHub asks on a rate limit. The last
+    /// failure becomes an [`ApiError`] (see [`api_status`]) that names `operation`.
+    pub(super) async fn call<T>(
         &self,
         operation: &str,
-        method: Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> anyhow::Result<Answer> {
-        let replay = match method {
-            Method::Post => Replay::OnlyIfNotSent,
-            Method::Get | Method::Put | Method::Patch | Method::Delete => Replay::Idempotent,
-        };
-        self.send(operation, method, path, body, replay).await
-    }
-
-    pub(super) async fn send(
-        &self,
-        operation: &str,
-        method: Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
         replay: Replay,
-    ) -> anyhow::Result<Answer> {
+        mut send: impl AsyncFnMut() -> octocrab::Result<T>,
+    ) -> anyhow::Result<T> {
         let result = self
             .retry
             .run(
-                async |_| self.send_once(operation, method, path, body, replay).await,
+                async |_| {
+                    send()
+                        .await
+                        .map_err(|error| self.failed(operation, replay, error))
+                },
                 |failed: &Failed| failed.decision,
             )
             .await;
@@ -184,132 +185,33 @@ impl GitHub {
         })
     }
 
-    /// One try of a request: the answer, or the error with whether (and when) to try again.
-    async fn send_once(
+    /// Every item of a listing: the first page from `first` (which asks for [`PER_PAGE`] items),
+    /// then octocrab's `next` pages, at most [`MAX_PAGES`].
+    pub(super) async fn all_pages<T: DeserializeOwned>(
         &self,
         operation: &str,
-        method: Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-        replay: Replay,
-    ) -> Result<Answer, Failed> {
-        let sent = match method {
-            Method::Get => self.octocrab._get(path).await,
-            Method::Post => self.octocrab._post(path, body).await,
-            Method::Put => self.octocrab._put(path, body).await,
-            Method::Patch => self.octocrab._patch(path, body).await,
-            Method::Delete => self.octocrab._delete(path, body).await,
-        };
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => {
-                let not_sent = never_reached_github(&error);
-                let may_repeat = replay == Replay::Idempotent || not_sent;
-                return Err(Failed {
-                    decision: if may_repeat {
-                        Decision::Retry(None)
-                    } else {
-                        Decision::Stop
-                    },
-                    error: ApiError {
-                        operation: operation.to_owned(),
-                        status: None,
-                        message: format!("{error}"),
-                        hint: format!(
-                            "Check the network and GITHUB_API_URL (now {})",
-                            self.api_url
-                        ),
-                        attempts: 1,
-                        outcome_unknown: replay == Replay::OnlyIfNotSent && !not_sent,
-                    },
-                });
-            }
-        };
-        let status = response.status().as_u16();
-        let headers = response.headers();
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        };
-        let limited_by_headers = status == 429
-            || (status == 403 && header("x-ratelimit-remaining").as_deref() == Some("0"))
-            || (status == 403 && header("retry-after").is_some());
-        let server_hint = retry_after(
-            header("retry-after").as_deref(),
-            header("x-ratelimit-reset").as_deref(),
-        );
-        let next_page = header("link").and_then(|link| next_link(&link));
-        let text = self
-            .octocrab
-            .body_to_string(response)
-            .await
-            .unwrap_or_default();
-        if (200..300).contains(&status) {
-            return Ok(Answer {
-                body: text,
-                next_page,
-            });
-        }
-        // A secondary rate limit may come as a bare 403 whose message says so; GitHub asks to
-        // wait at least a minute then (capped by the policy's `max_delay`).
-        let secondary = (status == 403 || status == 429)
-            && text.to_ascii_lowercase().contains("secondary rate limit");
-        let rate_limited = limited_by_headers || secondary;
-        let server_hint = server_hint.or(secondary.then_some(Duration::from_secs(60)));
-        // A rate-limited request was refused before GitHub acted on it, so even a create may
-        // be repeated; after a server error only what is idempotent may.
-        let server_error = (500..=599).contains(&status);
-        let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
-        let hint = if rate_limited {
-            hint_for(429)
-        } else {
-            hint_for(status)
-        };
-        Err(Failed {
-            decision: if retryable {
-                Decision::Retry(server_hint)
-            } else {
-                Decision::Stop
-            },
-            error: ApiError {
-                operation: operation.to_owned(),
-                status: Some(status),
-                message: github_message(&text),
-                hint: hint.to_owned(),
-                attempts: 1,
-                outcome_unknown: replay == Replay::OnlyIfNotSent && server_error,
-            },
-        })
-    }
-
-    pub(super) async fn get_json<T: DeserializeOwned>(
-        &self,
-        operation: &str,
-        path: &str,
-    ) -> anyhow::Result<T> {
-        let answer = self.request(operation, Method::Get, path, None).await?;
-        parse_json(operation, &answer.body)
-    }
-
-    /// Every item of a paginated listing (bounded to [`MAX_PAGES`] pages).
-    pub(super) async fn get_all<T: DeserializeOwned>(
-        &self,
-        operation: &str,
-        first_path: &str,
+        first: impl AsyncFnMut() -> octocrab::Result<Page<T>>,
     ) -> anyhow::Result<Vec<T>> {
-        let separator = if first_path.contains('?') { '&' } else { '?' };
-        let mut path = format!("{first_path}{separator}per_page=100");
-        let mut items = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let answer = self.request(operation, Method::Get, &path, None).await?;
-            let page: Vec<T> = parse_json(operation, &answer.body)?;
-            items.extend(page);
-            match answer.next_page {
-                Some(next) => path = self.relative(&next),
-                None => return Ok(items),
-            }
+        let mut page = self.call(operation, Replay::Idempotent, first).await?;
+        let mut items = page.take_items();
+        for _ in 1..MAX_PAGES {
+            let Some(next) = page.next.as_ref().map(on_api_host) else {
+                return Ok(items);
+            };
+            let next = Some(next);
+            let following: Option<Page<T>> = self
+                .call(operation, Replay::Idempotent, async || {
+                    self.octocrab.get_page(&next).await
+                })
+                .await?;
+            let Some(following) = following else {
+                return Ok(items);
+            };
+            page = following;
+            items.extend(page.take_items());
+        }
+        if page.next.is_none() {
+            return Ok(items);
         }
         Err(fail(
             FailureKind::Api,
@@ -317,29 +219,146 @@ impl GitHub {
         ))
     }
 
-    /// A `Link` URL as a path: octocrab only sends the token to relative URLs (or api.github.com),
-    /// which keeps it from leaking to a host a response names.
-    fn relative(&self, url: &str) -> String {
-        if let Some(rest) = url.strip_prefix(&self.api_url) {
-            return rest.to_owned();
-        }
-        match url.find("://") {
-            Some(scheme_end) => {
-                let after = &url[scheme_end + 3..];
-                after
-                    .find('/')
-                    .map_or_else(|| "/".to_owned(), |slash| after[slash..].to_owned())
+    /// One request to `/repos/{owner}/{repo}/{rest}` for what octocrab has no typed call for
+    /// (`github_settings`), with the retry policy (a POST counts as a create); returns the body
+    /// of a 2xx answer.
+    pub async fn send_repo(
+        &self,
+        operation: &str,
+        method: Method,
+        rest: &str,
+        body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<String> {
+        let path = self.repo_path(rest);
+        self.call(operation, Replay::of(method), async || {
+            let crab = &self.octocrab;
+            let response = match method {
+                Method::Get => crab._get(path.as_str()).await,
+                Method::Post => crab._post(path.as_str(), body).await,
+                Method::Put => crab._put(path.as_str(), body).await,
+                Method::Patch => crab._patch(path.as_str(), body).await,
+                Method::Delete => crab._delete(path.as_str(), body).await,
+            }?;
+            let response = octocrab::map_github_error(response).await?;
+            crab.body_to_string(response).await
+        })
+        .await
+    }
+
+    /// The verdict on one failed try.
+    fn failed(&self, operation: &str, replay: Replay, error: octocrab::Error) -> Failed {
+        let api_error = |status, message, hint: &str, outcome_unknown| ApiError {
+            operation: operation.to_owned(),
+            status,
+            message,
+            hint: hint.to_owned(),
+            attempts: 1,
+            outcome_unknown,
+        };
+        match error {
+            octocrab::Error::GitHub { source, .. } => {
+                let status = source.status_code.as_u16();
+                let header = |name: &str| {
+                    source
+                        .headers
+                        .as_ref()
+                        .and_then(|headers| headers.get(name))
+                        .and_then(|value| value.to_str().ok())
+                };
+                // A secondary rate limit may come as a bare 403 whose message says so; GitHub
+                // asks to wait at least a minute then (capped by the policy's `max_delay`).
+                let secondary = (status == 403 || status == 429)
+                    && source
+                        .message
+                        .to_ascii_lowercase()
+                        .contains("secondary rate limit");
+                let rate_limited = status == 429
+                    || (status == 403 && header("x-ratelimit-remaining") == Some("0"))
+                    || (status == 403 && header("retry-after").is_some())
+                    || secondary;
+                let server_hint = retry_after(header("retry-after"), header("x-ratelimit-reset"))
+                    .or(secondary.then_some(Duration::from_secs(60)));
+                // A rate-limited request was refused before GitHub acted on it, so even a create
+                // may be repeated; after a server error only what is idempotent may.
+                let server_error = (500..=599).contains(&status);
+                let retryable = rate_limited || (server_error && replay == Replay::Idempotent);
+                Failed {
+                    decision: if retryable {
+                        Decision::Retry(server_hint)
+                    } else {
+                        Decision::Stop
+                    },
+                    error: api_error(
+                        Some(status),
+                        message_with_details(&source.message, source.errors.as_deref()),
+                        hint_for(if rate_limited { 429 } else { status }),
+                        replay == Replay::OnlyIfNotSent && server_error,
+                    ),
+                }
             }
-            None => url.to_owned(),
+            // A 2xx answer that is not the model octocrab expects: the request was performed.
+            error @ (octocrab::Error::Json { .. } | octocrab::Error::Serde { .. }) => Failed {
+                decision: Decision::Stop,
+                error: api_error(
+                    None,
+                    format!("the answer is not the expected JSON ({error})"),
+                    "GitHub (or GITHUB_API_URL) answered with something other than the API's JSON",
+                    false,
+                ),
+            },
+            error => {
+                let not_sent = never_reached_github(&error);
+                let may_repeat = replay == Replay::Idempotent || not_sent;
+                Failed {
+                    decision: if may_repeat {
+                        Decision::Retry(None)
+                    } else {
+                        Decision::Stop
+                    },
+                    error: api_error(
+                        None,
+                        transport_message(&error),
+                        &format!(
+                            "Check the network and GITHUB_API_URL (now {})",
+                            self.api_url
+                        ),
+                        replay == Replay::OnlyIfNotSent && !not_sent,
+                    ),
+                }
+            }
         }
     }
 }
 
-pub(super) fn ignore_not_found(result: anyhow::Result<Answer>) -> anyhow::Result<()> {
+/// A next-page URL as a path on the API host: a `Link` header naming another host is not
+/// followed there (octocrab would not send the token to it, but we do not ask it either).
+fn on_api_host(uri: &http::Uri) -> http::Uri {
+    let path = uri
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    http::Uri::try_from(path).unwrap_or_else(|_| http::Uri::from_static("/"))
+}
+
+/// A transport error with its causes, without octocrab's backtrace.
+fn transport_message(error: &octocrab::Error) -> String {
+    let mut parts = Vec::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(current) = cause {
+        parts.push(current.to_string());
+        cause = current.source();
+    }
+    if parts.is_empty() {
+        parts.push(error.to_string());
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+/// `Ok(())` for a delete of something already gone (404).
+pub(super) fn ignore_not_found(result: anyhow::Result<()>) -> anyhow::Result<()> {
     match result {
-        Ok(_) => Ok(()),
         Err(error) if api_status(&error) == Some(404) => Ok(()),
-        Err(error) => Err(error),
+        other => other,
     }
 }
 
@@ -354,22 +373,6 @@ fn retry_after(retry_after: Option<&str>, reset: Option<&str>) -> Option<Duratio
     Some(Duration::from_secs(reset.saturating_sub(now)))
 }
 
-/// The `rel="next"` URL of a `Link` header.
-fn next_link(link: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|param| param.trim().replace(' ', "") == "rel=\"next\"");
-        is_next.then(|| {
-            url.trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_owned()
-        })
-    })
-}
-
 pub(super) fn same_text(a: &str, b: &str) -> bool {
     a.replace("\r\n", "\n").trim_end() == b.replace("\r\n", "\n").trim_end()
 }
@@ -379,13 +382,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn link_header_next() {
-        let link = r#"<https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=5>; rel="last""#;
+    fn next_pages_are_asked_of_the_api_host() {
+        let elsewhere: http::Uri = "https://evil.example/repositories/1/issues?page=2"
+            .parse()
+            .unwrap();
+        assert_eq!(on_api_host(&elsewhere), "/repositories/1/issues?page=2");
+        let enterprise: http::Uri = "https://ghe.example/api/v3/repositories/1/issues?page=3"
+            .parse()
+            .unwrap();
         assert_eq!(
-            next_link(link).as_deref(),
-            Some("https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2")
+            on_api_host(&enterprise),
+            "/api/v3/repositories/1/issues?page=3"
         );
-        assert_eq!(next_link(r#"<https://x/a?page=1>; rel="prev""#), None);
     }
 
     #[test]

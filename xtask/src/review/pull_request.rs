@@ -4,7 +4,10 @@
 use super::answers::Earlier;
 use super::diff::FileDiff;
 use super::increment::{Since, State};
-use crate::github::{self, GitHub, Method, PullRequestFile};
+use octocrab::models::AuthorAssociation;
+use octocrab::models::commits::GithubCommitStatus;
+
+use crate::github::{self, GitHub};
 
 /// The earlier review behind our comment `marker` on `pr`, when only the commits since it need a
 /// review: `None` when there is no such comment (or state), when it reviewed `head` already, or
@@ -25,14 +28,8 @@ pub async fn earlier(
     if state.head.is_empty() || state.head == head {
         return Ok(None);
     }
-    let path = format!(
-        "compare/{}...{}",
-        crate::percent::encode_segment(&state.head),
-        crate::percent::encode_segment(head)
-    );
-    let operation = format!("comparing {}...{head}", state.head);
-    let body = match github.send_repo(&operation, Method::Get, &path, None).await {
-        Ok(body) => body,
+    let comparison = match github.compare(&state.head, head).await {
+        Ok(comparison) => comparison,
         Err(error) if github::api_status(&error) == Some(404) => {
             eprintln!(
                 "review: the reviewed head {} is gone (force-push?); reviewing the whole pull request",
@@ -42,22 +39,11 @@ pub async fn earlier(
         }
         Err(error) => return Err(error),
     };
-    #[derive(serde::Deserialize)]
-    struct Comparison {
-        status: String,
-        #[serde(default)]
-        files: Vec<PullRequestFile>,
-    }
-    let comparison: Comparison = serde_json::from_str(&body).map_err(|error| {
-        crate::failure::fail(
-            crate::failure::FailureKind::Api,
-            format!("{operation}: GitHub's answer is not a comparison ({error})"),
-        )
-    })?;
-    if comparison.status != "ahead" {
-        // `diverged` or `behind`: the reviewed head is not an ancestor of the new one.
+    let files = comparison.files.unwrap_or_default();
+    if !matches!(comparison.status, GithubCommitStatus::Ahead) {
+        // `diverged`, `behind` or `identical`: the reviewed head is not an older ancestor.
         eprintln!(
-            "review: the reviewed head {} is not an ancestor of {head} ({}); reviewing the whole pull request",
+            "review: the reviewed head {} is not an ancestor of {head} ({:?}); reviewing the whole pull request",
             state.head, comparison.status
         );
         return Ok(None);
@@ -65,15 +51,14 @@ pub async fn earlier(
     eprintln!(
         "review: reviewing the commits since {} ({} file(s) changed)",
         state.head,
-        comparison.files.len()
+        files.len()
     );
     let head_reviewed = state.head.clone();
     Ok(Some(Earlier {
         state,
         since: Since {
             head: head_reviewed,
-            changes: comparison
-                .files
+            changes: files
                 .into_iter()
                 .map(FileDiff::from_pull_request_file)
                 .collect(),
@@ -82,44 +67,59 @@ pub async fn earlier(
 }
 
 /// A comment that may hold an `/ask`, as GitHub has it (never as the event says).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct AskComment {
     pub id: u64,
-    #[serde(default)]
     pub body: String,
-    #[serde(default)]
     pub user: Option<github::User>,
-    #[serde(default)]
+    /// GitHub's `author_association` (`OWNER`, `MEMBER`, ...), empty when it gives none.
     pub author_association: String,
     /// Review (diff-line) comments only.
-    #[serde(default)]
     pub path: Option<String>,
-    #[serde(default)]
     pub line: Option<u64>,
-    #[serde(default)]
     pub diff_hunk: Option<String>,
     /// The thread's first comment, when this one is a reply in a review thread.
-    #[serde(default)]
     pub in_reply_to_id: Option<u64>,
 }
 
 /// The comment `id`: a review comment on a diff line (`on_line`) or a pull request comment.
 pub async fn ask_comment(github: &GitHub, id: u64, on_line: bool) -> anyhow::Result<AskComment> {
-    let rest = if on_line {
-        format!("pulls/comments/{id}")
-    } else {
-        format!("issues/comments/{id}")
+    let user = |author: &octocrab::models::Author| github::User {
+        login: author.login.clone(),
     };
-    let operation = format!("reading comment {id}");
-    let body = github
-        .send_repo(&operation, Method::Get, &rest, None)
-        .await?;
-    serde_json::from_str(&body).map_err(|error| {
-        crate::failure::fail(
-            crate::failure::FailureKind::Api,
-            format!("{operation}: GitHub's answer is not a comment ({error})"),
-        )
+    Ok(if on_line {
+        let comment = github.get_review_comment(id).await?;
+        AskComment {
+            id,
+            body: comment.body,
+            user: comment.user.as_ref().map(user),
+            author_association: association(comment.author_association.as_ref()),
+            path: Some(comment.path),
+            line: comment.line,
+            diff_hunk: Some(comment.diff_hunk),
+            in_reply_to_id: comment.in_reply_to_id.map(|id| id.into_inner()),
+        }
+    } else {
+        let comment = github.get_issue_comment(id).await?;
+        AskComment {
+            id,
+            body: comment.body.unwrap_or_default(),
+            user: Some(user(&comment.user)),
+            author_association: association(comment.author_association.as_ref()),
+            path: None,
+            line: None,
+            diff_hunk: None,
+            in_reply_to_id: None,
+        }
     })
+}
+
+/// An `author_association` as GitHub spells it (`OWNER`), empty when GitHub gives none.
+fn association(association: Option<&AuthorAssociation>) -> String {
+    association
+        .and_then(|association| serde_json::to_value(association).ok())
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Posts `body` in reply to `comment`: in its review thread for a diff-line comment, on the pull
@@ -133,16 +133,28 @@ pub async fn reply(
     if comment.path.is_some() {
         // GitHub threads replies under the thread's first comment.
         let thread = comment.in_reply_to_id.unwrap_or(comment.id);
-        github
-            .send_repo(
-                &format!("replying in the review thread of comment {thread}"),
-                Method::Post,
-                &format!("pulls/{pr}/comments/{thread}/replies"),
-                Some(&serde_json::json!({ "body": body })),
-            )
-            .await?;
+        github.reply_in_thread(pr, thread, body).await?;
     } else {
         github.create_comment(pr, body).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn associations_are_spelled_as_github_does() {
+        assert_eq!(association(Some(&AuthorAssociation::Owner)), "OWNER");
+        assert_eq!(
+            association(Some(&AuthorAssociation::FirstTimeContributor)),
+            "FIRST_TIME_CONTRIBUTOR"
+        );
+        assert_eq!(
+            association(Some(&AuthorAssociation::Other("NEW_ROLE".into()))),
+            "NEW_ROLE"
+        );
+        assert_eq!(association(None), "");
+    }
 }

@@ -465,7 +465,15 @@ pub async fn server(state: Shared) -> MockServer {
                 edit(&mut st);
                 return bad_gateway();
             }
-            ResponseTemplate::new(200).set_body_json(json!({"number": 7}))
+            // GitHub answers with the whole pull request.
+            ResponseTemplate::new(200).set_body_json(pull_request(
+                7,
+                &st.title,
+                Some(&st.body),
+                "author",
+                ("feature", &st.head_sha),
+                ("main", "def456"),
+            ))
         })
         .mount(&server)
         .await;
@@ -509,9 +517,13 @@ pub async fn server(state: Shared) -> MockServer {
                     .find(|(b, h, _, _)| b == base && h == head)
             });
             match found {
-                Some((_, _, status, files)) => ResponseTemplate::new(200).set_body_json(
-                    json!({"status": status, "files": diff_entries(files), "commits": []}),
-                ),
+                Some((_, _, status, files)) => {
+                    let mut comparison = example("commit-comparison");
+                    comparison["status"] = status.as_str().into();
+                    comparison["files"] = diff_entries(files);
+                    comparison["commits"] = json!([]);
+                    ResponseTemplate::new(200).set_body_json(comparison)
+                }
                 None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
             }
         })
@@ -526,10 +538,11 @@ pub async fn server(state: Shared) -> MockServer {
             let st = s.lock().unwrap();
             let id = id_in(request);
             match st.comments.iter().find(|c| c.id == id) {
-                Some(c) => ResponseTemplate::new(200).set_body_json(json!({
-                    "id": c.id, "body": c.body, "user": {"login": c.login},
-                    "author_association": st.association(id), "html_url": "https://x"
-                })),
+                Some(c) => {
+                    let mut found = comment(c.id, &c.body, &c.login);
+                    found["author_association"] = st.association(id).into();
+                    ResponseTemplate::new(200).set_body_json(found)
+                }
                 None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
             }
         })
@@ -542,12 +555,15 @@ pub async fn server(state: Shared) -> MockServer {
             let st = s.lock().unwrap();
             let id = id_in(request);
             match st.review_comments.iter().find(|c| c.id == id) {
-                Some(c) => ResponseTemplate::new(200).set_body_json(json!({
-                    "id": c.id, "body": c.body, "user": {"login": c.login}, "path": c.path,
-                    "line": c.line, "author_association": st.association(id),
-                    "diff_hunk": st.diff_hunks.iter().find(|(i, _)| *i == id).map(|(_, h)| h.clone()),
-                    "pull_request_review_id": c.review_id
-                })),
+                Some(c) => {
+                    let mut found =
+                        review_comment(c.id, &c.path, c.line, &c.body, &c.login, c.review_id);
+                    found["author_association"] = st.association(id).into();
+                    if let Some((_, hunk)) = st.diff_hunks.iter().find(|(i, _)| *i == id) {
+                        found["diff_hunk"] = hunk.as_str().into();
+                    }
+                    ResponseTemplate::new(200).set_body_json(found)
+                }
                 None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
             }
         })
@@ -579,9 +595,15 @@ pub async fn server(state: Shared) -> MockServer {
             let login = st.author.clone();
             st.replies.push((thread, text.clone(), login.clone()));
             let id = st.id();
-            ResponseTemplate::new(201).set_body_json(
-                json!({"id": id, "body": text, "user": {"login": login}, "in_reply_to_id": thread}),
-            )
+            let (path, line, review_id) = st
+                .review_comments
+                .iter()
+                .find(|c| c.id == thread)
+                .map(|c| (c.path.clone(), c.line, c.review_id))
+                .unwrap();
+            let mut reply = review_comment(id, &path, line, &text, &login, review_id);
+            reply["in_reply_to_id"] = thread.into();
+            ResponseTemplate::new(201).set_body_json(reply)
         })
         .mount(&server)
         .await;
