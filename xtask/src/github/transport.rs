@@ -94,14 +94,21 @@ impl GitHub {
             )
         })?;
         let api_url = settings.api_url.trim_end_matches('/').to_owned();
+        crate::aws::install_crypto_provider();
+        // No redirects: an API answer is never followed to another place (nor the token with it).
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("building the HTTP client for GitHub")
+            .classify(FailureKind::Environment)?;
         let octocrab = Octocrab::builder()
             .base_uri(api_url.as_str())
             .with_context(|| format!("GITHUB_API_URL `{api_url}` is not a valid URL"))
             .classify(FailureKind::Config)?
             .personal_token(token)
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .build()
+            .build_with_reqwest(http)
             .context("building the GitHub client")
             .classify(FailureKind::Environment)?;
         Ok(GitHub {

@@ -170,6 +170,31 @@ async fn a_next_page_on_another_host_is_asked_of_the_api_host_and_gets_no_token(
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/repos/acme/infra/issues/7/comments", elsewhere.uri()).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    let error = client(&server, fast_retry(1))
+        .list_issue_comments(7)
+        .await
+        .unwrap_err();
+    assert_eq!(xtask::github::api_status(&error), Some(302), "{error:#}");
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_listing_stops_after_a_hundred_pages() {
     let server = MockServer::start().await;
     // Every page names a next one: a loop only the page cap ends.
