@@ -69,6 +69,29 @@ impl Config {
         })
     }
 
+    /// The environments named on the command line (`--env`), each checked to exist, in the order
+    /// given and each once; every environment when none is named. An unknown name, or no
+    /// environment at all, is a config error.
+    pub fn named_environments(&self, names: &[String]) -> anyhow::Result<Vec<String>> {
+        if names.is_empty() {
+            if self.environments.is_empty() {
+                return Err(fail(
+                    FailureKind::Config,
+                    "no environments: add environments/<name>/xtask.toml (cargo xtask new-env)",
+                ));
+            }
+            return Ok(self.environments.keys().cloned().collect());
+        }
+        let mut selected: Vec<String> = Vec::with_capacity(names.len());
+        for name in names {
+            self.environment(name)?;
+            if !selected.contains(name) {
+                selected.push(name.clone());
+            }
+        }
+        Ok(selected)
+    }
+
     /// Every environment in apply order: those of `apply.order` as listed (validated at load),
     /// then the others in name order.
     pub fn apply_order(&self) -> Vec<&Environment> {
@@ -122,6 +145,42 @@ pub(crate) mod tests {
     use std::path::Path;
 
     use super::ENV_CONFIG_FILE;
+
+    #[test]
+    fn named_environments_are_checked_kept_in_order_and_each_once() {
+        let temp = repo();
+        for name in ["prod", "stage"] {
+            let dir = temp.path().join("environments").join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            // Its own state, roles and names (environments may not share them).
+            let dev =
+                std::fs::read_to_string(temp.path().join("environments/dev").join(ENV_CONFIG_FILE))
+                    .unwrap();
+            let own = dev
+                .replace("dev", name)
+                .replace("DEV", &name.to_uppercase());
+            std::fs::write(dir.join(ENV_CONFIG_FILE), own).unwrap();
+        }
+        let config = super::Config::load(temp.path()).unwrap();
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            config
+                .named_environments(&names(&["stage", "dev", "stage"]))
+                .unwrap(),
+            ["stage", "dev"]
+        );
+        assert_eq!(
+            config.named_environments(&[]).unwrap(),
+            ["dev", "prod", "stage"]
+        );
+        let error = config
+            .named_environments(&names(&["dev", "qa"]))
+            .unwrap_err();
+        assert!(
+            format!("{error:#}").contains("unknown environment `qa`"),
+            "{error:#}"
+        );
+    }
 
     /// A repository with the configuration of this one: the manifest's xtask tables and dev.
     /// Shared by the library's unit tests (the integration tests have their own in `tests/support`).

@@ -40,7 +40,7 @@ struct EnvResult {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config()?;
-    let envs = select_environments(&config, &args.envs)?;
+    let envs = config.named_environments(&args.envs)?;
     let masker = Masker::new(&config.repo.plan.masks, |name| std::env::var(name).ok())?;
     let run_url = github_actions::run_url();
     let commit = checked_commit();
@@ -138,26 +138,6 @@ fn env_result(
             (result, Some(error))
         }
     }
-}
-
-fn select_environments(config: &Config, envs: &[String]) -> anyhow::Result<Vec<String>> {
-    if envs.is_empty() {
-        if config.environments.is_empty() {
-            return Err(fail(
-                FailureKind::Config,
-                "no environments: add environments/<name>/xtask.toml (cargo xtask new-env)",
-            ));
-        }
-        return Ok(config.environments.keys().cloned().collect());
-    }
-    let mut selected = Vec::new();
-    for env in envs {
-        config.environment(env)?;
-        if !selected.contains(env) {
-            selected.push(env.clone());
-        }
-    }
-    Ok(selected)
 }
 
 /// The checked commit from `GITHUB_SHA`, when it is one.

@@ -160,10 +160,7 @@ fn select_environments(config: &Config, args: &Args) -> anyhow::Result<Vec<Strin
         return Ok(config.environments.keys().cloned().collect());
     }
     if !args.envs.is_empty() {
-        for env in &args.envs {
-            config.environment(env)?;
-        }
-        return Ok(args.envs.clone());
+        return config.named_environments(&args.envs);
     }
     if let Some(base) = &args.changed_since {
         return crate::affected::affected_since(config, base);
