@@ -36,6 +36,33 @@ fn comment(id: u64, body: &str) -> serde_json::Value {
     fake_github::comment(id, body, BOT)
 }
 
+/// Mounts page one of #7's comments (`per_page=100`): `items`, and a `Link` to page two on `host`.
+async fn mount_first_comments_page(server: &MockServer, host: &str, items: serde_json::Value) {
+    let next =
+        format!("<{host}/repos/acme/infra/issues/7/comments?per_page=100&page=2>; rel=\"next\"");
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .and(query_param("per_page", "100"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", next.as_str())
+                .set_body_json(items),
+        )
+        .mount(server)
+        .await;
+}
+
+/// A server that must receive no request at all (another host than the API's).
+async fn elsewhere() -> MockServer {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    elsewhere
+}
+
 #[tokio::test]
 async fn upsert_creates_when_no_comment_has_the_marker() {
     let server = MockServer::start().await;
@@ -95,10 +122,6 @@ async fn upsert_updates_the_marked_comment_and_skips_when_identical() {
 #[tokio::test]
 async fn comment_lists_follow_pagination() {
     let server = MockServer::start().await;
-    let next = format!(
-        "<{}/repos/acme/infra/issues/7/comments?per_page=100&page=2>; rel=\"next\"",
-        server.uri()
-    );
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/issues/7/comments"))
         .and(query_param("page", "2"))
@@ -107,16 +130,12 @@ async fn comment_lists_follow_pagination() {
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .and(query_param("per_page", "100"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("link", next.as_str())
-                .set_body_json(json!([comment(1, "a"), comment(2, "b")])),
-        )
-        .mount(&server)
-        .await;
+    mount_first_comments_page(
+        &server,
+        &server.uri(),
+        json!([comment(1, "a"), comment(2, "b")]),
+    )
+    .await;
     let github = client(&server, fast_retry(3));
     let comments = github.list_issue_comments(7).await.unwrap();
     let ids: Vec<u64> = comments.iter().map(|c| c.id.into_inner()).collect();
@@ -131,17 +150,7 @@ async fn comment_lists_follow_pagination() {
 #[tokio::test]
 async fn a_next_page_on_another_host_is_asked_of_the_api_host_and_gets_no_token() {
     let server = MockServer::start().await;
-    let elsewhere = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(0)
-        .mount(&elsewhere)
-        .await;
-    // A `Link` (from a proxy, or a compromised answer) naming a host that is not the API's.
-    let next = format!(
-        "<{}/repos/acme/infra/issues/7/comments?per_page=100&page=2>; rel=\"next\"",
-        elsewhere.uri()
-    );
+    let elsewhere = elsewhere().await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/issues/7/comments"))
         .and(query_param("page", "2"))
@@ -150,16 +159,8 @@ async fn a_next_page_on_another_host_is_asked_of_the_api_host_and_gets_no_token(
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .and(query_param("per_page", "100"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("link", next.as_str())
-                .set_body_json(json!([comment(1, "a")])),
-        )
-        .mount(&server)
-        .await;
+    // A `Link` (from a proxy, or a compromised answer) naming a host that is not the API's.
+    mount_first_comments_page(&server, &elsewhere.uri(), json!([comment(1, "a")])).await;
     let comments = client(&server, fast_retry(3))
         .list_issue_comments(7)
         .await
@@ -172,12 +173,7 @@ async fn a_next_page_on_another_host_is_asked_of_the_api_host_and_gets_no_token(
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
     let server = MockServer::start().await;
-    let elsewhere = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(0)
-        .mount(&elsewhere)
-        .await;
+    let elsewhere = elsewhere().await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/infra/issues/7/comments"))
         .respond_with(ResponseTemplate::new(302).insert_header(
@@ -198,20 +194,7 @@ async fn a_redirect_is_not_followed() {
 async fn a_listing_stops_after_a_hundred_pages() {
     let server = MockServer::start().await;
     // Every page names a next one: a loop only the page cap ends.
-    let next = format!(
-        "<{}/repos/acme/infra/issues/7/comments?per_page=100&page=2>; rel=\"next\"",
-        server.uri()
-    );
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("link", next.as_str())
-                .set_body_json(json!([comment(1, "a")])),
-        )
-        .expect(100)
-        .mount(&server)
-        .await;
+    mount_first_comments_page(&server, &server.uri(), json!([comment(1, "a")])).await;
     let error = client(&server, fast_retry(1))
         .list_issue_comments(7)
         .await
@@ -220,6 +203,7 @@ async fn a_listing_stops_after_a_hundred_pages() {
         format!("{error:#}").contains("more than 100 pages"),
         "{error:#}"
     );
+    assert_eq!(server.received_requests().await.unwrap().len(), 100);
 }
 
 #[tokio::test]

@@ -132,6 +132,18 @@ impl State {
         }
     }
 
+    /// Pull request 7 as it is now (GitHub answers a read and an update with the whole of it).
+    fn pull_request(&self) -> Value {
+        pull_request(
+            7,
+            &self.title,
+            Some(&self.body),
+            "author",
+            ("feature", &self.head_sha),
+            ("main", "def456"),
+        )
+    }
+
     fn association(&self, id: u64) -> String {
         self.associations
             .iter()
@@ -439,14 +451,7 @@ pub async fn server(state: Shared) -> MockServer {
             {
                 edit(&mut st);
             }
-            ResponseTemplate::new(200).set_body_json(pull_request(
-                7,
-                &st.title,
-                Some(&st.body),
-                "author",
-                ("feature", &st.head_sha),
-                ("main", "def456"),
-            ))
+            ResponseTemplate::new(200).set_body_json(st.pull_request())
         })
         .mount(&server)
         .await;
@@ -466,14 +471,7 @@ pub async fn server(state: Shared) -> MockServer {
                 return bad_gateway();
             }
             // GitHub answers with the whole pull request.
-            ResponseTemplate::new(200).set_body_json(pull_request(
-                7,
-                &st.title,
-                Some(&st.body),
-                "author",
-                ("feature", &st.head_sha),
-                ("main", "def456"),
-            ))
+            ResponseTemplate::new(200).set_body_json(st.pull_request())
         })
         .mount(&server)
         .await;
