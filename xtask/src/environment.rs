@@ -32,6 +32,21 @@ pub const BOUNDARY_FILE: &str = "workload-boundary.policy.json";
 /// The migration state machine's definition, relative to the environment directory.
 pub const DEFINITION_FILE: &str = "generated/sfn/migrate.asl.json";
 
+/// The environment's [`BACKEND_FILE`] in the checkout at `config.root`.
+pub fn backend_file(config: &Config, environment: &Environment) -> std::path::PathBuf {
+    config.root.join(&environment.dir).join(BACKEND_FILE)
+}
+
+/// Where `command` (`plan`, `apply`, `drift`) keeps an environment's saved plans and records:
+/// `target/xtask/<command>/<env>`, ignored by git with the rest of `target/`.
+pub fn work_dir(config: &Config, command: &str, environment: &Environment) -> std::path::PathBuf {
+    config
+        .root
+        .join("target/xtask")
+        .join(command)
+        .join(&environment.name)
+}
+
 /// The AWS profile names of an environment's role chain.
 pub fn profile_backend(environment: &Environment) -> String {
     format!("{}-terraform-backend", environment.name)

@@ -40,11 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let environment = config.environment(&args.env)?;
     check_arguments(&args)?;
     let mut masker = Masker::new(&config.repo.plan.masks, |name| std::env::var(name).ok())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .classify(FailureKind::Environment)?;
+    let runtime = crate::runtime::current_thread()?;
     let client = runtime.block_on(async { GitHub::new(github::Settings::for_config(&config)?) })?;
     let env_marker = marker(&args.env);
 
@@ -54,11 +50,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // 2. The merged commit's plan, saved.
     let dir = config.root.join(environment.terraform_dir());
     let terraform = Terraform::new(&dir);
-    let backend = config
-        .root
-        .join(&environment.dir)
-        .join("generated/backend.tfbackend");
-    let work = config.root.join("target/xtask/apply").join(&args.env);
+    let backend = crate::environment::backend_file(&config, environment);
+    let work = crate::environment::work_dir(&config, "apply", environment);
     std::fs::create_dir_all(&work)
         .with_context(|| format!("creating {}", work.display()))
         .classify(FailureKind::Environment)?;

@@ -150,13 +150,9 @@ fn checked_commit() -> Option<String> {
 /// `terraform init`, the refresh-only plan and the normal plan of one environment, read into its
 /// masked drift; a failed step is the environment's result.
 fn check(config: &Config, environment: &Environment, masker: &Masker) -> anyhow::Result<Checked> {
-    let env = environment.name.as_str();
     let terraform = Terraform::new(&config.root.join(environment.terraform_dir()));
-    let backend = config
-        .root
-        .join(&environment.dir)
-        .join("generated/backend.tfbackend");
-    let work = config.root.join("target/xtask/drift").join(env);
+    let backend = crate::environment::backend_file(config, environment);
+    let work = crate::environment::work_dir(config, "drift", environment);
     std::fs::create_dir_all(&work)
         .with_context(|| format!("creating {}", work.display()))
         .classify(FailureKind::Environment)?;

@@ -369,11 +369,8 @@ fn plan_environment(
     let run_url = outlets.run_url.as_deref();
     let dir = config.root.join(environment.terraform_dir());
     let terraform = Terraform::new(&dir);
-    let backend = config
-        .root
-        .join(&environment.dir)
-        .join("generated/backend.tfbackend");
-    let work = config.root.join("target/xtask/plan").join(env);
+    let backend = crate::environment::backend_file(config, environment);
+    let work = crate::environment::work_dir(config, "plan", environment);
     std::fs::create_dir_all(&work)
         .with_context(|| format!("creating {}", work.display()))
         .classify(FailureKind::Environment)?;
