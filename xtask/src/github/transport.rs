@@ -53,8 +53,15 @@ impl Replay {
 
 /// A failed try: the error, and whether (and when) it may be tried again.
 struct Failed {
-    error: ApiError,
+    error: TryError,
     decision: Decision,
+}
+
+enum TryError {
+    /// GitHub answered with an error, or could not be reached.
+    Api(ApiError),
+    /// A 2xx answer that is not what the API describes (GitHub performed the request).
+    Unreadable(String),
 }
 
 /// The client. Cheap to clone.
@@ -185,10 +192,15 @@ impl GitHub {
                 |failed: &Failed| failed.decision,
             )
             .await;
-        result.or_else(|gave_up| {
-            let mut error = gave_up.error.error;
-            error.attempts = gave_up.attempts;
-            Err(error).classify(FailureKind::Api)
+        result.or_else(|gave_up| match gave_up.error.error {
+            TryError::Api(mut error) => {
+                error.attempts = gave_up.attempts;
+                Err(error).classify(FailureKind::Api)
+            }
+            TryError::Unreadable(why) => Err(fail(
+                FailureKind::Api,
+                format!("GitHub API: {operation}: {why}"),
+            )),
         })
     }
 
@@ -254,13 +266,15 @@ impl GitHub {
 
     /// The verdict on one failed try.
     fn failed(&self, operation: &str, replay: Replay, error: octocrab::Error) -> Failed {
-        let api_error = |status, message, hint: &str, outcome_unknown| ApiError {
-            operation: operation.to_owned(),
-            status,
-            message,
-            hint: hint.to_owned(),
-            attempts: 1,
-            outcome_unknown,
+        let api_error = |status, message, hint: &str, outcome_unknown| {
+            TryError::Api(ApiError {
+                operation: operation.to_owned(),
+                status,
+                message,
+                hint: hint.to_owned(),
+                attempts: 1,
+                outcome_unknown,
+            })
         };
         match error {
             octocrab::Error::GitHub { source, .. } => {
@@ -306,12 +320,11 @@ impl GitHub {
             // A 2xx answer that is not the model octocrab expects: the request was performed.
             error @ (octocrab::Error::Json { .. } | octocrab::Error::Serde { .. }) => Failed {
                 decision: Decision::Stop,
-                error: api_error(
-                    None,
-                    format!("the answer is not the expected JSON ({error})"),
-                    "GitHub (or GITHUB_API_URL) answered with something other than the API's JSON",
-                    false,
-                ),
+                error: TryError::Unreadable(format!(
+                    "the answer is not what GitHub's API describes ({error}); check that \
+                     GITHUB_API_URL (now {}) is GitHub's API",
+                    self.api_url
+                )),
             },
             error => {
                 let not_sent = never_reached_github(&error);

@@ -191,6 +191,27 @@ async fn a_redirect_is_not_followed() {
 }
 
 #[tokio::test]
+async fn an_answer_that_is_not_the_apis_model_is_not_called_no_answer_nor_repeated() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"number": 7})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = client(&server, fast_retry(3))
+        .get_pull_request(7)
+        .await
+        .unwrap_err();
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("reading pull request #7: the answer is not what GitHub's API describes"),
+        "{text}"
+    );
+    assert!(!text.contains("no answer"), "{text}");
+}
+
+#[tokio::test]
 async fn a_listing_stops_after_a_hundred_pages() {
     let server = MockServer::start().await;
     // Every page names a next one: a loop only the page cap ends.
