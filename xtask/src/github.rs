@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 use crate::failure::{FailureKind, fail};
 
 pub use comments::{IssueComment, Upsert};
+pub use commits::is_commit_sha;
 pub(crate) use error::parse_json;
 pub use error::{ApiError, api_status, outcome_unknown};
 pub use event::{pull_request_from_event, pull_request_number, resolve_pull_request};

@@ -145,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn check_arguments(args: &Args) -> anyhow::Result<()> {
-    if args.commit.is_empty() || !args.commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !github::is_commit_sha(&args.commit) {
         return Err(fail(
             FailureKind::Config,
             "--commit must be a commit SHA (hex)",

@@ -144,7 +144,7 @@ fn env_result(
 fn checked_commit() -> Option<String> {
     std::env::var("GITHUB_SHA")
         .ok()
-        .filter(|sha| !sha.is_empty() && sha.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|sha| crate::github::is_commit_sha(sha))
 }
 
 /// `terraform init`, the refresh-only plan and the normal plan of one environment, read into its

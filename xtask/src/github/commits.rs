@@ -30,9 +30,14 @@ impl GitHub {
     }
 }
 
+/// Whether `text` can be a commit SHA (4 to 64 hex digits, abbreviated or SHA-256).
+pub fn is_commit_sha(text: &str) -> bool {
+    (4..=64).contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+}
+
 /// A commit SHA goes into a path as it is (octocrab does not encode it): only hex digits pass.
 pub(super) fn check_sha(sha: &str) -> anyhow::Result<()> {
-    if (4..=64).contains(&sha.len()) && sha.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+    if is_commit_sha(sha) {
         Ok(())
     } else {
         Err(fail(

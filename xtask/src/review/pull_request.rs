@@ -28,6 +28,13 @@ pub async fn earlier(
     if state.head.is_empty() || state.head == head {
         return Ok(None);
     }
+    if !github::is_commit_sha(&state.head) {
+        eprintln!(
+            "review: the earlier review's head {:?} is not a commit; reviewing the whole pull request",
+            state.head
+        );
+        return Ok(None);
+    }
     let comparison = match github.compare(&state.head, head).await {
         Ok(comparison) => comparison,
         Err(error) if github::api_status(&error) == Some(404) => {

@@ -1472,6 +1472,26 @@ async fn an_incremental_review_after_a_push_reviews_only_the_new_commits_and_upd
     assert!(fourth.status.success(), "{}", text(&fourth));
     assert_eq!(state.lock().unwrap().compared.len(), compared);
     assert!(!review_comments(&state)[0].contains("Reviewed the commits since"));
+
+    // An administrator can edit the bot's comment: a state head that is not a commit never
+    // reaches a request path (octocrab puts it there unencoded); the whole PR is reviewed.
+    {
+        let mut st = state.lock().unwrap();
+        st.head_sha = "0000ccc".to_owned();
+        let ours = st
+            .comments
+            .iter_mut()
+            .find(|c| c.body.contains("\"head\":\"0000bbb\""))
+            .unwrap();
+        ours.body = ours
+            .body
+            .replace("\"head\":\"0000bbb\"", "\"head\":\"../../pulls/8?x=\"");
+    }
+    let fifth = run(&["review", "review", "--pr", "7"]).await;
+    assert!(fifth.status.success(), "{}", text(&fifth));
+    assert!(text(&fifth).contains("is not a commit"), "{}", text(&fifth));
+    assert_eq!(state.lock().unwrap().compared.len(), compared);
+    assert!(review_comments(&state)[0].contains("\"head\":\"0000ccc\""));
 }
 
 async fn ask_openai_server() -> MockServer {
