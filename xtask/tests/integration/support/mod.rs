@@ -159,14 +159,8 @@ fn find_moto_server() -> Option<PathBuf> {
     missing("moto_server (PyPI moto[server])").map(|never| match never {})
 }
 
-/// A program on PATH.
-pub fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
-}
+/// A program on PATH: the library's lookup, so tests and commands agree on what is installed.
+pub use xtask::process::which;
 
 /// A throwaway PostgreSQL cluster on 127.0.0.1, removed when dropped.
 ///
