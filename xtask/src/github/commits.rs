@@ -1,7 +1,6 @@
 //! The pull request a commit on the default branch merged: what `cargo xtask apply` reads the
 //! reviewed plan from.
 
-use octocrab::commits::PullRequestTarget;
 use octocrab::models::pulls::PullRequest;
 
 use super::GitHub;
@@ -14,14 +13,15 @@ impl GitHub {
     /// only part of a pull request's branch, has none.
     pub async fn pull_request_merged_as(&self, sha: &str) -> anyhow::Result<Option<u64>> {
         check_sha(sha)?;
-        let pulls = self
+        // Octocrab's `associated_pull_requests` also sends its target as a query parameter,
+        // which GitHub's API description does not have: its typed `get` of the same path.
+        let route = self.repo_path(&format!("commits/{sha}/pulls"));
+        let pulls: Vec<PullRequest> = self
             .all_pages(
                 &format!("listing the pull requests of commit {sha}"),
                 async || {
-                    self.commits()
-                        .associated_pull_requests(PullRequestTarget::Sha(sha.to_owned()))
-                        .per_page(PER_PAGE)
-                        .send()
+                    self.octocrab
+                        .get(&route, Some(&[("per_page", PER_PAGE)]))
                         .await
                 },
             )

@@ -83,10 +83,16 @@ impl GitHub {
                     if updated.replace("\r\n", "\n") == current.replace("\r\n", "\n") {
                         return Ok(attempt > 1);
                     }
+                    // Octocrab's `update(pr)` puts `pull_number` into the body, which GitHub's
+                    // API description does not have: its typed `patch` with the body alone.
+                    let route = self.repo_path(&format!("pulls/{pr}"));
+                    let request = json!({ "body": updated });
                     self.call(
                         &format!("updating the description of pull request #{pr}"),
                         Replay::OnlyIfNotSent,
-                        async || self.pulls().update(pr).body(&updated).send().await,
+                        async || -> octocrab::Result<PullRequest> {
+                            self.octocrab.patch(&route, Some(&request)).await
+                        },
                     )
                     .await?;
                     Ok(true)
@@ -295,14 +301,15 @@ impl GitHub {
         for sha in [base, head] {
             check_sha(sha)?;
         }
+        // Octocrab's `compare` also sends `base` and `head` as query parameters, which GitHub's
+        // API description does not have: its typed `get` of the same path.
+        let route = self.repo_path(&format!("compare/{base}...{head}"));
         self.call(
             &format!("comparing {base}...{head}"),
             Replay::Idempotent,
             async || {
-                self.commits()
-                    .compare(base, head)
-                    .per_page(PER_PAGE)
-                    .send()
+                self.octocrab
+                    .get(&route, Some(&[("per_page", PER_PAGE)]))
                     .await
             },
         )

@@ -159,11 +159,6 @@ impl GitHub {
             .pulls(&self.repository.owner, &self.repository.name)
     }
 
-    pub(super) fn commits(&self) -> octocrab::commits::CommitHandler<'_> {
-        self.octocrab
-            .commits(&self.repository.owner, &self.repository.name)
-    }
-
     /// `/repos/{owner}/{repo}/{rest}`, for the requests octocrab has no typed call for.
     pub(super) fn repo_path(&self, rest: &str) -> String {
         format!(

@@ -104,7 +104,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[tokio::test]
 #[ignore = "needs moto and terraform: `cargo xtask ci` installs it and runs this"]
 async fn applies_only_the_reviewed_change_set_or_an_accepted_digest() {
-    let Some((_moto, state, _server, repo)) = started().await else {
+    let Some((_moto, state, server, repo)) = started().await else {
         return;
     };
     let marker = MARKER;
@@ -186,9 +186,13 @@ async fn applies_only_the_reviewed_change_set_or_an_accepted_digest() {
     assert_eq!(json["accepted"], true, "{json}");
     let r = repo.clone();
     assert_eq!(blocking(move || r.state_input()).await, "d");
-    let st = fake_github::lock(&state);
-    assert!(st.violations.is_empty(), "{:?}", st.violations);
-    assert_eq!(st.bot_comments_starting_with(marker).len(), 1);
+    {
+        let st = fake_github::lock(&state);
+        assert!(st.violations.is_empty(), "{:?}", st.violations);
+        assert_eq!(st.bot_comments_starting_with(marker).len(), 1);
+    }
+    // What the command sent is what GitHub's API description describes.
+    crate::support::github_api::assert_described(&server).await;
 }
 
 #[tokio::test]

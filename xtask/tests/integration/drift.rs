@@ -561,18 +561,22 @@ async fn the_drift_issue_is_opened_updated_and_closed() {
     .await;
     assert_eq!(code, 0, "{log}");
     assert_eq!(json["issue_action"], "opened", "{json}");
-    let st = state.lock().unwrap();
-    let newest = json["issue"].as_u64().unwrap();
-    assert!(newest != number && newest != closed_earlier);
-    assert!(!st.issue(number).open && !st.issue(closed_earlier).open);
-    assert_eq!(
-        st.issue(closed_earlier).body,
-        format!("{MARKER}\nold drift")
-    );
-    // The look-alike was never touched.
-    assert!(st.violations.is_empty(), "{:?}", st.violations);
-    let foreign = st.issue(foreign);
-    assert!(foreign.open && foreign.body == foreign_body && foreign.comments.is_empty());
+    {
+        let st = state.lock().unwrap();
+        let newest = json["issue"].as_u64().unwrap();
+        assert!(newest != number && newest != closed_earlier);
+        assert!(!st.issue(number).open && !st.issue(closed_earlier).open);
+        assert_eq!(
+            st.issue(closed_earlier).body,
+            format!("{MARKER}\nold drift")
+        );
+        // The look-alike was never touched.
+        assert!(st.violations.is_empty(), "{:?}", st.violations);
+        let foreign = st.issue(foreign);
+        assert!(foreign.open && foreign.body == foreign_body && foreign.comments.is_empty());
+    }
+    // What the command sent is what GitHub's API description describes.
+    crate::support::github_api::assert_described(&server).await;
 }
 
 #[test]

@@ -357,6 +357,8 @@ async fn github_setup_sets_the_template_and_protects_a_new_environment() {
         "{}",
         text(&output)
     );
+    // What the command sent is what GitHub's API description describes.
+    crate::support::github_api::assert_described(&server).await;
 }
 
 #[tokio::test]
@@ -407,6 +409,8 @@ async fn github_setup_keeps_the_reviewers_and_wait_timer_of_an_existing_environm
         "{}",
         text(&output)
     );
+    // What the command sent is what GitHub's API description describes.
+    crate::support::github_api::assert_described(&server).await;
 }
 
 #[test]

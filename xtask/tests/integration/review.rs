@@ -396,6 +396,8 @@ async fn full_run_posts_three_outputs_and_a_rerun_updates_them() {
     }
     assert_no_secret("the output of the first run", &text(&first));
     assert_no_secret("the output of the second run", &text(&second));
+    // What the command sent is what GitHub's API description describes.
+    crate::support::github_api::assert_described(&github).await;
 }
 
 #[tokio::test]
@@ -1492,6 +1494,8 @@ async fn an_incremental_review_after_a_push_reviews_only_the_new_commits_and_upd
     assert!(text(&fifth).contains("is not a commit"), "{}", text(&fifth));
     assert_eq!(state.lock().unwrap().compared.len(), compared);
     assert!(review_comments(&state)[0].contains("\"head\":\"0000ccc\""));
+    // What the command sent is what GitHub's API description describes.
+    crate::support::github_api::assert_described(&github).await;
 }
 
 async fn ask_openai_server() -> MockServer {
@@ -1608,8 +1612,12 @@ async fn ask_on_a_diff_line_answers_in_that_thread_and_a_non_member_is_ignored()
     )
     .await;
     assert!(output.status.success(), "{}", text(&output));
-    let st = state.lock().unwrap();
-    let answers = st.bot_comments_starting_with("<!-- xtask-review:ask -->");
-    assert_eq!(answers.len(), 1);
-    assert!(answers[0].body.contains("> what does this PR destroy?"));
+    {
+        let st = state.lock().unwrap();
+        let answers = st.bot_comments_starting_with("<!-- xtask-review:ask -->");
+        assert_eq!(answers.len(), 1);
+        assert!(answers[0].body.contains("> what does this PR destroy?"));
+    }
+    // What the command sent is what GitHub's API description describes.
+    crate::support::github_api::assert_described(&github).await;
 }

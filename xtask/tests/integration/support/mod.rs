@@ -10,6 +10,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fake_github;
+pub mod github_api;
 pub mod s3_state;
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
