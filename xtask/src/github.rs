@@ -18,20 +18,24 @@
 //! token from `GITHUB_TOKEN`, the repository from `GITHUB_REPOSITORY` or the configuration. The
 //! client knows nothing of commands or renderers.
 //!
-//! **Octocrab's typed API, our retry.** Requests are octocrab's typed calls (issues, comments,
-//! labels, pull requests, their files, reviews, review comments, comparisons, a commit's pull
-//! requests) and answers its models; listings follow its `Page`s. Each call runs in
+//! **Octocrab's typed API, our retry.** Requests are octocrab's typed calls (issues and their
+//! comments and labels, pull requests, review comments and replies) or, where such a call is off
+//! GitHub's API description (below), octocrab's typed `get`/`post`/`patch`; answers are its
+//! models; listings follow its `Page`s. Each call runs in
 //! [`GitHub::call`], which retries by the rules above (octocrab's own `retry` feature is off: it
 //! repeats any request after a 5xx, a create included) using the status and headers octocrab's
 //! [`octocrab::GitHubError`] carries (`Retry-After`, `x-ratelimit-*`). Octocrab sends the token
 //! only to the host of `GITHUB_API_URL`; a next page is asked of that host, whatever host its
-//! `Link` names, and at most 100 pages are read. Where octocrab's typed call differs from GitHub's
-//! API description the same request goes through octocrab's typed `get`/`post`/`patch` instead,
-//! said at each place: updating an issue comment (octocrab sends POST, the API says PATCH), a
-//! review with line comments (octocrab's takes diff positions), the files of a pull request (no
-//! `per_page`) and deleting a review comment (octocrab's ignores the answer's status). Requests
-//! octocrab has no call for (environments and branch policies in `github_settings`) use
-//! [`GitHub::send_repo`].
+//! `Link` names, and at most 100 pages are read. Where octocrab's typed call sends something
+//! GitHub's API description (`@octokit/openapi`) does not have, the same request goes through
+//! octocrab's typed `get`/`post`/`patch` instead, said at each place: updating an issue comment
+//! (octocrab sends POST, the API says PATCH), updating a pull request's body (octocrab adds
+//! `pull_number` to the body), a comparison and a commit's pull requests (octocrab adds `base`,
+//! `head` or `target` to the query), a review with line comments (octocrab's takes diff
+//! positions), the files of a pull request (no `per_page`) and deleting a review comment
+//! (octocrab's ignores the answer's status). The integration tests check every request against
+//! that description (`tests/integration/support/github_api.rs`). Requests octocrab has no call
+//! for (environments and branch policies in `github_settings`) use [`GitHub::send_repo`].
 //!
 //! One job per file: `transport` (the client, its retry and pagination),
 //! `error` (the typed [`ApiError`]), `comments`, `labels`, `pulls` (pull requests, files, reviews)
