@@ -10,7 +10,9 @@ use std::time::SystemTime;
 use anyhow::Context;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
+use serde_json::{Value, json};
 
+use super::llm::Request;
 use crate::aws::Signer;
 
 use crate::failure::{Classify, FailureKind, fail};
@@ -53,6 +55,64 @@ pub fn sign_request(
     .headers(method, url, headers, body)
     .context("signing the Bedrock request")
 }
+
+/// The Converse request (`POST /model/{modelId}/converse`, botocore's `ConverseRequest` without
+/// its URI member): the system prompt, the user turn, the output limit, and the answer asked for
+/// as the input of one tool whose schema is the answer's, so that models without a JSON mode
+/// still answer in JSON.
+pub fn converse_body(request: &Request) -> Value {
+    json!({
+        "system": [{"text": request.system}],
+        "messages": [{"role": "user", "content": [{"text": request.user}]}],
+        "inferenceConfig": {"maxTokens": request.max_output_tokens},
+        "toolConfig": {
+            "tools": [{"toolSpec": {
+                "name": request.schema_name,
+                "description": "Submit the answer as JSON matching the schema.",
+                "inputSchema": {"json": request.schema},
+            }}],
+            "toolChoice": {"tool": {"name": request.schema_name}},
+        },
+    })
+}
+
+/// The path of the Converse operation for `model` (its ID, ARN or inference profile, encoded:
+/// an ARN holds `:` and `/`).
+pub fn converse_path(model: &str) -> String {
+    format!("/model/{}/converse", crate::percent::encode_segment(model))
+}
+
+/// The members of a Converse answer's `usage` (botocore's `TokenUsage`).
+pub const INPUT_TOKENS: &str = "inputTokens";
+pub const OUTPUT_TOKENS: &str = "outputTokens";
+
+/// The answer's text: the tool's input (the JSON asked for) when the model used the tool, else
+/// its text blocks joined. `None` when the answer has no message content.
+pub fn converse_text(body: &Value) -> Option<String> {
+    let content = body
+        .get("output")?
+        .get("message")?
+        .get("content")?
+        .as_array()?;
+    let mut text = String::new();
+    for block in content {
+        if let Some(input) = block.get("toolUse").and_then(|tool| tool.get("input")) {
+            return Some(input.to_string());
+        }
+        if let Some(part) = block.get("text").and_then(Value::as_str) {
+            text.push_str(part);
+        }
+    }
+    Some(text)
+}
+
+/// Whether the model stopped at the output limit (`stopReason` `max_tokens`).
+pub fn converse_truncated(body: &Value) -> bool {
+    body.get("stopReason").and_then(Value::as_str) == Some(MAX_TOKENS)
+}
+
+/// The `StopReason` of an answer cut at the output limit.
+pub const MAX_TOKENS: &str = "max_tokens";
 
 #[cfg(test)]
 mod tests {

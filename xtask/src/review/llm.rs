@@ -439,24 +439,11 @@ impl LlmClient {
                 region,
                 credentials,
             } => {
-                let body = json!({
-                    "system": [{"text": request.system}],
-                    "messages": [{"role": "user", "content": [{"text": request.user}]}],
-                    "inferenceConfig": {"maxTokens": request.max_output_tokens},
-                    "toolConfig": {
-                        "tools": [{"toolSpec": {
-                            "name": request.schema_name,
-                            "description": "Submit the answer as JSON matching the schema.",
-                            "inputSchema": {"json": request.schema},
-                        }}],
-                        "toolChoice": {"tool": {"name": request.schema_name}},
-                    },
-                });
-                let bytes = encode(&body)?;
+                let bytes = encode(&bedrock::converse_body(request))?;
                 let url = format!(
-                    "{}/model/{}/converse",
+                    "{}{}",
                     endpoint.trim_end_matches('/'),
-                    crate::percent::encode_segment(model)
+                    bedrock::converse_path(model)
                 );
                 let signed = bedrock::sign_request(
                     "POST",
@@ -490,29 +477,12 @@ impl LlmClient {
                     usage: Usage::read(body, "prompt_tokens", "completion_tokens"),
                 })
             }
-            Endpoint::Bedrock { .. } => {
-                let content = body
-                    .get("output")?
-                    .get("message")?
-                    .get("content")?
-                    .as_array()?;
-                let mut text = String::new();
-                for block in content {
-                    if let Some(input) = block.get("toolUse").and_then(|tool| tool.get("input")) {
-                        text = input.to_string();
-                        break;
-                    }
-                    if let Some(part) = block.get("text").and_then(Value::as_str) {
-                        text.push_str(part);
-                    }
-                }
-                Some(Answer {
-                    text,
-                    model: model.to_owned(),
-                    truncated: body.get("stopReason").and_then(Value::as_str) == Some("max_tokens"),
-                    usage: Usage::read(body, "inputTokens", "outputTokens"),
-                })
-            }
+            Endpoint::Bedrock { .. } => Some(Answer {
+                text: bedrock::converse_text(body)?,
+                model: model.to_owned(),
+                truncated: bedrock::converse_truncated(body),
+                usage: Usage::read(body, bedrock::INPUT_TOKENS, bedrock::OUTPUT_TOKENS),
+            }),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! is sent; every response member we read exists in the output shape with a compatible type (an
 //! answer generated from the model, with every member, reads into our type and writes back only
 //! model members). And the read-only members we leave out of RegisterTaskDefinition are exactly
-//! the members the model's TaskDefinition has and RegisterTaskDefinitionRequest lacks.
+//! the members the model's TaskDefinition has and RegisterTaskDefinitionRequest lacks. The review's
+//! Bedrock Converse request and the answer members it reads are checked against `bedrock-runtime`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -121,11 +122,19 @@ impl Model {
         let definition = self.shape(shape);
         let target = |key: &str| definition[key]["shape"].as_str().unwrap().to_owned();
         match definition["type"].as_str().unwrap() {
+            // A document is any JSON value.
+            "structure" if definition["document"] == true => json!({"any": ["json"]}),
+            // A union holds exactly one member: its first.
             "structure" => Value::Object(
                 definition["members"]
                     .as_object()
                     .unwrap()
                     .iter()
+                    .take(if definition["union"] == true {
+                        1
+                    } else {
+                        usize::MAX
+                    })
                     .map(|(name, member)| {
                         let shape = member["shape"].as_str().unwrap();
                         (name.clone(), self.sample(shape, depth + 1))
@@ -165,10 +174,14 @@ impl Model {
         }
         let wrong = || vec![format!("{path}: {value} is not a {kind} ({shape})")];
         match kind {
+            "structure" if definition["document"] == true => Vec::new(),
             "structure" => {
                 let Some(object) = value.as_object() else {
                     return wrong();
                 };
+                if definition["union"] == true && object.len() != 1 {
+                    return vec![format!("{path}: a {shape} holds exactly one member")];
+                }
                 let members = definition["members"].as_object().unwrap();
                 let mut misfits = Vec::new();
                 for (name, member_value) in object {
@@ -185,7 +198,9 @@ impl Model {
                 if request {
                     for required in definition["required"].as_array().into_iter().flatten() {
                         let required = required.as_str().unwrap();
-                        if !object.contains_key(required) {
+                        // A member of the URI or a header is not in the body (REST protocols).
+                        let in_body = members[required].get("location").is_none();
+                        if in_body && !object.contains_key(required) {
                             misfits.push(format!("{path}.{required}: required by {shape}"));
                         }
                     }
@@ -312,4 +327,64 @@ fn the_read_only_task_definition_members_are_the_ones_register_does_not_take() {
         .map(|m| (*m).to_owned())
         .collect();
     assert_eq!(ours, read_only);
+}
+
+/// The Converse request the review sends to Amazon Bedrock, and the parts of the answer it reads,
+/// against botocore's `bedrock-runtime` model: the operation's path and signing name, every
+/// member we send (unions with one member, enums among the model's values), and the answer's
+/// members we read (the tool input or text, `stopReason` `max_tokens`, the token usage).
+#[test]
+#[ignore = "needs botocore's service models from the moto venv: `cargo xtask ci` installs it and runs this"]
+fn the_bedrock_converse_request_and_answer_match_the_bedrock_runtime_model() {
+    use xtask::review::bedrock;
+    let Some(python) = python() else {
+        return;
+    };
+    let model = load(&python, "bedrock-runtime");
+    let meta = &model.json["metadata"];
+    assert_eq!(meta["protocol"], "rest-json");
+    assert_eq!(meta["signingName"], bedrock::SIGNING_NAME);
+    let operation = &model.json["operations"]["Converse"];
+    assert_eq!(operation["http"]["method"], "POST");
+    assert_eq!(
+        operation["http"]["requestUri"].as_str().unwrap(),
+        bedrock::converse_path("{modelId}").replace("%7BmodelId%7D", "{modelId}")
+    );
+    let schema = json!({"type": "object", "properties": {"summary": {"type": "string"}}});
+    let request = xtask::review::llm::Request {
+        system: "You review Terraform.",
+        user: "The diff.",
+        schema_name: "review",
+        schema: &schema,
+        max_output_tokens: 4096,
+    };
+    let sent = bedrock::converse_body(&request);
+    let misfits = model.misfits(&sent, "ConverseRequest", "Converse", true);
+    assert!(misfits.is_empty(), "Converse request: {misfits:#?}");
+
+    // The answer: a text block, then one with the tool's input (a union holds one member each).
+    let mut answer = model.sample("ConverseResponse", 0);
+    let text_block = answer["output"]["message"]["content"][0].clone();
+    assert!(text_block.get("text").is_some(), "{text_block}");
+    answer["output"]["message"]["content"] = json!([text_block, {"toolUse": {"toolUseId": "t1", "name": "review", "input": {"summary": "ok"}}}]);
+    let misfits = model.misfits(&answer, "ConverseResponse", "Converse answer", false);
+    assert!(misfits.is_empty(), "Converse answer: {misfits:#?}");
+    assert_eq!(
+        bedrock::converse_text(&answer).as_deref(),
+        Some(r#"{"summary":"ok"}"#)
+    );
+    let stop_reasons = model.shape("StopReason")["enum"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        stop_reasons
+            .iter()
+            .any(|reason| reason == bedrock::MAX_TOKENS),
+        "{stop_reasons:?}"
+    );
+    answer["stopReason"] = json!(bedrock::MAX_TOKENS);
+    assert!(bedrock::converse_truncated(&answer));
+    let usage = model.members("TokenUsage");
+    assert!(usage.contains(bedrock::INPUT_TOKENS) && usage.contains(bedrock::OUTPUT_TOKENS));
 }
