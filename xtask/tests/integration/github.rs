@@ -768,6 +768,48 @@ async fn own_review_comments_ignore_others_and_drop_our_duplicates() {
     assert!(st.violations.is_empty(), "{:?}", st.violations);
 }
 
+/// Only the headers tell this 403 from a permission error: the retry reads them from octocrab's
+/// error (a create refused by the primary rate limit is repeated, after the wait GitHub asks for).
+#[tokio::test]
+async fn a_403_whose_headers_say_rate_limited_is_waited_out_and_repeated() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "API rate limit exceeded for installation"})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let github = client(
+        &server,
+        RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_secs(5),
+        },
+    );
+    let started = std::time::Instant::now();
+    let created = github.create_comment(7, "x").await.unwrap();
+    assert_eq!(created.id.into_inner(), 5);
+    // The server's `Retry-After: 1`, not the 10 ms backoff (a lower bound only).
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn a_create_is_repeated_when_it_surely_did_not_happen() {
     // Nothing listens on this port: the connection is refused before anything is sent.
