@@ -52,6 +52,23 @@ async fn mount_first_comments_page(server: &MockServer, host: &str, items: serde
         .await;
 }
 
+/// Mounts #7's comment create: answered `refusal` once (performing nothing), then created as 5.
+async fn mount_create_refused_once(server: &MockServer, refusal: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(refusal)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 /// A server that must receive no request at all (another host than the API's).
 async fn elsewhere() -> MockServer {
     let elsewhere = MockServer::start().await;
@@ -773,24 +790,14 @@ async fn own_review_comments_ignore_others_and_drop_our_duplicates() {
 #[tokio::test]
 async fn a_403_whose_headers_say_rate_limited_is_waited_out_and_repeated() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .insert_header("x-ratelimit-remaining", "0")
-                .insert_header("retry-after", "1")
-                .set_body_json(json!({"message": "API rate limit exceeded for installation"})),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_create_refused_once(
+        &server,
+        ResponseTemplate::new(403)
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("retry-after", "1")
+            .set_body_json(json!({"message": "API rate limit exceeded for installation"})),
+    )
+    .await;
     let github = client(
         &server,
         RetryPolicy {
@@ -833,23 +840,13 @@ async fn a_create_is_repeated_when_it_surely_did_not_happen() {
 
     // A rate limit refuses the request before GitHub acts on it: repeated too.
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .insert_header("retry-after", "0")
-                .set_body_json(json!({"message": "You have exceeded a secondary rate limit"})),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/infra/issues/7/comments"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_create_refused_once(
+        &server,
+        ResponseTemplate::new(403)
+            .insert_header("retry-after", "0")
+            .set_body_json(json!({"message": "You have exceeded a secondary rate limit"})),
+    )
+    .await;
     let github = client(&server, fast_retry(3));
     assert_eq!(
         github.create_comment(7, "x").await.unwrap().id.into_inner(),
